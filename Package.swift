@@ -1,0 +1,71 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "ojs-edge",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "ojs-edge", targets: ["ojs-edge"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        .target(
+            name: "OJSCore",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "OJSStore",
+            dependencies: ["OJSCore", "CSQLite"],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "OJSServer",
+            dependencies: [
+                "OJSCore", "OJSStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "ojs-edge",
+            dependencies: [
+                "OJSCore", "OJSStore", "OJSServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "OJSCoreTests", dependencies: ["OJSCore"], swiftSettings: strict),
+        .testTarget(name: "OJSStoreTests", dependencies: ["OJSStore", "OJSCore"], swiftSettings: strict),
+        .testTarget(
+            name: "OJSServerTests",
+            dependencies: [
+                "OJSServer", "OJSStore", "OJSCore",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: strict
+        ),
+    ]
+)

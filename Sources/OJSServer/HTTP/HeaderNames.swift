@@ -1,0 +1,18 @@
+import HTTPTypes
+
+/// Header names OJS and ojs-edge use.
+extension HTTPField.Name {
+    static let ojsVersion = HTTPField.Name("OJS-Version")!
+    static let requestId = HTTPField.Name("X-Request-Id")!
+    static let retryAfter = HTTPField.Name("Retry-After")!
+    static let rateLimitLimit = HTTPField.Name("X-RateLimit-Limit")!
+    static let rateLimitRemaining = HTTPField.Name("X-RateLimit-Remaining")!
+    static let rateLimitReset = HTTPField.Name("X-RateLimit-Reset")!
+    static let queuePressure = HTTPField.Name("X-OJS-Queue-Pressure")!
+    static let queueDepth = HTTPField.Name("X-OJS-Queue-Depth")!
+    static let queueBound = HTTPField.Name("X-OJS-Queue-Bound")!
+}
+
+enum MediaTypes {
+    static let ojs = "application/openjobspec+json"
+}

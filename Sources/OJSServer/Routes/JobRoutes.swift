@@ -1,0 +1,70 @@
+import Hummingbird
+import OJSCore
+import OJSStore
+
+extension OJSAPI {
+    func addJobRoutes(_ router: Router<Context>) {
+        router.post("/ojs/v1/jobs") { request, _ in try await push(request) }
+        router.post("/ojs/v1/jobs/batch") { request, _ in try await pushBatch(request) }
+        router.get("/ojs/v1/jobs/:id") { _, context in
+            let id = try Self.parameter(context, "id")
+            guard let job = try await store.job(id: id) else { throw OJSError.notFound("job", id) }
+            return JobRendering.job(job)
+        }
+        router.delete("/ojs/v1/jobs/:id") { _, context in
+            JobRendering.job(try await store.cancel(id: try Self.parameter(context, "id")))
+        }
+        router.post("/ojs/v1/jobs/:id/activate") { _, context in
+            let job = try await store.activate(id: try Self.parameter(context, "id"))
+            return JobRendering.job(job) { w in
+                w.field("activated_at", Timestamp.format(millis: job.enqueuedAt ?? job.createdAt))
+                w.field("previous_state", "pending")
+            }
+        }
+    }
+
+    func push(_ request: Request) async throws -> Response {
+        let body = try await JSONBody.object(request, limit: config.maxBodyBytes)
+        let spec = try JobSpec.parse(body, now: store.clock())
+        switch try await store.enqueue(spec) {
+        case .created(let job, let pressure):
+            var headers: HTTPFields = [.location: "/ojs/v1/jobs/\(job.id)"]
+            if let pressure, pressure.ratio >= pressure.threshold {
+                headers[.queuePressure] = String(format: "%.2f", pressure.ratio)
+                headers[.queueDepth] = String(pressure.depth)
+                headers[.queueBound] = String(pressure.bound)
+            }
+            return JobRendering.job(job, status: .created, headers: headers)
+        case .existing(let job):
+            return JobRendering.job(job) { w in w.field("deduplicated", true) }
+        }
+    }
+
+    func pushBatch(_ request: Request) async throws -> Response {
+        let body = try await JSONBody.object(request, limit: config.maxBodyBytes)
+        guard let list = body["jobs"]?.arrayValue else {
+            throw OJSError.invalid("Field 'jobs' must be an array of jobs.", field: "jobs")
+        }
+        guard !list.isEmpty else { throw OJSError.invalid("Field 'jobs' must contain at least one job.", field: "jobs") }
+        guard list.count <= config.maxBatchSize else {
+            throw OJSError.invalid("A batch holds at most \(config.maxBatchSize) jobs; got \(list.count).", field: "jobs")
+        }
+        let now = store.clock()
+        var specs: [JobSpec] = []
+        specs.reserveCapacity(list.count)
+        for (index, item) in list.enumerated() {
+            do {
+                specs.append(try JobSpec.parse(item, now: now))
+            } catch {
+                throw error.atIndex(index)
+            }
+        }
+        let jobs = try await store.enqueueBatch(specs)
+        return JSONResponse.object(.created) { w in
+            JobRendering.list("jobs", jobs, into: &w)
+            w.field("count", jobs.count)
+        }
+    }
+}
+
+import Foundation

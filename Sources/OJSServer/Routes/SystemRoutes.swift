@@ -1,0 +1,81 @@
+import Hummingbird
+import OJSCore
+import OJSStore
+
+extension OJSAPI {
+    func addSystemRoutes(_ router: Router<Context>) {
+        router.get("/ojs/manifest") { _, _ in manifest() }
+        router.get("/ojs/v1/health") { _, _ in try await healthResponse() }
+        router.get("/ojs/v1/events") { request, _ in try await events(request) }
+        if config.testMode {
+            router.post("/ojs/v1/admin/reset") { _, _ in
+                try await store.reset()
+                return JSONResponse.value(.ok, ["reset": true])
+            }
+        }
+    }
+
+    func manifest() -> Response {
+        JSONResponse.value(
+            .ok,
+            [
+                "specversion": "1.0",
+                "ojs_version": "1.0",
+                "implementation": [
+                    "name": "ojs-edge", "version": .string(config.version), "language": "swift", "backend": "sqlite",
+                    "homepage": "https://github.com/ojs-edge/ojs-edge",
+                ],
+                "conformance_level": .int(Int64(config.conformanceLevel)),
+                "protocols": ["http"],
+                "backend": "sqlite",
+                "capabilities": [
+                    "batch_enqueue": true, "cron": false, "dead_letter": true, "delayed_jobs": true, "job_ttl": true,
+                    "priority": true, "rate_limiting": true, "schema_validation": false, "unique_jobs": true, "workflows": false,
+                    "pause_resume": true, "events": true, "heartbeat": true, "visibility_timeout": true,
+                ],
+                "extensions": .array([]),
+            ])
+    }
+
+    func healthResponse() async throws -> Response {
+        let started = Store.systemClock()
+        var backendStatus = "ok"
+        var message: String?
+        do {
+            _ = try await store.queue("default")
+        } catch {
+            backendStatus = "down"
+            message = "\(error)"
+        }
+        if backendStatus == "ok", let recent = health.recentFailure {
+            backendStatus = "degraded"
+            message = recent
+        }
+        let latency = Store.systemClock() - started
+        let status = backendStatus == "ok" ? "ok" : "degraded"
+        var backend: JSONObject = ["type": "sqlite", "status": .string(backendStatus), "latency_ms": .int(latency)]
+        if let message { backend["error"] = .string(message) }
+        return JSONResponse.value(
+            status == "ok" ? .ok : .serviceUnavailable,
+            [
+                "status": .string(status), "version": .string(config.version), "uptime_seconds": .int(Int64(health.uptimeSeconds)),
+                "role": "primary", "backend": .object(backend),
+            ])
+    }
+
+    func events(_ request: Request) async throws -> Response {
+        var q = EventQuery()
+        q.types = request.queryList("types") + request.queryList("type")
+        q.queues = request.queryList("queues") + request.queryList("queue")
+        q.jobTypes = request.queryList("job_types")
+        q.after = request.queryString("after") ?? request.queryString("cursor")
+        q.limit = try request.queryInt("limit", default: 100, range: 1...1000)
+        let page = try await store.events(q)
+        return JSONResponse.object { w in
+            w.key("events")
+            w.raw("[" + page.events.joined(separator: ",") + "]")
+            if let cursor = page.cursor { w.field("cursor", cursor) } else { w.field("cursor", .null) }
+            w.field("has_more", page.hasMore)
+        }
+    }
+}

@@ -1,0 +1,18 @@
+/// How the HTTP server behaves (storage settings live in `StoreConfiguration`).
+public struct ServerConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    /// Enables `POST /ojs/v1/admin/reset` and the heartbeat test directives. Never in production.
+    public var testMode = false
+    /// Largest request body accepted (413 past it).
+    public var maxBodyBytes = 1 << 20
+    /// Largest `POST /jobs/batch`.
+    public var maxBatchSize = 10_000
+    /// Scheduler tick; 0 disables the background scheduler (serverless mode).
+    public var tickIntervalMs = 100
+    public var version = "0.1.0"
+    /// The OJS conformance level advertised in the manifest: only what passes.
+    public var conformanceLevel = 1
+
+    public init() {}
+}

@@ -1,0 +1,56 @@
+import Foundation
+
+/// One schema migration, named as wrangler names D1 migrations (`NNNN_description.sql`).
+public struct Migration: Sendable {
+    public let name: String
+    public let sql: String
+}
+
+/// The schema's history, applied in order and recorded in `d1_migrations` — the table
+/// `wrangler d1 migrations apply` keeps — so one database can be migrated by either tool.
+/// The SQL lives in the binary (a single-file deploy needs no resource bundle);
+/// `ojs-edge migrations export DIR` writes the `.sql` files for a D1 project.
+public enum Migrations {
+    public static let all: [Migration] = [m0001]
+
+    static let ledger = """
+        CREATE TABLE IF NOT EXISTS d1_migrations (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          name TEXT UNIQUE,
+          applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL
+        );
+        """
+
+    /// Applies every migration not yet recorded, each in its own transaction.
+    /// Returns the names applied.
+    @discardableResult
+    public static func apply(to connection: Connection) throws -> [String] {
+        try connection.execute(ledger)
+        var done = Set<String>()
+        try connection.query("SELECT name FROM d1_migrations") { done.insert($0.text(0)) }
+        var applied: [String] = []
+        for migration in all where !done.contains(migration.name) {
+            try connection.execute("BEGIN IMMEDIATE")
+            do {
+                try connection.execute(migration.sql)
+                try connection.run("INSERT INTO d1_migrations (name) VALUES (?)", [.text(migration.name)])
+                try connection.execute("COMMIT")
+            } catch {
+                try? connection.execute("ROLLBACK")
+                throw error
+            }
+            applied.append(migration.name)
+        }
+        return applied
+    }
+
+    /// Writes every migration as `NNNN_description.sql` into `directory`.
+    public static func export(to directory: URL) throws -> [URL] {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return try all.map { m in
+            let url = directory.appendingPathComponent(m.name)
+            try (m.sql + "\n").write(to: url, atomically: true, encoding: .utf8)
+            return url
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+
+/// Read-only connections, each on its own thread, so reads never wait for the writer (WAL
+/// gives every read transaction its own snapshot) and never block the async executors.
+public final class ReadPool: Sendable {
+    final class Item: @unchecked Sendable {
+        let run: (Connection) -> Void
+        init(run: @escaping (Connection) -> Void) { self.run = run }
+    }
+
+    private let queue = WorkQueue<Item>()
+    private let done: DispatchSemaphore
+    private let size: Int
+
+    public init(path: String, size: Int) throws {
+        self.size = size
+        self.done = DispatchSemaphore(value: 0)
+        for i in 0..<size {
+            let handoff = ThreadHandoff(value: try Connection(path: path, options: .init(readOnly: true)))
+            let thread = Thread { [queue, done] in
+                let db = handoff.value
+                while let items = queue.takeBatch(max: 1) {
+                    for item in items { item.run(db) }
+                }
+                done.signal()
+            }
+            thread.name = "ojs-reader-\(i)"
+            thread.start()
+        }
+    }
+
+    /// Runs `body` inside one read transaction, so every query in it sees the same snapshot.
+    public func read<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let item = Item { db in
+                do {
+                    try db.execute("BEGIN")
+                    defer { try? db.execute("COMMIT") }
+                    continuation.resume(returning: try body(db))
+                } catch let error as SQLiteError {
+                    continuation.resume(throwing: StoreError.storage(error))
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+            if !queue.push(item) { continuation.resume(throwing: StoreError.shuttingDown) }
+        }
+    }
+
+    public func shutdown() {
+        queue.close()
+        for _ in 0..<size { done.wait() }
+    }
+}

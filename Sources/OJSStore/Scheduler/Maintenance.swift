@@ -1,0 +1,89 @@
+import OJSCore
+
+/// Time-driven transitions: promote due scheduled and retryable jobs, discard expired ones,
+/// reclaim expired reservations, fail jobs past their execution timeout. Run by the
+/// scheduler's tick and, lazily, at the start of every fetch (so a job due 200 ms ago is
+/// fetchable even between ticks, and in serverless mode with no ticker at all).
+enum Maintenance {
+    static func runDue(_ ctx: WriteContext, config: StoreConfiguration) throws {
+        guard ctx.maintainedAt != ctx.now else { return }
+        ctx.maintainedAt = ctx.now
+        try expire(ctx)
+        try promote(ctx)
+        try reclaimReservations(ctx, config: config)
+        try failTimedOut(ctx, config: config)
+    }
+
+    /// `scheduled`/`retryable` with `run_at <= now` → `available`, FIFO position by due time.
+    static func promote(_ ctx: WriteContext) throws {
+        try ctx.db.run(
+            """
+            UPDATE jobs SET state = 'available', enqueued_at = ?1, seq = (run_at << 10) | (rowid & 1023), run_at = NULL
+            WHERE state IN ('scheduled', 'retryable') AND run_at <= ?1
+            """, [.int(ctx.now)])
+    }
+
+    /// Unstarted jobs past `expires_at` → `discarded` (no `completed_at`).
+    static func expire(_ ctx: WriteContext) throws {
+        let error = JSONValue.object(
+            JSONObject([
+                ("code", "expired"), ("type", "expired"), ("message", "Job expired before it was started"),
+                ("occurred_at", .string(Timestamp.format(millis: ctx.now))),
+            ])
+        ).jsonText
+        let expired = try ctx.db.jobs(
+            """
+            UPDATE jobs SET state = 'discarded', discarded_at = ?1, error = ?2, run_at = NULL
+            WHERE expires_at IS NOT NULL AND state IN ('available', 'scheduled', 'pending') AND expires_at <= ?1
+            RETURNING \(JobColumns.list)
+            """, [.int(ctx.now), .text(error)])
+        for job in expired {
+            try EventLog.record(ctx, type: "job.expired", job: job, data: [("job_type", .string(job.type)), ("queue", .string(job.queue))])
+            try Workflows.jobSettled(job, ctx: ctx)
+        }
+    }
+
+    /// Active jobs whose reservation lapsed (no ack, no heartbeat) go back to `available`
+    /// for another worker, with a `visibility_timeout` entry in their error history. One
+    /// that has used all its attempts is failed through its retry policy instead.
+    static func reclaimReservations(_ ctx: WriteContext, config: StoreConfiguration) throws {
+        let lapsed = try ctx.db.jobs(
+            "SELECT \(JobColumns.list) FROM jobs WHERE state = 'active' AND visible_until <= ?", [.int(ctx.now)])
+        for job in lapsed {
+            let vt = try ctx.db.scalar("SELECT coalesce(visibility_timeout_ms, ?) FROM jobs WHERE id = ?", [.int(config.defaultVisibilityTimeoutMs), .text(job.id)])
+            let failure = JobFailure.visibilityTimeout(timeoutMs: vt)
+            if job.attempt >= job.maxAttempts {
+                _ = try Store.fail(job, failure: failure, requeue: false, ctx: ctx, config: config)
+                continue
+            }
+            let record = failure.record(attempt: job.attempt, occurredAt: ctx.now)
+            try ctx.db.run(
+                """
+                UPDATE jobs SET state = 'available', worker_id = NULL, visible_until = NULL, timeout_at = NULL, error = ?,
+                  errors = ?, seq = ?, enqueued_at = ?
+                WHERE id = ?
+                """,
+                [
+                    .text(record.jsonText), .text(Store.appendError(record, to: job.errors, keep: config.maxErrorHistory)),
+                    .int(ctx.nextSeq()), .int(ctx.now), .text(job.id),
+                ])
+        }
+    }
+
+    /// Active jobs past their execution timeout fail with a `timeout` error (no grace period).
+    static func failTimedOut(_ ctx: WriteContext, config: StoreConfiguration) throws {
+        var timedOut: [(JobSnapshot, Int64)] = []
+        try ctx.db.query(
+            "SELECT \(JobColumns.list), coalesce(timeout_ms, ?) FROM jobs WHERE state = 'active' AND timeout_at IS NOT NULL AND timeout_at <= ?",
+            [.int(config.defaultExecutionTimeoutMs), .int(ctx.now)]
+        ) { timedOut.append((JobColumns.snapshot($0), $0.int(22))) }
+        for (job, timeout) in timedOut {
+            _ = try Store.fail(job, failure: .executionTimeout(timeoutMs: timeout), requeue: false, ctx: ctx, config: config)
+        }
+    }
+
+    /// Drops events past their retention.
+    static func purge(_ ctx: WriteContext, config: StoreConfiguration) throws {
+        try ctx.db.run("DELETE FROM events WHERE time < ?", [.int(ctx.now - config.eventRetentionMs)])
+    }
+}

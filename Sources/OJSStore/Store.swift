@@ -1,0 +1,55 @@
+import Foundation
+import OJSCore
+
+/// Settings that shape storage and job defaults.
+public struct StoreConfiguration: Sendable {
+    /// The database file (`<data-dir>/ojs.db`).
+    public var path: String
+    public var synchronous: SynchronousMode = .full
+    public var readers: Int = 4
+    /// Reservation length when neither the fetch nor the job sets one. Long, because workers
+    /// of the official SDKs hold jobs across slow handlers; heartbeats extend it.
+    public var defaultVisibilityTimeoutMs: Int64 = 1_800_000
+    /// Execution timeout when the job sets none.
+    public var defaultExecutionTimeoutMs: Int64 = 1_800_000
+    /// How long events are kept.
+    public var eventRetentionMs: Int64 = 24 * 3_600_000
+    /// How many error entries a job keeps.
+    public var maxErrorHistory = 50
+
+    public init(path: String) { self.path = path }
+}
+
+/// The job store: the single writer, the read pool, and every operation on jobs, queues,
+/// workers, workflows and cron. Operations are in extensions, one file per concern.
+public final class Store: Sendable {
+    public let configuration: StoreConfiguration
+    public let writer: Writer
+    public let readers: ReadPool
+    public let clock: Writer.Clock
+
+    public static let systemClock: Writer.Clock = { Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
+
+    public init(configuration: StoreConfiguration, clock: @escaping Writer.Clock = Store.systemClock) throws {
+        self.configuration = configuration
+        self.clock = clock
+        let directory = URL(fileURLWithPath: configuration.path).deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        self.writer = try Writer(path: configuration.path, synchronous: configuration.synchronous, clock: clock)
+        self.readers = try ReadPool(path: configuration.path, size: max(1, configuration.readers))
+    }
+
+    public func close() {
+        writer.shutdown()
+        readers.shutdown()
+    }
+
+    /// Runs a write; client mistakes come back as `OJSError`, storage trouble as `StoreError`.
+    func write<T: Sendable>(_ body: @escaping @Sendable (WriteContext) throws -> T) async throws -> T {
+        try await writer.write(body)
+    }
+
+    func read<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
+        try await readers.read(body)
+    }
+}

@@ -1,0 +1,36 @@
+import OJSCore
+
+/// What a write sees inside the writer's transaction: the connection, the batch's clock
+/// reading, and the FIFO sequence. Lives on the writer thread only.
+public final class WriteContext {
+    public let db: Connection
+    /// Unix milliseconds, read once per batch so every request in it agrees on "now".
+    public internal(set) var now: Int64 = 0
+    private var lastSeq: Int64 = 0
+    private var rng = SystemRandomNumberGenerator()
+    /// Work to run once the batch's transaction has committed (never on rollback).
+    var afterCommit: [@Sendable () -> Void] = []
+    /// The `now` at which time-driven maintenance last ran in this context, so a batch of
+    /// fetches runs it once.
+    var maintainedAt: Int64 = -1
+
+    init(db: Connection) throws {
+        self.db = db
+        lastSeq = try db.scalar("SELECT coalesce(max(seq), 0) FROM jobs")
+    }
+
+    /// The next FIFO position for a job becoming available now. Ordered by time first, so
+    /// positions assigned in bulk from a due time (`run_at << 10`) interleave correctly.
+    public func nextSeq() -> Int64 {
+        lastSeq = max(lastSeq + 1, now << 10)
+        return lastSeq
+    }
+
+    /// A uniform random number in [0, 1), for jitter.
+    public func randomUnit() -> Double { Double.random(in: 0..<1, using: &rng) }
+
+    public func newId() -> String { UUIDv7.make(millis: now, using: &rng) }
+
+    /// Runs `body` after COMMIT succeeds (for example to wake waiting readers).
+    public func onCommit(_ body: @escaping @Sendable () -> Void) { afterCommit.append(body) }
+}

@@ -1,0 +1,16 @@
+import Foundation
+
+/// Environment defaults for options: every flag also reads an `OJS_*` variable.
+enum Env {
+    static func string(_ name: String) -> String? {
+        guard let v = ProcessInfo.processInfo.environment[name], !v.isEmpty else { return nil }
+        return v
+    }
+
+    static func int(_ name: String) -> Int? { string(name).flatMap(Int.init) }
+
+    static func bool(_ name: String) -> Bool {
+        guard let v = string(name)?.lowercased() else { return false }
+        return ["1", "true", "yes", "on"].contains(v)
+    }
+}

@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import OJSServer
+import OJSStore
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the primary: the OJS HTTP API over an embedded SQLite database.")
+
+    @Option(help: "Address to listen on (env OJS_HOST).")
+    var host: String = Env.string("OJS_HOST") ?? "127.0.0.1"
+
+    @Option(help: "Port to listen on (env OJS_PORT).")
+    var port: Int = Env.int("OJS_PORT") ?? 8080
+
+    @Option(name: .customLong("data-dir"), help: "Directory holding ojs.db (env OJS_DATA_DIR).")
+    var dataDir: String = Env.string("OJS_DATA_DIR") ?? "./data"
+
+    @Option(
+        help: ArgumentHelp(
+            "SQLite synchronous mode: FULL (fsync each commit; survives power loss) or NORMAL (survives process crashes) (env OJS_SYNCHRONOUS).",
+            valueName: "mode"))
+    var synchronous: String = Env.string("OJS_SYNCHRONOUS") ?? "FULL"
+
+    @Flag(name: .customLong("test-mode"), help: "Enable POST /ojs/v1/admin/reset and heartbeat test directives (env OJS_TEST_MODE=1). Never in production.")
+    var testMode: Bool = Env.bool("OJS_TEST_MODE")
+
+    @Option(name: .customLong("max-body-bytes"), help: "Largest request body accepted, in bytes (env OJS_MAX_BODY_BYTES).")
+    var maxBodyBytes: Int = Env.int("OJS_MAX_BODY_BYTES") ?? 1 << 20
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env OJS_LOG_LEVEL).")
+    var logLevel: String = Env.string("OJS_LOG_LEVEL") ?? "info"
+
+    func validate() throws {
+        guard SynchronousMode(rawValue: synchronous.uppercased()) != nil else {
+            throw ValidationError("--synchronous must be FULL, NORMAL or EXTRA.")
+        }
+        guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535.") }
+        guard Logger.Level(rawValue: logLevel.lowercased()) != nil else { throw ValidationError("--log-level is not a log level.") }
+    }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel.lowercased()) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = JSONLogHandler(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        var logger = Logger(label: "ojs-edge")
+        logger.logLevel = level
+
+        var storeConfig = StoreConfiguration(path: URL(fileURLWithPath: dataDir).appendingPathComponent("ojs.db").path)
+        storeConfig.synchronous = SynchronousMode(rawValue: synchronous.uppercased()) ?? .full
+        let store = try Store(configuration: storeConfig)
+        defer { store.close() }
+
+        var config = ServerConfiguration()
+        config.host = host
+        config.port = port
+        config.testMode = testMode
+        config.maxBodyBytes = maxBodyBytes
+        logger.info(
+            "starting primary",
+            metadata: [
+                "host": .string(host), "port": .stringConvertible(port), "database": .string(storeConfig.path),
+                "synchronous": .string(storeConfig.synchronous.rawValue), "test_mode": .stringConvertible(testMode),
+            ])
+        let app = PrimaryServer.makeApplication(store: store, config: config, logger: logger)
+        try await app.runService()
+    }
+}
