@@ -67,5 +67,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Real processes: depends on the executable so `swift test` builds it first.
+        .testTarget(name: "IntegrationTests", dependencies: ["ojs-edge"], swiftSettings: strict),
     ]
 )

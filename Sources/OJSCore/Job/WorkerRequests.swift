@@ -7,6 +7,13 @@ public struct FetchRequest: Sendable, Equatable {
 
     public static let maxCount = 1000
 
+    public init(queues: [String], count: Int = 1, workerId: String? = nil, visibilityTimeoutMs: Int64? = nil) {
+        self.queues = queues
+        self.count = count
+        self.workerId = workerId
+        self.visibilityTimeoutMs = visibilityTimeoutMs
+    }
+
     public static func parse(_ body: JSONValue) throws(OJSError) -> FetchRequest {
         guard let o = body.objectValue else { throw OJSError(.invalidRequest, "Fetch body must be a JSON object.") }
         guard let q = o["queues"], let list = q.arrayValue, !list.isEmpty else {
@@ -43,6 +50,12 @@ public struct AckRequest: Sendable, Equatable {
     public var workerId: String?
     public var result: JSONValue?
 
+    public init(jobId: String, workerId: String? = nil, result: JSONValue? = nil) {
+        self.jobId = jobId
+        self.workerId = workerId
+        self.result = result
+    }
+
     public static func parse(_ body: JSONValue) throws(OJSError) -> AckRequest {
         guard let o = body.objectValue else { throw OJSError(.invalidRequest, "Ack body must be a JSON object.") }
         return AckRequest(jobId: try requiredJobId(o), workerId: try optionalString(o, "worker_id"), result: o["result"])
@@ -54,6 +67,13 @@ public struct NackRequest: Sendable, Equatable {
     public var workerId: String?
     public var requeue: Bool
     public var failure: JobFailure
+
+    public init(jobId: String, workerId: String? = nil, requeue: Bool = false, failure: JobFailure) {
+        self.jobId = jobId
+        self.workerId = workerId
+        self.requeue = requeue
+        self.failure = failure
+    }
 
     public static func parse(_ body: JSONValue) throws(OJSError) -> NackRequest {
         guard let o = body.objectValue else { throw OJSError(.invalidRequest, "Nack body must be a JSON object.") }
@@ -102,6 +122,16 @@ public struct HeartbeatRequest: Sendable, Equatable {
     public var activeJobCount: Int?
     public var visibilityTimeoutMs: Int64?
     public var reportedState: String?
+
+    public init(
+        workerId: String, jobIds: [String] = [], activeJobCount: Int? = nil, visibilityTimeoutMs: Int64? = nil, reportedState: String? = nil
+    ) {
+        self.workerId = workerId
+        self.jobIds = jobIds
+        self.activeJobCount = activeJobCount
+        self.visibilityTimeoutMs = visibilityTimeoutMs
+        self.reportedState = reportedState
+    }
 
     public static func parse(_ body: JSONValue) throws(OJSError) -> HeartbeatRequest {
         guard let o = body.objectValue else { throw OJSError(.invalidRequest, "Heartbeat body must be a JSON object.") }

@@ -38,8 +38,14 @@ enum JSONBody {
         do {
             return try await request.body.collect(upTo: limit)
         } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw OJSError(.payloadTooLarge, "Request body exceeds the limit of \(limit) bytes.", details: ["limit": .int(Int64(limit))])
+            throw tooLarge(limit)
+        } catch is NIOTooManyBytesError {
+            throw tooLarge(limit)
         }
+    }
+
+    static func tooLarge(_ limit: Int) -> OJSError {
+        OJSError(.payloadTooLarge, "Request body exceeds the limit of \(limit) bytes.", details: ["limit": .int(Int64(limit))])
     }
 
     static func checkContentType(_ request: Request) throws {

@@ -1,0 +1,113 @@
+import Foundation
+import XCTest
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// A real `ojs-edge` process on a free loopback port, for tests that must kill it.
+final class ServerProcess {
+    let port: Int
+    let dataDir: URL
+    let arguments: [String]
+    private(set) var process: Process?
+
+    static var binary: URL {
+        // `swift test` builds every product next to the test bundle.
+        var dir = Bundle.main.bundleURL
+        if dir.pathExtension == "xctest" { dir = dir.deletingLastPathComponent() }
+        for candidate in [dir, Bundle(for: ServerProcess.self).bundleURL.deletingLastPathComponent()] {
+            let url = candidate.appendingPathComponent("ojs-edge")
+            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+        }
+        return dir.appendingPathComponent("ojs-edge")
+    }
+
+    init(dataDir: URL, extraArguments: [String] = []) throws {
+        self.port = try Self.freePort()
+        self.dataDir = dataDir
+        self.arguments = ["serve", "--host", "127.0.0.1", "--port", String(port), "--data-dir", dataDir.path, "--log-level", "error"]
+            + extraArguments
+    }
+
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    func start() async throws {
+        let p = Process()
+        p.executableURL = Self.binary
+        p.arguments = arguments
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        process = p
+        try await waitUntilHealthy()
+    }
+
+    /// Polls health until the server answers (a condition, not a fixed sleep).
+    func waitUntilHealthy(timeout: TimeInterval = 30) async throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let (status, _) = try? await HTTP.request("GET", baseURL + "/ojs/v1/health"), status == 200 { return }
+            guard process?.isRunning == true else { throw TestFailure("server exited during start-up") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw TestFailure("server did not become healthy")
+    }
+
+    func kill9() {
+        guard let p = process else { return }
+        Foundation.kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        process = nil
+    }
+
+    func terminate() {
+        guard let p = process else { return }
+        p.terminate()
+        p.waitUntilExit()
+        process = nil
+    }
+
+    deinit { kill9() }
+
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = 0
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        guard bound == 0 else { throw TestFailure("bind failed") }
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}
+
+/// Minimal HTTP over URLSession, returning status and parsed JSON.
+enum HTTP {
+    static let session: URLSession = {
+        let c = URLSessionConfiguration.ephemeral
+        c.timeoutIntervalForRequest = 10
+        c.httpMaximumConnectionsPerHost = 64
+        return URLSession(configuration: c)
+    }()
+
+    static func request(_ method: String, _ url: String, json: String? = nil) async throws -> (Int, Any?) {
+        var req = URLRequest(url: URL(string: url)!)
+        req.httpMethod = method
+        if let json {
+            req.httpBody = Data(json.utf8)
+            req.setValue("application/openjobspec+json", forHTTPHeaderField: "Content-Type")
+        }
+        let (data, response) = try await session.data(for: req)
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        return (status, try? JSONSerialization.jsonObject(with: data))
+    }
+}

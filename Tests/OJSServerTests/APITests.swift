@@ -1,0 +1,131 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import OJSCore
+import OJSServer
+import OJSStore
+import XCTest
+
+final class APITests: XCTestCase {
+    var directory: URL!
+
+    override func setUpWithError() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("ojs-api-\(UUID().uuidString)")
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
+
+    func withApp(testMode: Bool = true, maxBody: Int = 1 << 20, _ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        let store = try Store(configuration: StoreConfiguration(path: directory.appendingPathComponent("ojs.db").path))
+        defer { store.close() }
+        var config = ServerConfiguration()
+        config.testMode = testMode
+        config.maxBodyBytes = maxBody
+        config.tickIntervalMs = 0
+        var logger = Logger(label: "test")
+        logger.logLevel = .warning
+        let app = Application(router: PrimaryServer.makeRouter(store: store, config: config, logger: logger), logger: logger)
+        try await app.test(.router, body)
+    }
+
+    static let ojsJSON: HTTPFields = [.contentType: "application/openjobspec+json"]
+
+    static func json(_ response: TestResponse) throws -> JSONValue { try JSONParser.parse(String(buffer: response.body)) }
+
+    func testPushGetFetchAckFlowWithHeaders() async throws {
+        try await withApp { client in
+            let pushed = try await client.execute(
+                uri: "/ojs/v1/jobs", method: .post, headers: Self.ojsJSON,
+                body: ByteBuffer(string: #"{"type":"email.send","args":["a@b.c",1.5],"meta":{"k":"v"},"x_extra":[1]}"#))
+            XCTAssertEqual(pushed.status, .created)
+            XCTAssertEqual(pushed.headers[.contentType], "application/openjobspec+json")
+            XCTAssertEqual(pushed.headers[HTTPField.Name("OJS-Version")!], "1.0")
+            XCTAssertNotNil(pushed.headers[HTTPField.Name("X-Request-Id")!])
+            let job = try Self.json(pushed)["job"]
+            let id = try XCTUnwrap(job?["id"]?.stringValue)
+            XCTAssertTrue(UUIDv7.isValid(id))
+            XCTAssertEqual(pushed.headers[.location], "/ojs/v1/jobs/\(id)")
+            XCTAssertEqual(job?["args"], ["a@b.c", 1.5])
+            XCTAssertEqual(job?["x_extra"], [1])
+
+            let got1 = try await client.execute(uri: "/ojs/v1/jobs/\(id)", method: .get)
+            let got2 = try await client.execute(uri: "/ojs/v1/jobs/\(id)", method: .get)
+            XCTAssertEqual(String(buffer: got1.body), String(buffer: got2.body), "GET bodies carry no per-request values")
+
+            let fetched = try await client.execute(
+                uri: "/ojs/v1/workers/fetch", method: .post, headers: Self.ojsJSON, body: ByteBuffer(string: #"{"queues":["default"],"worker_id":"w1"}"#))
+            XCTAssertEqual(try Self.json(fetched)["jobs"]?.arrayValue?.first?["state"], "active")
+            let acked = try await client.execute(
+                uri: "/ojs/v1/workers/ack", method: .post, headers: Self.ojsJSON, body: ByteBuffer(string: #"{"job_id":"\#(id)","result":{"ok":true}}"#))
+            XCTAssertEqual(try Self.json(acked)["state"], "completed")
+            let again = try await client.execute(
+                uri: "/ojs/v1/workers/ack", method: .post, headers: Self.ojsJSON, body: ByteBuffer(string: #"{"job_id":"\#(id)"}"#))
+            XCTAssertEqual(again.status, .conflict)
+            XCTAssertEqual(try Self.json(again)["error"]?["code"], "conflict")
+        }
+    }
+
+    func testBadInputGetsOJSErrors() async throws {
+        try await withApp(maxBody: 1024) { client in
+            let cases: [(String, HTTPRequest.Method, String?, HTTPResponse.Status, String)] = [
+                ("/ojs/v1/jobs", .post, "{ invalid json }", .badRequest, "invalid_payload"),
+                ("/ojs/v1/jobs", .post, "", .badRequest, "invalid_payload"),
+                ("/ojs/v1/jobs", .post, "[1,2]", .badRequest, "invalid_payload"),
+                ("/ojs/v1/jobs", .post, #"{"args":[]}"#, .badRequest, "invalid_request"),
+                ("/ojs/v1/jobs", .post, #"{"type":"a","args":[],"options":{"retry":{"max_attempts":-1}}}"#, .unprocessableContent, "validation_error"),
+                ("/ojs/v1/jobs", .post, #"{"type":"a","args":["\#(String(repeating: "x", count: 2000))"]}"#, .contentTooLarge, "payload_too_large"),
+                ("/ojs/v1/jobs/019461a8-1a2b-7c3d-8e4f-5a6b7c8d9e0f", .get, nil, .notFound, "not_found"),
+                ("/ojs/v1/nothing-here", .get, nil, .notFound, "not_found"),
+                ("/ojs/v1/workers/fetch", .post, #"{"queues":[]}"#, .badRequest, "invalid_request"),
+                ("/ojs/v1/workers/heartbeat", .post, #"{"active_jobs":[]}"#, .badRequest, "invalid_request"),
+            ]
+            for (path, method, body, status, code) in cases {
+                let response = try await client.execute(
+                    uri: path, method: method, headers: body == nil ? [:] : Self.ojsJSON, body: body.map { ByteBuffer(string: $0) })
+                XCTAssertEqual(response.status, status, "\(method) \(path) \(body?.prefix(80) ?? "")")
+                let error = try Self.json(response)["error"]
+                XCTAssertEqual(error?["code"]?.stringValue, code, "\(path) \(body?.prefix(80) ?? "")")
+                XCTAssertEqual(error?["retryable"], false)
+                XCTAssertNotNil(error?["message"]?.stringValue)
+                XCTAssertNotNil(error?["request_id"]?.stringValue)
+                XCTAssertEqual(response.headers[.contentType], "application/openjobspec+json")
+            }
+        }
+    }
+
+    func testRequestIdIsEchoed() async throws {
+        try await withApp { client in
+            let response = try await client.execute(uri: "/ojs/v1/health", method: .get, headers: [HTTPField.Name("X-Request-Id")!: "abc-123"])
+            XCTAssertEqual(response.headers[HTTPField.Name("X-Request-Id")!], "abc-123")
+        }
+    }
+
+    func testResetExistsOnlyInTestMode() async throws {
+        try await withApp(testMode: false) { client in
+            let response = try await client.execute(uri: "/ojs/v1/admin/reset", method: .post)
+            XCTAssertEqual(response.status, .notFound)
+        }
+        try await withApp(testMode: true) { client in
+            let response = try await client.execute(uri: "/ojs/v1/admin/reset", method: .post)
+            XCTAssertEqual(response.status, .ok)
+        }
+    }
+
+    func testHeartbeatTestDirectiveOnlyInTestMode() async throws {
+        for testMode in [false, true] {
+            try await withApp(testMode: testMode) { client in
+                let pushed = try await client.execute(
+                    uri: "/ojs/v1/jobs", method: .post, headers: Self.ojsJSON,
+                    body: ByteBuffer(string: #"{"type":"a","args":[],"options":{"metadata":{"test_directive":"quiet"}}}"#))
+                let id = try XCTUnwrap(try Self.json(pushed)["job"]?["id"]?.stringValue)
+                _ = try await client.execute(uri: "/ojs/v1/workers/fetch", method: .post, headers: Self.ojsJSON, body: ByteBuffer(string: #"{"queues":["default"]}"#))
+                let beat = try await client.execute(
+                    uri: "/ojs/v1/workers/heartbeat", method: .post, headers: Self.ojsJSON,
+                    body: ByteBuffer(string: #"{"worker_id":"w","active_jobs":["\#(id)"]}"#))
+                XCTAssertEqual(try Self.json(beat)["state"]?.stringValue, testMode ? "quiet" : "running")
+            }
+        }
+    }
+}
