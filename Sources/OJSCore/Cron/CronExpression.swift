@@ -384,7 +384,7 @@ enum CronFieldKind {
 
     func parse(_ text: String) throws(OJSError) -> Parsed {
         var out = Parsed()
-        for element in text.uppercased().split(separator: ",", omittingEmptySubsequences: false) {
+        for element in text.split(separator: ",", omittingEmptySubsequences: false) {
             guard !element.isEmpty else { throw failure(text, "empty list element") }
             try parseElement(String(element), field: text, into: &out)
         }
@@ -399,13 +399,15 @@ enum CronFieldKind {
     }
 
     private func parseElement(_ element: String, field: String, into out: inout Parsed) throws(OJSError) {
+        // Letters are case-insensitive; `upper` is only for recognising them, messages quote the input.
+        let upper = element.uppercased()
         if self == .dayOfMonth {
-            if element == "L" {
+            if upper == "L" {
                 out.last = true
                 return
             }
-            if element.contains("W") { throw failure(field, "W (nearest weekday) is not supported") }
-            if element.hasPrefix("L") || element.hasSuffix("L") {
+            if upper.contains("W") { throw failure(field, "W (nearest weekday) is not supported") }
+            if upper.hasPrefix("L") || upper.hasSuffix("L") {
                 throw failure(field, "'\(element)': only a lone L (last day of the month) is supported")
             }
         }
@@ -419,7 +421,7 @@ enum CronFieldKind {
                 out.nth |= 1 << UInt64((weekday % 7) * 8 + n)
                 return
             }
-            if element.hasSuffix("L") {
+            if upper.hasSuffix("L") {
                 guard element.count > 1 else { throw failure(field, "L needs a weekday, e.g. 5L (last Friday)") }
                 let weekday = try value(String(element.dropLast()), field: field)
                 out.lastWeekdays |= 1 << UInt64(weekday % 7)
@@ -472,7 +474,7 @@ enum CronFieldKind {
             }
             return v
         }
-        if let index = names.firstIndex(of: text) {
+        if let index = names.firstIndex(of: text.uppercased()) {
             return self == .month ? index + 1 : index
         }
         let expected =

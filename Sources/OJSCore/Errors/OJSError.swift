@@ -83,11 +83,12 @@ public struct OJSError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// The same error, attributed to element `index` of a batch.
-    public func atIndex(_ index: Int) -> OJSError {
+    /// The same error, attributed to element `index` of a job list (a batch's `jobs`, a
+    /// workflow's `steps`).
+    public func atIndex(_ index: Int, field: String = "jobs") -> OJSError {
         var copy = self
         copy.details["index"] = .int(Int64(index))
-        copy.message = "jobs[\(index)]: " + message
+        copy.message = "\(field)[\(index)]: " + message
         return copy
     }
 

@@ -17,6 +17,7 @@ struct OJSAPI: Sendable {
         addWorkerRoutes(router)
         addDeadLetterRoutes(router)
         addQueueRoutes(router)
+        addWorkflowRoutes(router)
     }
 
     /// A path parameter that the route pattern guarantees.
