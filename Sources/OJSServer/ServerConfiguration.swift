@@ -12,7 +12,9 @@ public struct ServerConfiguration: Sendable {
     public var tickIntervalMs = 100
     public var version = "0.1.0"
     /// The OJS conformance level advertised in the manifest: only what passes.
-    public var conformanceLevel = 1
+    public var conformanceLevel = 4
+    /// Extension suites advertised in the manifest: only those that pass (`docs/conformance.md`).
+    public var extensions = ["dead-letter", "admin-api", "progress", "backpressure", "rate-limiting", "graceful-shutdown"]
 
     public init() {}
 }

@@ -50,8 +50,9 @@ public struct WorkflowDefinition: Sendable {
         var steps: [Step] = []
         var keys: [String: Int] = [:]
         for (i, item) in list.enumerated() {
+            let request = kind == .dag ? stripGraphFields(item) : item
             let spec: JobSpec
-            do { spec = try JobSpec.parse(item, now: now) } catch { throw error.atIndex(i, field: listField) }
+            do { spec = try JobSpec.parse(request, now: now) } catch { throw error.atIndex(i, field: listField) }
             var key = String(i)
             if kind == .dag {
                 guard let id = item["id"]?.stringValue, !id.isEmpty else {
@@ -61,7 +62,7 @@ public struct WorkflowDefinition: Sendable {
                 key = id
             }
             keys[key] = i
-            steps.append(Step(key: key, dependsOn: kind == .chain && i > 0 ? [i - 1] : [], request: stripGraphFields(item), type: spec.type))
+            steps.append(Step(key: key, dependsOn: kind == .chain && i > 0 ? [i - 1] : [], request: request, type: spec.type))
         }
         if kind == .dag {
             for (i, item) in list.enumerated() {

@@ -26,9 +26,11 @@ extension OJSAPI {
     func push(_ request: Request) async throws -> Response {
         let body = try await JSONBody.object(request, limit: config.maxBodyBytes)
         let spec = try JobSpec.parse(body, now: store.clock())
-        switch try await store.enqueue(spec) {
+        let outcome = try await store.enqueue(spec)
+        var headers = try await rateLimitHeaders(spec)
+        switch outcome {
         case .created(let job, let pressure):
-            var headers: HTTPFields = [.location: "/ojs/v1/jobs/\(job.id)"]
+            headers[.location] = "/ojs/v1/jobs/\(job.id)"
             if let pressure, pressure.ratio >= pressure.threshold {
                 headers[.queuePressure] = String(format: "%.2f", pressure.ratio)
                 headers[.queueDepth] = String(pressure.depth)
@@ -36,8 +38,25 @@ extension OJSAPI {
             }
             return JobRendering.job(job, status: .created, headers: headers)
         case .existing(let job):
-            return JobRendering.job(job) { w in w.field("deduplicated", true) }
+            return JobRendering.job(job, headers: headers) { w in w.field("deduplicated", true) }
         }
+    }
+
+    /// `X-RateLimit-*` for a job that names a keyed rate-limit partition: the partition's
+    /// limit, what is left in its window, and when the window resets (Unix seconds).
+    func rateLimitHeaders(_ spec: JobSpec) async throws -> HTTPFields {
+        guard let key = spec.rateLimit?.key, let s = try await store.rateLimit(key: key) else { return [:] }
+        var headers = HTTPFields()
+        if let limit = s.rateLimit {
+            headers[.rateLimitLimit] = String(limit)
+            headers[.rateLimitRemaining] = String(max(0, limit - s.currentCount))
+            headers[.rateLimitReset] = String((s.windowResetsAt ?? store.clock()) / 1000)
+        } else if let c = s.concurrency {
+            headers[.rateLimitLimit] = String(c)
+            headers[.rateLimitRemaining] = String(max(0, c - s.active))
+            headers[.rateLimitReset] = String(store.clock() / 1000)
+        }
+        return headers
     }
 
     func pushBatch(_ request: Request) async throws -> Response {

@@ -18,6 +18,9 @@ struct OJSAPI: Sendable {
         addDeadLetterRoutes(router)
         addQueueRoutes(router)
         addWorkflowRoutes(router)
+        addCronRoutes(router)
+        addAdminRoutes(router)
+        addProgressRoutes(router)
     }
 
     /// A path parameter that the route pattern guarantees.

@@ -29,11 +29,11 @@ extension OJSAPI {
                 "protocols": ["http"],
                 "backend": "sqlite",
                 "capabilities": [
-                    "batch_enqueue": true, "cron": false, "dead_letter": true, "delayed_jobs": true, "job_ttl": true,
-                    "priority": true, "rate_limiting": true, "schema_validation": false, "unique_jobs": true, "workflows": false,
-                    "pause_resume": true, "events": true, "heartbeat": true, "visibility_timeout": true,
+                    "batch_enqueue": true, "cron": true, "dead_letter": true, "delayed_jobs": true, "job_ttl": true,
+                    "priority": true, "rate_limiting": true, "schema_validation": false, "unique_jobs": true, "workflows": true,
+                    "pause_resume": true, "events": true, "heartbeat": true, "visibility_timeout": true, "progress": true,
                 ],
-                "extensions": .array([]),
+                "extensions": .array(config.extensions.map { .string($0) }),
             ])
     }
 

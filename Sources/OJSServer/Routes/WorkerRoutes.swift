@@ -54,6 +54,28 @@ extension OJSAPI {
             }
         }
         router.post("/ojs/v1/workers/heartbeat") { request, _ in try await heartbeat(request) }
+        router.post("/ojs/v1/workers/beat") { request, _ in
+            let beat = try HeartbeatRequest.parse(try await JSONBody.object(request, limit: config.maxBodyBytes))
+            let worker = try await store.beat(beat)
+            return JSONResponse.value(
+                .ok,
+                [
+                    "acknowledged": true, "worker_id": .string(worker.id), "state": .string(worker.state),
+                    "directive": .string(worker.directive ?? (worker.isDraining ? "terminate" : "running")),
+                    "server_time": .string(Timestamp.format(millis: store.clock())),
+                ])
+        }
+        router.get("/ojs/v1/workers/:id/health") { _, context in
+            let id = try Self.parameter(context, "id")
+            guard let worker = try await store.worker(id: id) else { throw OJSError.notFound("worker", id) }
+            let state = worker.isDraining ? "draining" : worker.state
+            return JSONResponse.value(
+                worker.isDraining ? .serviceUnavailable : .ok,
+                [
+                    "worker_id": .string(id), "state": .string(state), "active_jobs": .int(worker.activeJobs),
+                    "last_heartbeat_at": .string(Timestamp.format(millis: worker.lastSeenAt)),
+                ])
+        }
     }
 
     func heartbeat(_ request: Request) async throws -> Response {

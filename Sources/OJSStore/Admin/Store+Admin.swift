@@ -1,0 +1,136 @@
+import OJSCore
+
+/// Whole-server figures for the admin API.
+public struct ServerStats: Sendable {
+    public var queues: Int64
+    public var workers: Int64
+    public var jobs: [JobState: Int64]
+    public var completedLastMinute: Int64
+    public var failedLastMinute: Int64
+}
+
+/// A worker as the registry knows it.
+public struct WorkerSnapshot: Sendable {
+    public var id: String
+    public var state: String
+    public var directive: String?
+    public var firstSeenAt: Int64
+    public var lastSeenAt: Int64
+    public var activeJobs: Int64
+
+    /// The worker announced it is shutting down: it gets no new jobs.
+    public var isDraining: Bool { Workers.isDraining(state) }
+}
+
+/// The outcome of a bulk retry.
+public struct BulkRetryResult: Sendable {
+    public var matched: Int
+    public var succeeded: Int
+    public var errors: [(jobId: String, error: String)]
+}
+
+/// Rate-limit partition status.
+public struct RateLimitStatus: Sendable {
+    public var key: String
+    public var concurrency: Int64?
+    public var active: Int64
+    public var rateLimit: Int64?
+    public var ratePeriodMs: Int64?
+    public var currentCount: Int64
+    public var windowResetsAt: Int64?
+    public var waiting: Int64
+}
+
+extension Store {
+    public func serverStats() async throws -> ServerStats {
+        try await read { db in
+            var jobs: [JobState: Int64] = [:]
+            try db.query("SELECT state, count(*) FROM jobs GROUP BY state") {
+                if let s = JobState(rawValue: $0.text(0)) { jobs[s] = $0.int(1) }
+            }
+            let since = Store.systemClock() - 60_000
+            return ServerStats(
+                queues: try db.scalar("SELECT count(*) FROM queues"),
+                workers: try db.scalar("SELECT count(*) FROM workers"),
+                jobs: jobs,
+                completedLastMinute: try db.scalar("SELECT count(*) FROM jobs WHERE state = 'completed' AND completed_at >= ?", [.int(since)]),
+                failedLastMinute: try db.scalar("SELECT count(*) FROM jobs WHERE state = 'discarded' AND completed_at >= ?", [.int(since)]))
+        }
+    }
+
+    public func workers(limit: Int, offset: Int) async throws -> (items: [WorkerSnapshot], total: Int64) {
+        try await read { db in
+            var items: [WorkerSnapshot] = []
+            try db.query(
+                "SELECT id, state, directive, first_seen_at, last_seen_at, active_jobs FROM workers ORDER BY id LIMIT ? OFFSET ?",
+                [.int(Int64(limit)), .int(Int64(offset))]
+            ) { items.append(WorkerSnapshot(id: $0.text(0), state: $0.text(1), directive: $0.optText(2), firstSeenAt: $0.int(3), lastSeenAt: $0.int(4), activeJobs: $0.int(5))) }
+            return (items, try db.scalar("SELECT count(*) FROM workers"))
+        }
+    }
+
+    public func worker(id: String) async throws -> WorkerSnapshot? {
+        try await read { db in
+            try db.first("SELECT id, state, directive, first_seen_at, last_seen_at, active_jobs FROM workers WHERE id = ?", [.text(id)]) {
+                WorkerSnapshot(id: $0.text(0), state: $0.text(1), directive: $0.optText(2), firstSeenAt: $0.int(3), lastSeenAt: $0.int(4), activeJobs: $0.int(5))
+            }
+        }
+    }
+
+    /// A worker's beat: recorded state (`drain` stops new work) and reservation extensions.
+    public func beat(_ request: HeartbeatRequest) async throws -> WorkerSnapshot {
+        let config = configuration
+        return try await write { ctx in
+            try Workers.touch(request.workerId, ctx: ctx, reportedState: request.reportedState, activeJobs: request.activeJobCount)
+            for id in request.jobIds {
+                try ctx.db.run(
+                    "UPDATE jobs SET visible_until = ?1 + coalesce(?2, visibility_timeout_ms, ?3) WHERE id = ?4 AND state = 'active'",
+                    [.int(ctx.now), SQLValue(request.visibilityTimeoutMs), .int(config.defaultVisibilityTimeoutMs), .text(id)])
+            }
+            guard
+                let w = try ctx.db.first(
+                    "SELECT id, state, directive, first_seen_at, last_seen_at, active_jobs FROM workers WHERE id = ?", [.text(request.workerId)],
+                    { WorkerSnapshot(id: $0.text(0), state: $0.text(1), directive: $0.optText(2), firstSeenAt: $0.int(3), lastSeenAt: $0.int(4), activeJobs: $0.int(5)) })
+            else { throw OJSError.notFound("worker", request.workerId) }
+            return w
+        }
+    }
+
+    /// Retries every dead-lettered (or, with `state: discarded`, every discarded) job matching
+    /// the filter.
+    public func bulkRetry(queue: String?, type: String?, since: Int64?, onlyDeadLetter: Bool) async throws -> BulkRetryResult {
+        try await write { ctx in
+            var sql = "SELECT id FROM jobs WHERE state = 'discarded'"
+            var values: [SQLValue] = []
+            if onlyDeadLetter { sql += " AND dead_lettered_at IS NOT NULL" }
+            if let queue { sql += " AND queue = ?"; values.append(.text(queue)) }
+            if let type { sql += " AND type = ?"; values.append(.text(type)) }
+            if let since { sql += " AND discarded_at >= ?"; values.append(.int(since)) }
+            var ids: [String] = []
+            try ctx.db.query(sql + " ORDER BY discarded_at LIMIT 10000", values) { ids.append($0.text(0)) }
+            var result = BulkRetryResult(matched: ids.count, succeeded: 0, errors: [])
+            for id in ids {
+                try ctx.db.run("UPDATE jobs SET dead_lettered_at = coalesce(dead_lettered_at, ?) WHERE id = ?", [.int(ctx.now), .text(id)])
+                do {
+                    _ = try Self.retryDeadLetterRow(id: id, ctx: ctx)
+                    result.succeeded += 1
+                } catch let error as OJSError {
+                    result.errors.append((id, error.message))
+                }
+            }
+            return result
+        }
+    }
+
+    public func rateLimit(key: String) async throws -> RateLimitStatus? {
+        try await read { db in
+            guard let p = try RateLimits.partition(key, db: db) else { return nil }
+            let now = Store.systemClock()
+            let inWindow = p.windowStart.map { now < $0 + (p.ratePeriodMs ?? 1000) } ?? false
+            let waiting = try db.scalar("SELECT count(*) FROM jobs WHERE rate_key = ? AND state = 'available'", [.text(key)])
+            return RateLimitStatus(
+                key: key, concurrency: p.concurrency, active: p.active, rateLimit: p.rateLimit, ratePeriodMs: p.ratePeriodMs,
+                currentCount: inWindow ? p.windowCount : 0, windowResetsAt: p.rateLimit == nil ? nil : p.windowEnd(now: now), waiting: waiting)
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import OJSCore
+
+/// Fires due cron entries from the scheduler's tick. The firing, the job it enqueues and the
+/// new `next_run_at` are one transaction, so a tick fires at most once even across restarts.
+enum CronRunner {
+    static func fireDue(_ ctx: WriteContext, config: StoreConfiguration) throws {
+        var due: [(name: String, expression: String, timezone: String, overlap: String, template: String, lastJob: String?, nextRun: Int64)] = []
+        try ctx.db.query(
+            """
+            SELECT name, expression, timezone, overlap_policy, job_template, last_job_id, next_run_at FROM crons
+            WHERE enabled = 1 AND next_run_at <= ? ORDER BY next_run_at LIMIT 100
+            """, [.int(ctx.now)]
+        ) { due.append(($0.text(0), $0.text(1), $0.text(2), $0.text(3), $0.text(4), $0.optText(5), $0.int(6))) }
+        for entry in due {
+            let next = nextRun(entry.expression, timezone: entry.timezone, after: ctx.now)
+            var jobId = entry.lastJob
+            var fired = false
+            if let last = entry.lastJob, let job = try ctx.db.job(last), !job.state.isTerminal, entry.overlap != "allow" {
+                if entry.overlap == "skip" {
+                    try EventLog.record(
+                        ctx, type: "cron.skipped", subject: entry.name, queue: job.queue, jobType: job.type,
+                        data: [("cron_name", .string(entry.name)), ("running_job_id", .string(last))])
+                } else {
+                    _ = try Store.cancelRow(id: last, ctx: ctx)
+                }
+            }
+            let stillBlocked = try entry.lastJob.flatMap { try ctx.db.job($0) }.map { !$0.state.isTerminal } ?? false
+            if !(entry.overlap == "skip" && stillBlocked) {
+                let request = CronDefinition.jobRequest(
+                    template: (try? JSONParser.parse(entry.template)) ?? .null, name: entry.name, firedAt: entry.nextRun)
+                do {
+                    let spec = try JobSpec.parse(request, now: ctx.now)
+                    let job = try Store.insert(spec, ctx: ctx, checkBound: true).job
+                    jobId = job.id
+                    fired = true
+                    try EventLog.record(
+                        ctx, type: "cron.triggered", subject: entry.name, queue: job.queue, jobType: job.type,
+                        data: [("cron_name", .string(entry.name)), ("job_id", .string(job.id))])
+                } catch let error as OJSError {
+                    try EventLog.record(
+                        ctx, type: "cron.failed", subject: entry.name, queue: nil, jobType: nil,
+                        data: [("cron_name", .string(entry.name)), ("error", .string(error.message))])
+                }
+            }
+            try ctx.db.run(
+                """
+                UPDATE crons SET next_run_at = ?, last_run_at = CASE WHEN ? THEN ? ELSE last_run_at END,
+                  run_count = run_count + ?, last_job_id = ? WHERE name = ?
+                """,
+                [SQLValue(next), SQLValue(fired), .int(ctx.now), .int(fired ? 1 : 0), SQLValue(jobId), .text(entry.name)])
+        }
+    }
+
+    static func nextRun(_ expression: String, timezone: String, after: Int64) -> Int64? {
+        guard let expr = try? CronExpression.parse(expression), let tz = TimeZone(identifier: timezone) else { return nil }
+        return expr.next(after: after, in: tz)
+    }
+}
