@@ -65,22 +65,9 @@ public struct JobSpec: Sendable {
             }
             spec.id = id
         }
-        if let meta = object["meta"], !meta.isNull {
-            guard let m = meta.objectValue else { throw OJSError.invalid("Field 'meta' must be an object.", field: "meta") }
-            spec.meta = m
-        }
-        if let schema = object["schema"], !schema.isNull {
-            guard let s = schema.stringValue else { throw OJSError.invalid("Field 'schema' must be a string.", field: "schema") }
-            spec.schema = s
-        }
-
-        let options: JSONObject
-        if let o = object["options"], !o.isNull {
-            guard let oo = o.objectValue else { throw OJSError.invalid("Field 'options' must be an object.", field: "options") }
-            options = oo
-        } else {
-            options = JSONObject()
-        }
+        spec.meta = try object.object("meta") ?? JSONObject()
+        spec.schema = try object.string("schema")
+        let options = try object.object("options") ?? JSONObject()
         /// An option from `options`, else the core spec's top-level spelling.
         func option(_ names: String...) -> (name: String, value: JSONValue)? {
             for name in names { if let v = options[name], !v.isNull { return ("options." + name, v) } }
@@ -145,9 +132,8 @@ public struct JobSpec: Sendable {
             spec.rateLimit = try RateLimitSpec.parse(v)
             spec.rateLimitRaw = v
         }
-        if let metadata = options["metadata"], !metadata.isNull {
-            guard let m = metadata.objectValue else { throw OJSError.invalid("options.metadata must be an object.", field: "options.metadata") }
-            for (k, v) in m { spec.meta[k] = v }
+        if let metadata = try options.object("metadata", path: "options.metadata") {
+            for (k, v) in metadata { spec.meta[k] = v }
         }
         for (key, value) in object where !knownFields.contains(key) && !systemFields.contains(key) {
             spec.extra[key] = value

@@ -78,34 +78,14 @@ public struct NackRequest: Sendable, Equatable {
     public static func parse(_ body: JSONValue) throws(OJSError) -> NackRequest {
         guard let o = body.objectValue else { throw OJSError(.invalidRequest, "Nack body must be a JSON object.") }
         let jobId = try requiredJobId(o)
-        var requeue = false
-        if let r = o["requeue"], !r.isNull {
-            guard let b = r.boolValue else { throw OJSError.invalid("Field 'requeue' must be a boolean.", field: "requeue") }
-            requeue = b
-        }
+        let requeue = try o.bool("requeue") ?? false
         var failure = JobFailure(code: "handler_error", message: "Job failed")
-        if let e = o["error"], !e.isNull {
-            guard let eo = e.objectValue else { throw OJSError.invalid("Field 'error' must be an object.", field: "error") }
-            if let c = eo["code"], !c.isNull {
-                guard let s = c.stringValue else { throw OJSError.invalid("Field 'error.code' must be a string.", field: "error.code") }
-                failure.code = s
-            }
-            if let t = eo["type"], !t.isNull {
-                guard let s = t.stringValue else { throw OJSError.invalid("Field 'error.type' must be a string.", field: "error.type") }
-                failure.type = s
-            }
-            if let m = eo["message"], !m.isNull {
-                guard let s = m.stringValue else { throw OJSError.invalid("Field 'error.message' must be a string.", field: "error.message") }
-                failure.message = s
-            }
-            if let r = eo["retryable"], !r.isNull {
-                guard let b = r.boolValue else { throw OJSError.invalid("Field 'error.retryable' must be a boolean.", field: "error.retryable") }
-                failure.retryable = b
-            }
-            if let d = eo["details"], !d.isNull {
-                guard let dob = d.objectValue else { throw OJSError.invalid("Field 'error.details' must be an object.", field: "error.details") }
-                failure.details = dob
-            }
+        if let eo = try o.object("error") {
+            failure.code = try eo.string("code", path: "error.code") ?? failure.code
+            failure.type = try eo.string("type", path: "error.type")
+            failure.message = try eo.string("message", path: "error.message") ?? failure.message
+            failure.retryable = try eo.bool("retryable", path: "error.retryable")
+            failure.details = try eo.object("details", path: "error.details")
             if let bt = eo["backtrace"] ?? eo["stack"], !bt.isNull { failure.backtrace = bt }
         } else if let m = o["message"]?.stringValue {
             failure.message = m
@@ -177,8 +157,4 @@ func requiredJobId(_ o: JSONObject) throws(OJSError) -> String {
     return s
 }
 
-func optionalString(_ o: JSONObject, _ field: String) throws(OJSError) -> String? {
-    guard let v = o[field], !v.isNull else { return nil }
-    guard let s = v.stringValue else { throw OJSError.invalid("Field '\(field)' must be a string.", field: field) }
-    return s
-}
+func optionalString(_ o: JSONObject, _ field: String) throws(OJSError) -> String? { try o.string(field) }

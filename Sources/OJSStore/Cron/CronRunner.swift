@@ -16,22 +16,11 @@ enum CronRunner {
             let next = nextRun(entry.expression, timezone: entry.timezone, after: ctx.now)
             var jobId = entry.lastJob
             var fired = false
-            if let last = entry.lastJob, let job = try ctx.db.job(last), !job.state.isTerminal, entry.overlap != "allow" {
-                if entry.overlap == "skip" {
-                    try EventLog.record(
-                        ctx, type: "cron.skipped", subject: entry.name, queue: job.queue, jobType: job.type,
-                        data: [("cron_name", .string(entry.name)), ("running_job_id", .string(last))])
-                } else {
-                    _ = try Store.cancelRow(id: last, ctx: ctx)
-                }
-            }
-            let stillBlocked = try entry.lastJob.flatMap { try ctx.db.job($0) }.map { !$0.state.isTerminal } ?? false
-            if !(entry.overlap == "skip" && stillBlocked) {
+            if try overlapAllowsFiring(entry.name, policy: entry.overlap, lastJob: entry.lastJob, ctx: ctx) {
                 let request = CronDefinition.jobRequest(
                     template: (try? JSONParser.parse(entry.template)) ?? .null, name: entry.name, firedAt: entry.nextRun)
                 do {
-                    let spec = try JobSpec.parse(request, now: ctx.now)
-                    let job = try Store.insert(spec, ctx: ctx, checkBound: true).job
+                    let job = try Store.insert(try JobSpec.parse(request, now: ctx.now), ctx: ctx).job
                     jobId = job.id
                     fired = true
                     try EventLog.record(
@@ -50,6 +39,20 @@ enum CronRunner {
                 """,
                 [SQLValue(next), SQLValue(fired), .int(ctx.now), .int(fired ? 1 : 0), SQLValue(jobId), .text(entry.name)])
         }
+    }
+
+    /// Whether a due entry may enqueue now. `skip` waits while its previous job is unfinished
+    /// (waiting counts, not only running); `cancel_previous` cancels that job first.
+    static func overlapAllowsFiring(_ name: String, policy: String, lastJob: String?, ctx: WriteContext) throws -> Bool {
+        guard policy != "allow", let lastJob, let job = try ctx.db.job(lastJob), !job.state.isTerminal else { return true }
+        if policy == "cancel_previous" {
+            _ = try Store.cancelRow(id: lastJob, ctx: ctx)
+            return true
+        }
+        try EventLog.record(
+            ctx, type: "cron.skipped", subject: name, queue: job.queue, jobType: job.type,
+            data: [("cron_name", .string(name)), ("running_job_id", .string(lastJob))])
+        return false
     }
 
     static func nextRun(_ expression: String, timezone: String, after: Int64) -> Int64? {
