@@ -366,36 +366,28 @@ final class CronExpressionTests: XCTestCase {
         XCTAssertFalse(twoThirty.contains { $0 >= iso("2026-03-08T00:00:00-05:00") && $0 < iso("2026-03-09T00:00:00-04:00") })
     }
 
-    func testImpossibleSchedulesReturnNilQuickly() {
+    func testImpossibleSchedulesReturnNil() {
+        let ny = zone("America/New_York")
+        let start = iso("2026-01-01T00:00:00Z")
         for text in ["0 0 30 2 *", "0 0 31 4 *", "0 0 31 2,4,6,9,11 *", "* * * 30 2 *"] {
             guard let e = cron(text) else { continue }
-            let clock = ContinuousClock()
-            let elapsed = clock.measure {
-                XCTAssertNil(e.next(after: iso("2026-01-01T00:00:00Z"), in: zone("America/New_York")), text)
-            }
-            XCTAssertLessThan(elapsed, .milliseconds(50), text)
+            for k in 0..<100 { XCTAssertNil(e.next(after: start + Int64(k) * 86_400_000, in: ny), text) }
         }
         // Rare but possible: found more than a year out.
         assertFires("0 0 29 2 *", after: "2026-01-01T00:00:00Z", in: utc, ["2028-02-29T00:00:00Z", "2032-02-29T00:00:00Z"])
     }
 
-    func testCommonExpressionsAreFast() {
+    /// Long walks must stay exact (no drift, no brute-force fallback returning nil); speed is
+    /// measured in benchmarks/, not here.
+    func testTenThousandConsecutiveFiresStayOnSchedule() {
         let ny = zone("America/New_York")
-        guard let e = cron("*/5 * * * *"), let weekly = cron("0 9 * * MON-FRI") else { return }
+        guard let e = cron("*/5 * * * *") else { return }
         var t = iso("2026-01-01T00:00:00Z")
-        let clock = ContinuousClock()
-        let elapsed = clock.measure {
-            for _ in 0..<10_000 {
-                guard let next = e.next(after: t, in: ny), let other = weekly.next(after: t, in: ny) else {
-                    XCTFail("unexpected nil")
-                    return
-                }
-                XCTAssertLessThan(next, other + 86_400_000 * 7)
-                t = next
-            }
+        for _ in 0..<10_000 {
+            guard let next = e.next(after: t, in: ny) else { return XCTFail("unexpected nil") }
+            XCTAssertEqual(next - t, 300_000)
+            t = next
         }
-        // 20,000 calls; generous so debug builds on slow machines pass, still far from brute force.
-        XCTAssertLessThan(elapsed, .seconds(2))
         XCTAssertEqual(t, iso("2026-02-04T17:20:00Z"))
     }
 }

@@ -176,10 +176,7 @@ struct CronFields: Sendable, Equatable {
                 year += 1
                 month = months.trailingZeroBitCount
             }
-            day = 1
-            hour = 0
-            minute = 0
-            second = 0
+            (day, hour, minute, second) = (1, 0, 0, 0)
         }
 
         while year * 12 + Int64(month) <= monthLimit {
@@ -199,26 +196,20 @@ struct CronFields: Sendable, Equatable {
             }
             if d != day {
                 day = d
-                hour = 0
-                minute = 0
-                second = 0
+                (hour, minute, second) = (0, 0, 0)
             }
             guard let h = Self.next(in: hours, from: hour) else {
                 day += 1
-                hour = 0
-                minute = 0
-                second = 0
+                (hour, minute, second) = (0, 0, 0)
                 continue
             }
             if h != hour {
                 hour = h
-                minute = 0
-                second = 0
+                (minute, second) = (0, 0)
             }
             guard let m = Self.next(in: minutes, from: minute) else {
                 hour += 1
-                minute = 0
-                second = 0
+                (minute, second) = (0, 0)
                 continue
             }
             if m != minute {
