@@ -20,9 +20,16 @@ public final class Writer: Sendable {
         }
     }
 
+    /// A committed transaction's place in the database's history.
+    public struct Position: Sendable, Equatable {
+        public var txid: Int64
+        public var committedAt: Int64
+    }
+
     /// Observes each committed batch on the writer thread (replication capture, checkpoints,
-    /// metrics). Runs before the batch's requests are answered.
-    public typealias CommitObserver = @Sendable (_ db: Connection, _ batchSize: Int, _ now: Int64) -> Void
+    /// metrics). Runs before the batch's requests are answered. `position` is nil when the
+    /// batch changed nothing (no WAL frames were written).
+    public typealias CommitObserver = @Sendable (_ db: Connection, _ batchSize: Int, _ position: Position?) -> Void
 
     private let queue = WorkQueue<Item>()
     private let maxBatch: Int
@@ -30,6 +37,7 @@ public final class Writer: Sendable {
     private let finished = DispatchSemaphore(value: 0)
     private let observers = Mutex<[CommitObserver]>([])
     private let stats = Mutex(WriterStats())
+    private let committed: Mutex<Position>
 
     public struct WriterStats: Sendable {
         public var batches: Int = 0
@@ -42,6 +50,10 @@ public final class Writer: Sendable {
     public init(path: String, synchronous: SynchronousMode, maxBatch: Int = 512, clock: @escaping Clock) throws {
         let db = try Connection(path: path, options: .init(readOnly: false, synchronous: synchronous))
         try Migrations.apply(to: db)
+        let start = try db.first("SELECT txid, committed_at FROM replication_position WHERE id = 1") {
+            Position(txid: $0.int(0), committedAt: $0.int(1))
+        } ?? Position(txid: 0, committedAt: 0)
+        self.committed = Mutex(start)
         let handoff = ThreadHandoff(value: try WriteContext(db: db))
         self.maxBatch = maxBatch
         self.clock = clock
@@ -56,6 +68,9 @@ public final class Writer: Sendable {
     }
 
     public var currentStats: WriterStats { stats.withLock { $0 } }
+
+    /// The newest committed position: what a response just written reflects at least.
+    public var position: Position { committed.withLock { $0 } }
 
     /// Runs `body` in the next write transaction and returns its result after COMMIT.
     /// A thrown error rolls back only this request's changes.
@@ -110,6 +125,7 @@ public final class Writer: Sendable {
             for item in batch { item.complete(StoreError.storage(error)) }
             return
         }
+        let changesBefore = sqlite3_total_changes64(db.rawHandle)
         for item in batch {
             do {
                 try db.execute("SAVEPOINT request")
@@ -124,14 +140,22 @@ public final class Writer: Sendable {
                 return
             }
         }
+        var position: Position?
         do {
+            // Only a transaction that wrote something gets a new position (and WAL frames).
+            if sqlite3_total_changes64(db.rawHandle) != changesBefore {
+                let previous = committed.withLock { $0 }
+                let next = Position(txid: previous.txid + 1, committedAt: ctx.now)
+                try db.run("UPDATE replication_position SET txid = ?, committed_at = ? WHERE id = 1", [.int(next.txid), .int(next.committedAt)])
+                position = next
+            }
             try db.execute("COMMIT")
         } catch {
             abort(batch, ctx, error)
             return
         }
-        let now = ctx.now
-        for observer in observers.withLock({ $0 }) { observer(db, batch.count, now) }
+        if let position { committed.withLock { $0 = position } }
+        for observer in observers.withLock({ $0 }) { observer(db, batch.count, position) }
         for hook in ctx.afterCommit { hook() }
         let micros = Int((DispatchTime.now().uptimeNanoseconds - started) / 1000)
         stats.withLock {
