@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         .systemLibrary(
@@ -38,10 +39,20 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "OJSReplication",
+            dependencies: [
+                "OJSCore", "OJSStore", "CSQLite", "CZlib",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "OJSServer",
             dependencies: [
-                "OJSCore", "OJSStore",
+                "OJSCore", "OJSStore", "OJSReplication",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -50,8 +61,9 @@ let package = Package(
         .executableTarget(
             name: "ojs-edge",
             dependencies: [
-                "OJSCore", "OJSStore", "OJSServer",
+                "OJSCore", "OJSStore", "OJSServer", "OJSReplication",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -59,6 +71,7 @@ let package = Package(
         ),
         .testTarget(name: "OJSCoreTests", dependencies: ["OJSCore"], swiftSettings: strict),
         .testTarget(name: "OJSStoreTests", dependencies: ["OJSStore", "OJSCore"], swiftSettings: strict),
+        .testTarget(name: "OJSReplicationTests", dependencies: ["OJSReplication", "OJSStore", "OJSCore", "CSQLite"], swiftSettings: strict),
         .testTarget(
             name: "OJSServerTests",
             dependencies: [

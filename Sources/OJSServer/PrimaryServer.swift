@@ -1,23 +1,35 @@
+import HTTPTypes
 import Hummingbird
 import Logging
+import OJSReplication
 import OJSStore
 import ServiceLifecycle
 
-/// Assembles the primary: router, middleware, scheduler.
+/// Assembles the primary: router, middleware, scheduler, replication source.
 public enum PrimaryServer {
-    public static func makeRouter(store: Store, config: ServerConfiguration, logger: Logger) -> Router<OJSRequestContext> {
+    public static func makeRouter(
+        store: Store, config: ServerConfiguration, logger: Logger, replication: ReplicationSource? = nil
+    ) -> Router<OJSRequestContext> {
         let router = Router(context: OJSRequestContext.self)
         let health = HealthState()
-        router.add(middleware: OJSMiddleware(logger: logger, health: health))
-        OJSAPI(store: store, config: config, health: health).register(on: router)
+        let writer = store.writer
+        router.add(
+            middleware: OJSMiddleware(logger: logger, health: health) {
+                let generation = replication?.log.generation.text ?? "00000000"
+                let bookmark = Bookmark(txid: writer?.position.txid ?? 0, generation: generation)
+                return [(.bookmark, bookmark.text), (.servedBy, "primary")]
+            })
+        OJSAPI(store: store, config: config, health: health, role: .primary(replication)).register(on: router)
         return router
     }
 
-    public static func makeApplication(store: Store, config: ServerConfiguration, logger: Logger) -> some ApplicationProtocol {
-        let router = makeRouter(store: store, config: config, logger: logger)
+    public static func makeApplication(
+        store: Store, config: ServerConfiguration, logger: Logger, replication: ReplicationSource? = nil
+    ) -> some ApplicationProtocol {
+        let router = makeRouter(store: store, config: config, logger: logger, replication: replication)
         var services: [any Service] = []
         if config.tickIntervalMs > 0 {
-            services.append(SchedulerService(store: store, intervalMs: config.tickIntervalMs, logger: logger))
+            services.append(SchedulerService(store: store, intervalMs: config.tickIntervalMs, logger: logger, replication: replication))
         }
         return Application(
             router: router,

@@ -16,5 +16,13 @@ public struct ServerConfiguration: Sendable {
     /// Extension suites advertised in the manifest: only those that pass (`docs/conformance.md`).
     public var extensions = ["dead-letter", "admin-api", "progress", "backpressure", "rate-limiting", "graceful-shutdown"]
 
+    /// Required as `Authorization: Bearer …` on the replication endpoints when set.
+    public var replicationKey: String?
+    /// How long a replica holds a read whose bookmark (or staleness bound) it cannot meet yet,
+    /// before forwarding it to the primary.
+    public var consistencyWaitMs = 2000
+    /// A replica whose lag passes this reports degraded health (503).
+    public var replicaMaxLagMs = 10_000
+
     public init() {}
 }

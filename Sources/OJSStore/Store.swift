@@ -24,7 +24,8 @@ public struct StoreConfiguration: Sendable {
 /// workers, workflows and cron. Operations are in extensions, one file per concern.
 public final class Store: Sendable {
     public let configuration: StoreConfiguration
-    public let writer: Writer
+    /// The single writer; nil on a read replica, whose database changes only by page shipping.
+    public let writer: Writer?
     public let readers: ReadPool
     public let clock: Writer.Clock
 
@@ -39,14 +40,26 @@ public final class Store: Sendable {
         self.readers = try ReadPool(path: configuration.path, size: max(1, configuration.readers))
     }
 
+    /// A read-only store over a replica's copy: reads pass through `gate`, writes are refused.
+    public init(replicaConfiguration configuration: StoreConfiguration, gate: any ReadGate, clock: @escaping Writer.Clock = Store.systemClock) throws {
+        self.configuration = configuration
+        self.clock = clock
+        self.writer = nil
+        self.readers = try ReadPool(path: configuration.path, size: max(1, configuration.readers), gate: gate)
+    }
+
+    /// Whether opening the store applied schema migrations (a new or upgraded database).
+    public var migrationsAppliedAtOpen: Bool { writer?.appliedMigrations.isEmpty == false }
+
     public func close() {
-        writer.shutdown()
+        writer?.shutdown()
         readers.shutdown()
     }
 
     /// Runs a write; client mistakes come back as `OJSError`, storage trouble as `StoreError`.
     func write<T: Sendable>(_ body: @escaping @Sendable (WriteContext) throws -> T) async throws -> T {
-        try await writer.write(body)
+        guard let writer else { throw StoreError.readOnly }
+        return try await writer.write(body)
     }
 
     func read<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import OJSReplication
 import OJSServer
 import OJSStore
 
@@ -42,32 +43,30 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let level = Logger.Level(rawValue: logLevel.lowercased()) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = JSONLogHandler(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        var logger = Logger(label: "ojs-edge")
-        logger.logLevel = level
+        let logger = LogSetup.bootstrap(level: logLevel, label: "ojs-edge")
 
         var storeConfig = StoreConfiguration(path: URL(fileURLWithPath: dataDir).appendingPathComponent("ojs.db").path)
         storeConfig.synchronous = SynchronousMode(rawValue: synchronous.uppercased()) ?? .full
         let store = try Store(configuration: storeConfig)
         defer { store.close() }
+        let replication = try await ReplicationSource.attach(
+            to: store, directory: URL(fileURLWithPath: dataDir).appendingPathComponent("replication"), logger: logger,
+            retentionBytes: (Env.int("OJS_REPLICATION_RETENTION_MB") ?? 256) << 20,
+            retentionAgeMs: Int64(Env.int("OJS_REPLICATION_RETENTION_HOURS") ?? 24) * 3_600_000)
 
         var config = ServerConfiguration()
         config.host = host
         config.port = port
         config.testMode = testMode
         config.maxBodyBytes = maxBodyBytes
+        config.replicationKey = Env.string("OJS_REPLICATION_KEY")
         logger.info(
             "starting primary",
             metadata: [
                 "host": .string(host), "port": .stringConvertible(port), "database": .string(storeConfig.path),
                 "synchronous": .string(storeConfig.synchronous.rawValue), "test_mode": .stringConvertible(testMode),
             ])
-        let app = PrimaryServer.makeApplication(store: store, config: config, logger: logger)
+        let app = PrimaryServer.makeApplication(store: store, config: config, logger: logger, replication: replication)
         try await app.runService()
     }
 }

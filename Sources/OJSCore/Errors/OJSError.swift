@@ -39,6 +39,10 @@ public struct OJSError: Error, Sendable, Equatable, CustomStringConvertible {
         case methodNotAllowed = "method_not_allowed"
         case unavailable = "unavailable"
         case backendError = "backend_error"
+        /// Replication: the position asked for is no longer retained; fetch a snapshot.
+        case snapshotRequired = "x_snapshot_required"
+        /// Replication: the replica follows another history (generation) than the primary.
+        case generationMismatch = "x_generation_mismatch"
 
         public var status: Int {
             switch self {
@@ -46,7 +50,8 @@ public struct OJSError: Error, Sendable, Equatable, CustomStringConvertible {
             case .unauthorized: return 401
             case .notFound: return 404
             case .methodNotAllowed: return 405
-            case .conflict, .duplicate: return 409
+            case .conflict, .duplicate, .generationMismatch: return 409
+            case .snapshotRequired: return 410
             case .payloadTooLarge: return 413
             case .validationError, .queuePaused, .unsupported: return 422
             case .rateLimited, .queueFull: return 429
@@ -79,6 +84,8 @@ public struct OJSError: Error, Sendable, Equatable, CustomStringConvertible {
             case .methodNotAllowed: return "Check the HTTP method for this path."
             case .unavailable: return "The server cannot serve this request right now; retry shortly."
             case .backendError: return "An unexpected server error occurred; retry with backoff."
+            case .snapshotRequired: return "Bootstrap from GET /ojs/v1/replication/snapshot, then stream from its txid."
+            case .generationMismatch: return "The primary's history changed; bootstrap again from a snapshot."
             }
         }
     }

@@ -11,6 +11,10 @@ extension HTTPField.Name {
     static let queuePressure = HTTPField.Name("X-OJS-Queue-Pressure")!
     static let queueDepth = HTTPField.Name("X-OJS-Queue-Depth")!
     static let queueBound = HTTPField.Name("X-OJS-Queue-Bound")!
+    static let bookmark = HTTPField.Name("OJS-Bookmark")!
+    static let servedBy = HTTPField.Name("OJS-Served-By")!
+    static let replicaLag = HTTPField.Name("OJS-Replica-Lag-Ms")!
+    static let maxStaleness = HTTPField.Name("OJS-Max-Staleness-Ms")!
 }
 
 enum MediaTypes {

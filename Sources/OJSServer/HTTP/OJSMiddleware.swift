@@ -12,6 +12,8 @@ struct OJSMiddleware: RouterMiddleware {
     typealias Context = OJSRequestContext
     let logger: Logger
     let health: HealthState
+    /// Headers every response carries on this node (the primary's bookmark and name).
+    let consistency: @Sendable () -> [(HTTPField.Name, String)]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let started = DispatchTime.now().uptimeNanoseconds
@@ -33,6 +35,7 @@ struct OJSMiddleware: RouterMiddleware {
             logger.error("unexpected error", metadata: ["request_id": .string(requestId), "error": .string("\(error)")])
             response = JSONResponse.error(OJSError(.backendError, "Internal error."), requestId: requestId)
         }
+        for (name, value) in consistency() where response.headers[name] == nil { response.headers[name] = value }
         response.headers[.ojsVersion] = "1.0"
         response.headers[.requestId] = requestId
         if response.headers[.contentType] == nil { response.headers[.contentType] = MediaTypes.ojs }
@@ -78,6 +81,8 @@ struct OJSMiddleware: RouterMiddleware {
         switch error {
         case .shuttingDown:
             return OJSError(.unavailable, "The server is shutting down.")
+        case .readOnly:
+            return OJSError(.unavailable, "This node is a read replica and cannot apply writes.")
         case .storage(let underlying):
             if let sqlite = underlying as? SQLiteError, sqlite.isStorageFailure {
                 return OJSError(.unavailable, "Storage is unavailable: \(sqlite.message).")

@@ -1,13 +1,22 @@
 import Hummingbird
 import Logging
 import OJSCore
+import OJSReplication
 import OJSStore
 
-/// The OJS HTTP binding on a primary: every route, grouped by concern in extensions.
+/// What this process is: the primary (owns the writer, ships the log) or a regional replica.
+enum NodeRole: Sendable {
+    case primary(ReplicationSource?)
+    case replica(ReplicaTailer, region: String)
+}
+
+/// The OJS HTTP binding: every route, grouped by concern in extensions. On a replica the same
+/// read routes run against the local copy; writes never reach them (they are forwarded).
 struct OJSAPI: Sendable {
     let store: Store
     let config: ServerConfiguration
     let health: HealthState
+    let role: NodeRole
 
     typealias Context = OJSRequestContext
 
@@ -21,6 +30,7 @@ struct OJSAPI: Sendable {
         addCronRoutes(router)
         addAdminRoutes(router)
         addProgressRoutes(router)
+        addReplicationRoutes(router)
     }
 
     /// A path parameter that the route pattern guarantees.

@@ -1,4 +1,5 @@
 import Hummingbird
+import OJSReplication
 import OJSCore
 import OJSStore
 
@@ -38,6 +39,7 @@ extension OJSAPI {
     }
 
     func healthResponse() async throws -> Response {
+        if case .replica(let tailer, let region) = role { return replicaHealth(tailer, region: region) }
         let started = Store.systemClock()
         var backendStatus = "ok"
         var message: String?
@@ -77,5 +79,28 @@ extension OJSAPI {
             if let cursor = page.cursor { w.field("cursor", cursor) } else { w.field("cursor", .null) }
             w.field("has_more", page.hasMore)
         }
+    }
+}
+
+extension OJSAPI {
+    /// A replica is healthy while it streams and its lag is under the threshold; otherwise it
+    /// answers 503 so a load balancer stops sending it reads.
+    func replicaHealth(_ tailer: ReplicaTailer, region: String) -> Response {
+        let s = tailer.status.current
+        let now = store.clock()
+        let lag = s.lagMs(now: now)
+        let diverged = tailer.diverged.withLock { $0 }
+        let healthy = !diverged && s.state != .disconnected && s.state != .bootstrapping && lag <= Int64(config.replicaMaxLagMs)
+        return JSONResponse.value(
+            healthy ? .ok : .serviceUnavailable,
+            [
+                "status": .string(healthy ? "ok" : "degraded"), "version": .string(config.version), "role": "replica",
+                "region": .string(region), "uptime_seconds": .int(Int64(health.uptimeSeconds)),
+                "replication": [
+                    "state": .string(diverged ? "diverged" : s.state.rawValue), "applied_txid": .int(Int64(s.appliedTxid)),
+                    "primary_txid": .int(Int64(s.primaryTxid)), "lag_ms": .int(lag), "lag_transactions": .int(Int64(s.lagTransactions)),
+                    "max_lag_ms": .int(Int64(config.replicaMaxLagMs)),
+                ],
+            ])
     }
 }

@@ -1,19 +1,27 @@
 import Logging
+import OJSReplication
 import OJSStore
 import ServiceLifecycle
 
 /// Runs the store's time-driven work every tick: promotions, expiry, reservation reclaim,
-/// execution timeouts, cron. Stops at graceful shutdown.
+/// execution timeouts, cron; and, every few seconds, the replication log's retention.
+/// Stops at graceful shutdown.
 struct SchedulerService: Service {
     let store: Store
     let intervalMs: Int
     let logger: Logger
+    let replication: ReplicationSource?
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
+            var ticks = 0
             while !Task.isCancelled {
                 do {
                     try await store.tick()
+                    ticks += 1
+                    if let replication, ticks % max(1, 10_000 / max(1, intervalMs)) == 0 {
+                        try replication.log.applyRetention(now: store.clock())
+                    }
                 } catch {
                     logger.error("scheduler tick failed", metadata: ["error": .string("\(error)")])
                 }

@@ -1,5 +1,11 @@
 import Foundation
 
+/// Something readers must pass through: on a replica, the lock that keeps them out while a
+/// batch of transactions is being written, so no read sees half of one.
+public protocol ReadGate: Sendable {
+    func withReadLock<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T
+}
+
 /// Read-only connections, each on its own thread, so reads never wait for the writer (WAL
 /// gives every read transaction its own snapshot) and never block the async executors.
 public final class ReadPool: Sendable {
@@ -12,8 +18,11 @@ public final class ReadPool: Sendable {
     private let done: DispatchSemaphore
     private let size: Int
 
-    public init(path: String, size: Int) throws {
+    private let gate: (any ReadGate)?
+
+    public init(path: String, size: Int, gate: (any ReadGate)? = nil) throws {
         self.size = size
+        self.gate = gate
         self.done = DispatchSemaphore(value: 0)
         for i in 0..<size {
             let handoff = ThreadHandoff(value: try Connection(path: path, options: .init(readOnly: true)))
@@ -32,11 +41,14 @@ public final class ReadPool: Sendable {
     /// Runs `body` inside one read transaction, so every query in it sees the same snapshot.
     public func read<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let item = Item { db in
+            let item = Item { [gate] db in
                 do {
-                    try db.execute("BEGIN")
-                    defer { try? db.execute("COMMIT") }
-                    continuation.resume(returning: try body(db))
+                    let value = try Self.gated(gate) {
+                        try db.execute("BEGIN")
+                        defer { try? db.execute("COMMIT") }
+                        return try body(db)
+                    }
+                    continuation.resume(returning: value)
                 } catch let error as SQLiteError {
                     continuation.resume(throwing: StoreError.storage(error))
                 } catch {
@@ -45,6 +57,11 @@ public final class ReadPool: Sendable {
             }
             if !queue.push(item) { continuation.resume(throwing: StoreError.shuttingDown) }
         }
+    }
+
+    private static func gated<T>(_ gate: (any ReadGate)?, _ body: () throws -> T) throws -> T {
+        guard let gate else { return try body() }
+        return try gate.withReadLock { () throws(any Error) -> T in try body() }
     }
 
     public func shutdown() {

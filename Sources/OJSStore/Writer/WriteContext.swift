@@ -1,4 +1,10 @@
+import CSQLite
 import OJSCore
+
+/// The WAL's size in frames, as SQLite reports it after each commit (`sqlite3_wal_hook`).
+final class WALFrameCount {
+    var count: Int32 = 0
+}
 
 /// What a write sees inside the writer's transaction: the connection, the batch's clock
 /// reading, and the FIFO sequence. Lives on the writer thread only.
@@ -14,9 +20,19 @@ public final class WriteContext {
     /// fetches runs it once.
     var maintainedAt: Int64 = -1
 
+    let walFrames = WALFrameCount()
+
     init(db: Connection) throws {
         self.db = db
         lastSeq = try db.scalar("SELECT coalesce(max(seq), 0) FROM jobs")
+        // The hook's context pointer is this context's counter, which lives as long as the
+        // connection (both belong to the writer thread until shutdown).
+        sqlite3_wal_hook(
+            db.rawHandle,
+            { context, _, _, frames in
+                if let context { Unmanaged<WALFrameCount>.fromOpaque(context).takeUnretainedValue().count = frames }
+                return SQLITE_OK
+            }, Unmanaged.passUnretained(walFrames).toOpaque())
     }
 
     /// The next FIFO position for a job becoming available now. Ordered by time first, so

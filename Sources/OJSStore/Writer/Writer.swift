@@ -14,7 +14,10 @@ public final class Writer: Sendable {
         // Touched only by the writer thread until `complete` hands the result over.
         let execute: (WriteContext) -> Bool
         let complete: ((any Error)?) -> Void
-        init(execute: @escaping (WriteContext) -> Bool, complete: @escaping ((any Error)?) -> Void) {
+        /// Runs outside any transaction (checkpoints, replication set-up), alone.
+        let exclusive: Bool
+        init(exclusive: Bool = false, execute: @escaping (WriteContext) -> Bool, complete: @escaping ((any Error)?) -> Void) {
+            self.exclusive = exclusive
             self.execute = execute
             self.complete = complete
         }
@@ -38,6 +41,8 @@ public final class Writer: Sendable {
     private let observers = Mutex<[CommitObserver]>([])
     private let stats = Mutex(WriterStats())
     private let committed: Mutex<Position>
+    /// Migrations this open applied (empty when the schema was current).
+    public let appliedMigrations: [String]
 
     public struct WriterStats: Sendable {
         public var batches: Int = 0
@@ -49,7 +54,7 @@ public final class Writer: Sendable {
     /// Opens the read-write connection, applies migrations, and starts the writer thread.
     public init(path: String, synchronous: SynchronousMode, maxBatch: Int = 512, clock: @escaping Clock) throws {
         let db = try Connection(path: path, options: .init(readOnly: false, synchronous: synchronous))
-        try Migrations.apply(to: db)
+        self.appliedMigrations = try Migrations.apply(to: db)
         let start = try db.first("SELECT txid, committed_at FROM replication_position WHERE id = 1") {
             Position(txid: $0.int(0), committedAt: $0.int(1))
         } ?? Position(txid: 0, committedAt: 0)
@@ -100,6 +105,26 @@ public final class Writer: Sendable {
         }
     }
 
+    /// Runs `body` on the writer thread between transactions, with no transaction open: for
+    /// work SQLite refuses inside one (checkpoints) or that must see no write in progress.
+    public func exclusive<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            nonisolated(unsafe) var outcome: Result<T, any Error>?
+            let item = Item(
+                exclusive: true,
+                execute: { ctx in
+                    outcome = Result { try body(ctx.db) }
+                    return true
+                },
+                complete: { _ in continuation.resume(with: outcome ?? .failure(StoreError.shuttingDown)) })
+            if !queue.push(item) { continuation.resume(throwing: StoreError.shuttingDown) }
+        }
+    }
+
+    /// Checkpoint once the WAL holds this many frames (about 4 MiB of 4 KiB pages), after
+    /// the commit observers (replication capture) have read them.
+    public static let checkpointFrames: Int32 = 1000
+
     /// Stops taking work, finishes what is queued, and closes the connection.
     public func shutdown() {
         queue.close()
@@ -108,7 +133,19 @@ public final class Writer: Sendable {
 
     private func loop(_ ctx: WriteContext) {
         while let batch = queue.takeBatch(max: maxBatch) {
-            run(batch, ctx)
+            // Consecutive transactional requests share one transaction; exclusive ones run alone.
+            var pending: [Item] = []
+            for item in batch {
+                if item.exclusive {
+                    if !pending.isEmpty { run(pending, ctx) }
+                    pending.removeAll()
+                    _ = item.execute(ctx)
+                    item.complete(nil)
+                } else {
+                    pending.append(item)
+                }
+            }
+            if !pending.isEmpty { run(pending, ctx) }
         }
         try? ctx.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finished.signal()
@@ -156,6 +193,7 @@ public final class Writer: Sendable {
         }
         if let position { committed.withLock { $0 = position } }
         for observer in observers.withLock({ $0 }) { observer(db, batch.count, position) }
+        if position != nil { checkpointIfLarge(ctx) }
         for hook in ctx.afterCommit { hook() }
         let micros = Int((DispatchTime.now().uptimeNanoseconds - started) / 1000)
         stats.withLock {
@@ -167,6 +205,20 @@ public final class Writer: Sendable {
         for item in batch { item.complete(nil) }
     }
 
+    /// A passive checkpoint never waits for readers; once it has copied every frame, SQLite
+    /// starts the WAL over at the next commit, so the file stays bounded with or without
+    /// replicas.
+    private func checkpointIfLarge(_ ctx: WriteContext) {
+        guard ctx.walFrames.count >= Self.checkpointFrames else { return }
+        var logFrames: Int32 = 0
+        var checkpointed: Int32 = 0
+        if sqlite3_wal_checkpoint_v2(ctx.db.rawHandle, nil, SQLITE_CHECKPOINT_PASSIVE, &logFrames, &checkpointed) == SQLITE_OK,
+            logFrames == checkpointed
+        {
+            ctx.walFrames.count = 0
+        }
+    }
+
     private func abort(_ batch: [Item], _ ctx: WriteContext, _ error: any Error) {
         if !ctx.db.isAutocommit { try? ctx.db.execute("ROLLBACK") }
         for item in batch { item.complete(StoreError.storage(error)) }
@@ -176,11 +228,13 @@ public final class Writer: Sendable {
 /// Failures of the store itself, as opposed to a client's mistake.
 public enum StoreError: Error, Sendable, CustomStringConvertible {
     case shuttingDown
+    case readOnly
     case storage(any Error)
 
     public var description: String {
         switch self {
         case .shuttingDown: return "the store is shutting down"
+        case .readOnly: return "this store is a read-only replica"
         case .storage(let e): return "storage failure: \(e)"
         }
     }

@@ -1,0 +1,62 @@
+import CSQLite
+
+/// SQLite's own open file for a connection's main database, driven through its VFS methods.
+///
+/// Writing through the connection's `sqlite3_file` (rather than a separate descriptor) keeps
+/// the VFS in charge: the POSIX locks SQLite holds stay attached to the descriptor it owns
+/// (closing any other descriptor on the same inode would drop them), and any VFS shim
+/// (checksums, encryption) sees the writes. Valid only while the connection is open.
+struct SQLiteFileHandle {
+    private let file: UnsafeMutablePointer<sqlite3_file>
+    private let methods: UnsafePointer<sqlite3_io_methods>
+
+    /// The main database file of `db`, via SQLITE_FCNTL_FILE_POINTER.
+    init(db: OpaquePointer) throws(ReplicaApplyError) {
+        var pointer: UnsafeMutablePointer<sqlite3_file>?
+        let rc = sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &pointer)
+        // pMethods is NULL when the VFS failed to open the file.
+        guard rc == SQLITE_OK, let pointer, let methods = pointer.pointee.pMethods else {
+            throw .noFileHandle
+        }
+        self.file = pointer
+        self.methods = methods
+    }
+
+    func read(count: Int, at offset: Int64) throws(ReplicaApplyError) -> [UInt8] {
+        guard let xRead = methods.pointee.xRead else { throw .noFileHandle }
+        var rc: Int32 = SQLITE_OK
+        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            rc = xRead(file, buffer.baseAddress, Int32(count), offset)
+            // On a short read the VFS zero-fills the rest and returns SQLITE_IOERR_SHORT_READ.
+            initialized = count
+        }
+        guard rc == SQLITE_OK else { throw .io(operation: "xRead", code: rc) }
+        return bytes
+    }
+
+    func write(_ bytes: [UInt8], at offset: Int64) throws(ReplicaApplyError) {
+        guard let xWrite = methods.pointee.xWrite else { throw .noFileHandle }
+        let rc = bytes.withUnsafeBytes { xWrite(file, $0.baseAddress, Int32($0.count), offset) }
+        guard rc == SQLITE_OK else { throw .io(operation: "xWrite", code: rc) }
+    }
+
+    func size() throws(ReplicaApplyError) -> Int64 {
+        guard let xFileSize = methods.pointee.xFileSize else { throw .noFileHandle }
+        var size: sqlite3_int64 = 0
+        let rc = xFileSize(file, &size)
+        guard rc == SQLITE_OK else { throw .io(operation: "xFileSize", code: rc) }
+        return size
+    }
+
+    func truncate(to size: Int64) throws(ReplicaApplyError) {
+        guard let xTruncate = methods.pointee.xTruncate else { throw .noFileHandle }
+        let rc = xTruncate(file, size)
+        guard rc == SQLITE_OK else { throw .io(operation: "xTruncate", code: rc) }
+    }
+
+    func sync() throws(ReplicaApplyError) {
+        guard let xSync = methods.pointee.xSync else { throw .noFileHandle }
+        let rc = xSync(file, SQLITE_SYNC_NORMAL)
+        guard rc == SQLITE_OK else { throw .io(operation: "xSync", code: rc) }
+    }
+}

@@ -1,0 +1,43 @@
+/// In-memory index of one segment file. Txids inside a segment are contiguous, so record `i`
+/// is txid `firstTxid + i` and its byte range is found without touching the file — which keeps
+/// `records(after:)` and `checksum(at:)` from rescanning headers on every call.
+struct LogSegment: Sendable {
+    static let suffix = ".ojsr"
+    static let digits = 20
+
+    let firstTxid: UInt64
+    let path: String
+    /// Start offset of each record; never empty for a segment the log holds.
+    var offsets: [Int]
+    /// Bytes in the file, which always ends on a record boundary.
+    var size: Int
+    /// Newest commit time in the segment; max rather than last because clocks can step back.
+    var newestCommitTime: Int64
+    /// What the first record chains from: the chain value at `firstTxid - 1`.
+    var firstPreviousChecksum: UInt32
+    var lastChecksum: UInt32
+
+    var lastTxid: UInt64 { firstTxid + UInt64(offsets.count) - 1 }
+
+    func contains(_ txid: UInt64) -> Bool { txid >= firstTxid && txid <= lastTxid }
+
+    /// Byte range of record `index`.
+    func range(ofRecord index: Int) -> Range<Int> {
+        offsets[index]..<(index + 1 < offsets.count ? offsets[index + 1] : size)
+    }
+
+    static func fileName(firstTxid: UInt64) -> String {
+        let number = String(firstTxid)
+        return String(repeating: "0", count: max(0, digits - number.count)) + number + suffix
+    }
+
+    /// The first txid encoded in a segment file name, or nil for any other file.
+    static func parseFileName(_ name: String) -> UInt64? {
+        guard name.hasSuffix(suffix) else { return nil }
+        let stem = name.dropLast(suffix.count)
+        guard stem.count == digits, stem.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
+            return nil
+        }
+        return UInt64(stem)
+    }
+}

@@ -1,0 +1,202 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A planned read of consecutive records from one segment. The descriptor is opened under the
+/// log's lock so retention or reset cannot delete the file first; the read happens outside it.
+struct ReadSpan: Sendable {
+    let fd: Int32
+    let path: String
+    let firstTxid: UInt64
+    /// File offsets of the records to read; the last one ends at `end`.
+    let offsets: [Int]
+    let end: Int
+}
+
+/// Everything `ReplicationLog` guards with its mutex.
+struct LogState: Sendable {
+    var generation: Generation
+    /// The txid this history starts after (see `GenerationFile`); its chain value is 0.
+    var startsAfter: UInt64
+    /// Oldest first; every segment holds at least one record.
+    var segments: [LogSegment]
+    var recoveredTailBytes: Int
+    var lastTxid: UInt64
+    var lastChecksum: UInt32
+    /// Descriptor for appending to the newest segment, opened lazily.
+    var writer: Int32?
+    /// Set when a failure leaves the on-disk state uncertain; appends refuse until reopen.
+    var broken: String?
+
+    init(generation: Generation, startsAfter: UInt64, segments: [LogSegment], recoveredTailBytes: Int) {
+        self.generation = generation
+        self.startsAfter = startsAfter
+        self.segments = segments
+        self.recoveredTailBytes = recoveredTailBytes
+        self.lastTxid = segments.last?.lastTxid ?? startsAfter
+        self.lastChecksum = segments.last?.lastChecksum ?? 0
+    }
+
+    var totalBytes: Int { segments.reduce(0) { $0 + $1.size } }
+
+    mutating func closeWriter() {
+        if let writer { SegmentIO.closeFile(writer) }
+        writer = nil
+    }
+
+    mutating func append(_ bytes: [UInt8], header: RecordHeader, directory: String, segmentBytes: Int) throws {
+        if let broken { throw ReplicationLogError.unusable(broken) }
+        guard header.generation == generation else {
+            throw ReplicationLogError.generationMismatch(expected: generation, got: header.generation)
+        }
+        guard header.txid == lastTxid &+ 1 else {
+            throw ReplicationLogError.outOfOrder(expected: lastTxid &+ 1, got: header.txid)
+        }
+        guard header.previousChecksum == lastChecksum else {
+            throw ReplicationLogError.chainBroken(txid: header.txid, expectedPrevious: lastChecksum, found: header.previousChecksum)
+        }
+
+        // Roll before the write so segments stay within segmentBytes unless a single record is
+        // larger on its own.
+        let needsNewSegment = segments.last.map { $0.size + bytes.count > segmentBytes } ?? true
+        var created = false
+        if needsNewSegment {
+            closeWriter()
+            let path = directory + "/" + LogSegment.fileName(firstTxid: header.txid)
+            // O_TRUNC is safe: no segment can hold txids beyond lastTxid, so a file with this
+            // name is debris from a failed earlier attempt.
+            let fd = try SegmentIO.openFile(path, O_WRONLY | O_CREAT | O_TRUNC)
+            do {
+                try SegmentIO.syncDirectory(directory)
+            } catch {
+                SegmentIO.closeFile(fd)
+                try? SegmentIO.removeFile(path)
+                throw error
+            }
+            writer = fd
+            segments.append(LogSegment(
+                firstTxid: header.txid, path: path, offsets: [], size: 0, newestCommitTime: header.commitTime,
+                firstPreviousChecksum: header.previousChecksum, lastChecksum: header.previousChecksum))
+            created = true
+        }
+        guard var segment = segments.popLast() else { return }
+        defer { if created && segment.offsets.isEmpty { dropEmpty(segment) } else { segments.append(segment) } }
+
+        let fd: Int32
+        if let writer {
+            fd = writer
+        } else {
+            fd = try SegmentIO.openFile(segment.path, O_WRONLY)
+            writer = fd
+        }
+        let offset = segment.size
+        do {
+            try SegmentIO.write(fd, bytes, at: offset, path: segment.path)
+        } catch {
+            // Cut the partial record so the file again ends on a record boundary.
+            do {
+                try SegmentIO.truncate(fd, to: offset, path: segment.path)
+            } catch {
+                broken = "could not remove a partial write from \(segment.path)"
+            }
+            throw error
+        }
+        do {
+            try SegmentIO.syncFile(fd, path: segment.path)
+        } catch {
+            // After a failed fsync the kernel may have dropped the dirty pages while reporting
+            // them clean; only a reopen (which re-verifies the tail) can say what is on disk.
+            broken = "fsync of \(segment.path) failed"
+            throw error
+        }
+        segment.offsets.append(offset)
+        segment.size = offset + bytes.count
+        segment.newestCommitTime = max(segment.newestCommitTime, header.commitTime)
+        segment.lastChecksum = header.checksum
+        lastTxid = header.txid
+        lastChecksum = header.checksum
+    }
+
+    /// Removes a segment created for a record whose write then failed, keeping the invariant
+    /// that every indexed segment holds records.
+    private mutating func dropEmpty(_ segment: LogSegment) {
+        closeWriter()
+        do {
+            try SegmentIO.removeFile(segment.path)
+        } catch {
+            // The empty file is harmless to recovery, which deletes empty segments.
+        }
+    }
+
+    func planRead(after txid: UInt64, maxBytes: Int) throws -> [ReadSpan] {
+        guard txid <= lastTxid else { throw ReplicationLogError.ahead(last: lastTxid) }
+        guard txid < lastTxid else { return [] }
+        // Empty but past txid 0: the history started after `lastTxid`, and anything older
+        // belongs to the previous one.
+        guard let oldest = segments.first else { throw ReplicationLogError.trimmed(oldestAvailable: lastTxid + 1) }
+        guard txid >= oldest.firstTxid - 1 else { throw ReplicationLogError.trimmed(oldestAvailable: oldest.firstTxid) }
+
+        var next = txid + 1
+        var taken = 0
+        var spans: [ReadSpan] = []
+        var index = segmentIndex(containing: next)
+        do {
+            scan: while index < segments.count {
+                let segment = segments[index]
+                let firstRecord = Int(next - segment.firstTxid)
+                var offsets: [Int] = []
+                var end = segment.offsets[firstRecord]
+                for record in firstRecord..<segment.offsets.count {
+                    let range = segment.range(ofRecord: record)
+                    if taken > 0 && taken + range.count > maxBytes { break }
+                    offsets.append(range.lowerBound)
+                    end = range.upperBound
+                    taken += range.count
+                }
+                if offsets.isEmpty { break scan }
+                let fd = try SegmentIO.openFile(segment.path, O_RDONLY)
+                spans.append(ReadSpan(fd: fd, path: segment.path, firstTxid: next, offsets: offsets, end: end))
+                next += UInt64(offsets.count)
+                if firstRecord + offsets.count < segment.offsets.count { break scan }
+                index += 1
+            }
+        } catch {
+            for span in spans { SegmentIO.closeFile(span.fd) }
+            throw error
+        }
+        return spans
+    }
+
+    func checksum(at txid: UInt64) throws -> UInt32 {
+        if txid == lastTxid { return lastChecksum }
+        guard txid < lastTxid else { throw ReplicationLogError.ahead(last: lastTxid) }
+        guard let oldest = segments.first else { throw ReplicationLogError.trimmed(oldestAvailable: lastTxid + 1) }
+        if txid == oldest.firstTxid - 1 { return oldest.firstPreviousChecksum }
+        guard txid >= oldest.firstTxid else { throw ReplicationLogError.trimmed(oldestAvailable: oldest.firstTxid) }
+        let segment = segments[segmentIndex(containing: txid)]
+        let offset = segment.offsets[Int(txid - segment.firstTxid)]
+        let fd = try SegmentIO.openFile(segment.path, O_RDONLY)
+        defer { SegmentIO.closeFile(fd) }
+        let head = try SegmentIO.read(fd, count: RecordCodec.headerSize, at: offset, path: segment.path)
+        do {
+            let header = try RecordCodec.peekHeader(head[...])
+            guard header.txid == txid else { throw RecordError.malformedHeader("record is txid \(header.txid), expected \(txid)") }
+            return header.checksum
+        } catch let error as RecordError {
+            throw ReplicationLogError.corruptSegment(file: segment.path, offset: offset, reason: "\(error)")
+        }
+    }
+
+    /// Index of the segment holding `txid`, which the caller has checked is within the log.
+    private func segmentIndex(containing txid: UInt64) -> Int {
+        var low = 0
+        var high = segments.count - 1
+        while low < high {
+            let mid = (low + high + 1) / 2
+            if segments[mid].firstTxid <= txid { low = mid } else { high = mid - 1 }
+        }
+        return low
+    }
+}

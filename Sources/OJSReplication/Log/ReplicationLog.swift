@@ -1,0 +1,234 @@
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The primary's durable log of encoded transaction records, kept in segment files
+/// `<directory>/<first txid, 20 digits>.ojsr` so replicas can catch up from any retained
+/// position. Every method is safe to call from any thread; appends are serialized, and reads
+/// copy bytes outside the lock so a slow replica never stalls the commit path.
+public final class ReplicationLog: Sendable {
+    public let directory: URL
+    public let segmentBytes: Int
+    public let retentionBytes: Int
+    public let retentionAgeMs: Int64
+
+    private let path: String
+    private let generationPath: String
+    private let state: Mutex<LogState>
+
+    /// Opens (creating if needed) the log in `directory`, recovering from a crash: a torn
+    /// record at the end of the newest segment is truncated so appends continue cleanly.
+    public init(
+        directory: URL, segmentBytes: Int = 16 << 20, retentionBytes: Int = 256 << 20,
+        retentionAgeMs: Int64 = 24 * 3_600_000
+    ) throws {
+        guard segmentBytes > 0 else { throw ReplicationLogError.badConfiguration("segmentBytes must be positive") }
+        guard retentionBytes >= 0, retentionAgeMs >= 0 else {
+            throw ReplicationLogError.badConfiguration("retention limits must not be negative")
+        }
+        guard let path = directory.withUnsafeFileSystemRepresentation({ $0.map { String(cString: $0) } }),
+              !path.isEmpty else {
+            throw ReplicationLogError.badConfiguration("directory \(directory) has no file system path")
+        }
+        self.directory = directory
+        self.segmentBytes = segmentBytes
+        self.retentionBytes = retentionBytes
+        self.retentionAgeMs = retentionAgeMs
+        self.path = path
+        self.generationPath = path + "/generation"
+
+        try SegmentIO.makeDirectories(path)
+        let file: GenerationFile
+        if SegmentIO.exists(generationPath) {
+            file = try GenerationFile.read(at: generationPath)
+        } else {
+            guard try SegmentRecovery.segmentFiles(in: path).isEmpty else {
+                // Guessing would risk serving records under the wrong history.
+                throw ReplicationLogError.generationFileMissing(path: generationPath)
+            }
+            file = GenerationFile(generation: .random(), startsAfter: 0)
+            try file.write(to: generationPath, directory: path)
+        }
+        let recovered = try SegmentRecovery.recover(directory: path, generation: file.generation, startsAfter: file.startsAfter)
+        state = Mutex(LogState(generation: file.generation, startsAfter: file.startsAfter,
+                               segments: recovered.segments, recoveredTailBytes: recovered.truncatedBytes))
+    }
+
+    deinit {
+        state.withLock { $0.closeWriter() }
+    }
+
+    // MARK: - Stats
+
+    public var generation: Generation { state.withLock { $0.generation } }
+    /// Oldest txid still held, or 0 when the log holds no records.
+    public var firstTxid: UInt64 { state.withLock { $0.segments.first?.firstTxid ?? 0 } }
+    /// Newest txid appended; for a history with nothing appended yet, the txid it starts after
+    /// (0 for a brand-new one).
+    public var lastTxid: UInt64 { state.withLock { $0.lastTxid } }
+    /// Chain value after `lastTxid` (0 for a fresh history).
+    public var lastChecksum: UInt32 { state.withLock { $0.lastChecksum } }
+    public var totalBytes: Int { state.withLock { $0.totalBytes } }
+    public var segmentCount: Int { state.withLock { $0.segments.count } }
+    /// Bytes of torn tail cut off when this instance opened the log (0 after a clean shutdown).
+    public var recoveredTailBytes: Int { state.withLock { $0.recoveredTailBytes } }
+
+    public struct Stats: Sendable, Equatable {
+        public var generation: Generation
+        public var firstTxid: UInt64
+        public var lastTxid: UInt64
+        public var lastChecksum: UInt32
+        public var totalBytes: Int
+        public var segmentCount: Int
+    }
+
+    /// All stats from one consistent moment.
+    public var stats: Stats {
+        state.withLock {
+            Stats(generation: $0.generation, firstTxid: $0.segments.first?.firstTxid ?? 0,
+                  lastTxid: $0.lastTxid, lastChecksum: $0.lastChecksum,
+                  totalBytes: $0.totalBytes, segmentCount: $0.segments.count)
+        }
+    }
+
+    // MARK: - Writing
+
+    /// Appends the next transaction durably (written and fsynced before returning). It must be
+    /// `lastTxid + 1`, of this log's generation, and chain from `lastChecksum`.
+    public func append(_ encoded: EncodedRecord) throws {
+        guard encoded.kind == .transaction else { throw ReplicationLogError.notTransaction }
+        // Re-verify outside the lock: cheap next to the fsync, and it keeps a corrupted buffer
+        // from ever reaching disk where it would be served to every replica.
+        let header: RecordHeader
+        do {
+            header = try RecordCodec.peekHeader(encoded.bytes[...])
+            guard encoded.bytes.count == header.recordLength, header.txid == encoded.txid,
+                  header.checksum == encoded.checksum else {
+                throw RecordError.malformedHeader("encoded record fields disagree with its bytes")
+            }
+            try RecordCodec.verifyChecksum(encoded.bytes[...], header: header)
+        } catch let error as RecordError {
+            throw ReplicationLogError.invalidRecord(error)
+        }
+        try state.withLock { state in
+            try state.append(encoded.bytes, header: header, directory: path, segmentBytes: segmentBytes)
+        }
+    }
+
+    /// Starts a new history `generation` whose first transaction will be `lastTxid + 1`,
+    /// chaining from checksum 0 (`lastTxid` 0: a history from txid 1). The generation is
+    /// persisted first, then every segment is deleted; if that is interrupted, reopening
+    /// finishes it (segments of another generation are dropped on open), and until then this
+    /// instance refuses appends. The generation must be new: reusing the current one would
+    /// make an interrupted reset indistinguishable from the history it replaces.
+    public func reset(generation: Generation, lastTxid: UInt64 = 0) throws {
+        try state.withLock { state in
+            guard generation != state.generation else {
+                throw ReplicationLogError.badConfiguration("reset needs a generation other than the current \(generation)")
+            }
+            state.closeWriter()
+            try GenerationFile(generation: generation, startsAfter: lastTxid).write(to: generationPath, directory: path)
+            state.generation = generation
+            state.startsAfter = lastTxid
+            state.broken = "reset to \(generation) did not finish deleting old segments"
+            while let oldest = state.segments.first {
+                try SegmentIO.removeFile(oldest.path)
+                state.segments.removeFirst()
+            }
+            try SegmentIO.syncDirectory(path)
+            state.lastTxid = lastTxid
+            state.lastChecksum = 0
+            state.broken = nil
+        }
+    }
+
+    /// Deletes whole segments from the oldest while the log is larger than `retentionBytes` or
+    /// the segment's newest record is more than `retentionAgeMs` older than `now` — never the
+    /// newest segment, so the log never forgets its position. Returns the segments deleted.
+    @discardableResult
+    public func applyRetention(now: Int64) throws -> Int {
+        try state.withLock { state in
+            var removed = 0
+            var failure: (any Error)?
+            var total = state.totalBytes
+            while state.segments.count > 1, let oldest = state.segments.first {
+                let (age, overflow) = now.subtractingReportingOverflow(oldest.newestCommitTime)
+                let tooOld = overflow ? now > oldest.newestCommitTime : age > retentionAgeMs
+                guard total > retentionBytes || tooOld else { break }
+                // Readers that already planned a read hold their own descriptors; unlinking
+                // does not pull the bytes out from under them.
+                do {
+                    try SegmentIO.removeFile(oldest.path)
+                } catch {
+                    failure = error
+                    break
+                }
+                state.segments.removeFirst()
+                total -= oldest.size
+                removed += 1
+            }
+            // Make the deletions that did happen durable even if a later one failed.
+            if removed > 0 { try SegmentIO.syncDirectory(path) }
+            if let failure { throw failure }
+            return removed
+        }
+    }
+
+    // MARK: - Reading
+
+    /// Raw encoded records with txid > `txid`, in order, stopping before `maxBytes` would be
+    /// exceeded (but always at least one record when any is available). Empty when the
+    /// position is current. Throws `.trimmed` when records after `txid` are no longer retained
+    /// (re-bootstrap from a snapshot) and `.ahead` when `txid` is past the end of the log.
+    public func records(after txid: UInt64, maxBytes: Int) throws -> [EncodedRecord] {
+        let plan = try state.withLock { state in try state.planRead(after: txid, maxBytes: maxBytes) }
+        defer { for span in plan { SegmentIO.closeFile(span.fd) } }
+        var out: [EncodedRecord] = []
+        out.reserveCapacity(plan.reduce(0) { $0 + $1.offsets.count })
+        for span in plan {
+            try Self.read(span, into: &out)
+        }
+        return out
+    }
+
+    /// The chain checksum after transaction `txid` — what a snapshot taken at `txid` records so a
+    /// replica can verify the first streamed record. 0 for txid 0.
+    public func checksum(at txid: UInt64) throws -> UInt32 {
+        try state.withLock { state in try state.checksum(at: txid) }
+    }
+
+    // MARK: - Helpers
+
+    private static func read(_ span: ReadSpan, into out: inout [EncodedRecord]) throws {
+        guard let start = span.offsets.first else { return }
+        let bytes = try SegmentIO.read(span.fd, count: span.end - start, at: start, path: span.path)
+        guard bytes.count == span.end - start else {
+            throw ReplicationLogError.corruptSegment(file: span.path, offset: start + bytes.count, reason: "file shorter than its index")
+        }
+        var previous: UInt32?
+        for (index, offset) in span.offsets.enumerated() {
+            let end = index + 1 < span.offsets.count ? span.offsets[index + 1] : span.end
+            let slice = bytes[(offset - start)..<(end - start)]
+            let txid = span.firstTxid + UInt64(index)
+            do {
+                let header = try RecordCodec.peekHeader(slice)
+                guard header.recordLength == slice.count, header.txid == txid else {
+                    throw RecordError.malformedHeader("record at offset \(offset) is not txid \(txid)")
+                }
+                // Bit rot is caught here rather than by each replica separately.
+                try RecordCodec.verifyChecksum(slice, header: header)
+                if let previous, header.previousChecksum != previous {
+                    throw RecordError.chainBroken(txid: txid, expectedPrevious: previous, found: header.previousChecksum)
+                }
+                previous = header.checksum
+                out.append(EncodedRecord(bytes: Array(slice), header: header))
+            } catch let error as RecordError {
+                throw ReplicationLogError.corruptSegment(file: span.path, offset: offset, reason: "\(error)")
+            }
+        }
+    }
+}

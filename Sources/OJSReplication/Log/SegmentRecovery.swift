@@ -1,0 +1,171 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Rebuilds the segment index when a log is opened, repairing what a crash can leave behind.
+///
+/// Appends fsync every record before acknowledging it, so a crash can only damage the record
+/// being written: the tail of the newest segment. That tail is truncated away. Damage anywhere
+/// else means the files were changed outside the log, and opening fails rather than silently
+/// dropping acknowledged transactions.
+enum SegmentRecovery {
+    struct Result {
+        var segments: [LogSegment]
+        /// Bytes cut from the newest segment's torn tail.
+        var truncatedBytes: Int
+    }
+
+    /// - Parameter startsAfter: the txid the history starts after; no segment may begin at or
+    ///   before it, and a segment beginning right after it must chain from 0.
+    static func recover(directory: String, generation: Generation, startsAfter: UInt64) throws -> Result {
+        let named = try segmentFiles(in: directory)
+        var result = Result(segments: [], truncatedBytes: 0)
+        var directoryChanged = false
+        var live: [(firstTxid: UInt64, path: String)] = []
+
+        // First drop files that hold nothing of this history: empty files (a crash right after
+        // creating a segment) and segments of another generation (a reset interrupted after it
+        // wrote the new generation but before it deleted every old segment).
+        for (firstTxid, path) in named {
+            let fd = try SegmentIO.openFile(path, O_RDONLY)
+            defer { SegmentIO.closeFile(fd) }
+            let size = try SegmentIO.size(fd, path: path)
+            var stale = size == 0
+            if !stale, size >= RecordCodec.headerSize {
+                let head = try SegmentIO.read(fd, count: RecordCodec.headerSize, at: 0, path: path)
+                if let header = try? RecordCodec.peekHeader(head[...]), header.generation != generation {
+                    stale = true
+                }
+            }
+            if stale {
+                try SegmentIO.removeFile(path)
+                directoryChanged = true
+            } else {
+                live.append((firstTxid, path))
+            }
+        }
+
+        var expectedTxid: UInt64?
+        var expectedPrevious: UInt32?
+        if let oldest = live.first {
+            guard oldest.firstTxid > startsAfter else {
+                throw ReplicationLogError.corruptSegment(
+                    file: oldest.path, offset: 0, reason: "starts at txid \(oldest.firstTxid), but the history starts after \(startsAfter)")
+            }
+            if oldest.firstTxid == startsAfter &+ 1 { expectedPrevious = 0 }
+        }
+        for (index, file) in live.enumerated() {
+            let isNewest = index == live.count - 1
+            if let expectedTxid, file.firstTxid != expectedTxid {
+                throw ReplicationLogError.corruptSegment(
+                    file: file.path, offset: 0, reason: "starts at txid \(file.firstTxid), expected \(expectedTxid)")
+            }
+            let scan = try scanSegment(
+                path: file.path, firstTxid: file.firstTxid, expectedPrevious: expectedPrevious,
+                generation: generation, isNewest: isNewest)
+            if scan.truncatedBytes > 0 {
+                result.truncatedBytes += scan.truncatedBytes
+                directoryChanged = true
+            }
+            guard let segment = scan.segment else {
+                // Only the newest segment can come out empty: its one record was torn.
+                try SegmentIO.removeFile(file.path)
+                continue
+            }
+            expectedTxid = segment.lastTxid &+ 1
+            expectedPrevious = segment.lastChecksum
+            result.segments.append(segment)
+        }
+        if directoryChanged { try SegmentIO.syncDirectory(directory) }
+        return result
+    }
+
+    /// Segment files in txid order.
+    static func segmentFiles(in directory: String) throws -> [(firstTxid: UInt64, path: String)] {
+        try SegmentIO.list(directory)
+            .compactMap { name in LogSegment.parseFileName(name).map { ($0, directory + "/" + name) } }
+            .sorted { $0.0 < $1.0 }
+    }
+
+    private struct Scan {
+        var segment: LogSegment?
+        var truncatedBytes = 0
+    }
+
+    private static func scanSegment(
+        path: String, firstTxid: UInt64, expectedPrevious: UInt32?, generation: Generation, isNewest: Bool
+    ) throws -> Scan {
+        let fd = try SegmentIO.openFile(path, isNewest ? O_RDWR : O_RDONLY)
+        defer { SegmentIO.closeFile(fd) }
+        let size = try SegmentIO.size(fd, path: path)
+
+        var offsets: [Int] = []
+        var newest = Int64.min
+        var firstPrevious: UInt32 = 0
+        var chain = expectedPrevious
+        var offset = 0
+        var damage: String?
+
+        while offset < size {
+            // Wrapping: a hostile file name near UInt64.max must fail the txid check, not trap.
+            let txid = firstTxid &+ UInt64(offsets.count)
+            guard size - offset >= RecordCodec.headerSize else { damage = "partial header"; break }
+            let head = try SegmentIO.read(fd, count: RecordCodec.headerSize, at: offset, path: path)
+            let header: RecordHeader
+            do {
+                header = try RecordCodec.peekHeader(head[...])
+            } catch {
+                damage = "\(error)"
+                break
+            }
+            guard offset + header.recordLength <= size else { damage = "partial record"; break }
+            if offset + header.recordLength == size, isNewest {
+                // The last record of the log is the one a crash may have left half-written
+                // with a plausible header; only its checksum can tell.
+                let whole = try SegmentIO.read(fd, count: header.recordLength, at: offset, path: path)
+                do {
+                    try RecordCodec.verifyChecksum(whole[...], header: header)
+                } catch {
+                    damage = "\(error)"
+                    break
+                }
+            }
+            // An intact record that does not continue the log cannot come from a crash.
+            let problem: String?
+            if header.kind != .transaction {
+                problem = "holds a \(header.kind) record"
+            } else if header.generation != generation {
+                problem = "record of generation \(header.generation)"
+            } else if header.txid != txid {
+                problem = "record txid \(header.txid), expected \(txid)"
+            } else if let chain, header.previousChecksum != chain {
+                problem = "txid \(txid) chains from \(header.previousChecksum), expected \(chain)"
+            } else {
+                problem = nil
+            }
+            if let problem { throw ReplicationLogError.corruptSegment(file: path, offset: offset, reason: problem) }
+
+            if offsets.isEmpty { firstPrevious = header.previousChecksum }
+            offsets.append(offset)
+            newest = max(newest, header.commitTime)
+            chain = header.checksum
+            offset += header.recordLength
+        }
+
+        var scan = Scan()
+        if let damage {
+            guard isNewest else { throw ReplicationLogError.corruptSegment(file: path, offset: offset, reason: damage) }
+            try SegmentIO.truncate(fd, to: offset, path: path)
+            try SegmentIO.syncFile(fd, path: path)
+            scan.truncatedBytes = size - offset
+        }
+        if let chain, !offsets.isEmpty {
+            scan.segment = LogSegment(
+                firstTxid: firstTxid, path: path, offsets: offsets, size: offset,
+                newestCommitTime: newest, firstPreviousChecksum: firstPrevious, lastChecksum: chain)
+        }
+        return scan
+    }
+}

@@ -1,0 +1,18 @@
+/// One committed write transaction recovered from the WAL: the final image of every page it
+/// wrote, and the database size it committed. This is exactly what a replica needs to reach
+/// the same state, independent of how the primary got there (spills, in-place rewrites).
+public struct WALTransaction: Sendable, Equatable {
+    /// Page number (1-based) to its image, `pageSize` bytes each. When a transaction wrote a
+    /// page more than once before its commit frame, only the last image is kept. Pages beyond
+    /// `databasePages` are dropped: they no longer exist once the transaction commits.
+    public let pages: [UInt32: [UInt8]]
+    /// Database size in pages after the commit (from the commit frame's header).
+    public let databasePages: UInt32
+    public let pageSize: UInt32
+
+    public init(pages: [UInt32: [UInt8]], databasePages: UInt32, pageSize: UInt32) {
+        self.pages = pages
+        self.databasePages = databasePages
+        self.pageSize = pageSize
+    }
+}

@@ -1,0 +1,62 @@
+import Hummingbird
+import OJSCore
+import OJSReplication
+import OJSStore
+
+/// The consistency rules of a replica (`docs/consistency.md`), applied to every request:
+/// writes go to the primary; a read is served from the local copy only when that copy is at
+/// least as new as the client's `OJS-Bookmark` and within its `OJS-Max-Staleness-Ms` — after
+/// waiting up to a bound for the copy to catch up, the read is forwarded instead. Local
+/// answers carry the copy's bookmark, the region and the lag.
+struct ReplicaMiddleware: RouterMiddleware {
+    typealias Context = OJSRequestContext
+    let tailer: ReplicaTailer
+    let forwarder: PrimaryForwarder
+    let region: String
+    let waitMs: Int
+    let clock: @Sendable () -> Int64
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard Self.isReplicaRead(request), await canServe(request) else {
+            return try await forwarder.forward(request, requestId: context.requestId)
+        }
+        var response = try await next(request, context)
+        let status = tailer.status.current
+        response.headers[.bookmark] = Bookmark(txid: Int64(status.appliedTxid), generation: status.generation ?? "").text
+        response.headers[.servedBy] = "replica/\(region)"
+        response.headers[.replicaLag] = String(status.lagMs(now: clock()))
+        return response
+    }
+
+    /// Reads of the job system a replica answers from its copy. Everything else — writes,
+    /// worker calls, the replication endpoints — belongs to the primary.
+    static func isReplicaRead(_ request: Request) -> Bool {
+        guard request.method == .get || request.method == .head else { return false }
+        return !request.uri.path.hasPrefix("/ojs/v1/replication/")
+    }
+
+    /// Whether the local copy satisfies the request's freshness demands, waiting up to
+    /// `waitMs` for it to catch up.
+    func canServe(_ request: Request) async -> Bool {
+        if tailer.diverged.withLock({ $0 }) || !tailer.applier.hasCopy { return false }
+        let deadline = ContinuousClock.now + .milliseconds(waitMs)
+        if let text = request.headers[.bookmark] {
+            let generation = tailer.status.current.generation.map { Bookmark(txid: 0, generation: $0).generation }
+            guard let bookmark = Bookmark(text: text), bookmark.generation == generation else { return false }
+            if tailer.applied.value < bookmark.txid {
+                guard await tailer.applied.wait(atLeast: bookmark.txid, timeout: deadline - .now) else { return false }
+            }
+        }
+        if let text = request.headers[.maxStaleness] {
+            guard let bound = Int64(text), bound >= 0 else { return false }
+            while tailer.status.current.lagMs(now: clock()) > bound {
+                let target = Int64(tailer.status.current.primaryTxid)
+                let remaining = deadline - .now
+                guard remaining > .zero, await tailer.applied.wait(atLeast: max(target, tailer.applied.value + 1), timeout: remaining) else {
+                    return tailer.status.current.lagMs(now: clock()) <= bound
+                }
+            }
+        }
+        return true
+    }
+}

@@ -1,0 +1,42 @@
+import AsyncHTTPClient
+import Hummingbird
+import Logging
+import OJSReplication
+import OJSStore
+import ServiceLifecycle
+
+/// Assembles a regional replica: the OJS read routes over the local copy behind the
+/// consistency middleware, forwarding for everything else, and the tailer as a service.
+public enum ReplicaServer {
+    public static func makeRouter(
+        store: Store, tailer: ReplicaTailer, region: String, primaryURL: String, client: HTTPClient, config: ServerConfiguration, logger: Logger
+    ) -> Router<OJSRequestContext> {
+        let router = Router(context: OJSRequestContext.self)
+        let health = HealthState()
+        router.add(middleware: OJSMiddleware(logger: logger, health: health) { [] })
+        let forwarder = PrimaryForwarder(primaryURL: primaryURL, client: client, maxBodyBytes: config.maxBodyBytes, region: region)
+        router.add(
+            middleware: ReplicaMiddleware(tailer: tailer, forwarder: forwarder, region: region, waitMs: config.consistencyWaitMs, clock: store.clock))
+        OJSAPI(store: store, config: config, health: health, role: .replica(tailer, region: region)).register(on: router)
+        return router
+    }
+
+    public static func makeApplication(
+        store: Store, tailer: ReplicaTailer, region: String, primaryURL: String, client: HTTPClient, config: ServerConfiguration, logger: Logger
+    ) -> some ApplicationProtocol {
+        let router = makeRouter(store: store, tailer: tailer, region: region, primaryURL: primaryURL, client: client, config: config, logger: logger)
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(config.host, port: config.port), serverName: "ojs-edge-replica"),
+            services: [TailerService(tailer: tailer)],
+            logger: logger)
+    }
+}
+
+/// Runs the tailer until graceful shutdown.
+struct TailerService: Service {
+    let tailer: ReplicaTailer
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await tailer.run() }
+    }
+}

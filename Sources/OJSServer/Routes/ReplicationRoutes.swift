@@ -1,0 +1,86 @@
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import OJSCore
+import OJSReplication
+import OJSStore
+
+/// WAL-shipping endpoints on the primary (`docs/replication-protocol.md`).
+extension OJSAPI {
+    func addReplicationRoutes(_ router: Router<Context>) {
+        guard case .primary(let source?) = role else { return }
+        router.get("/ojs/v1/replication/snapshot") { request, _ in
+            try checkReplicationKey(request)
+            let snapshot = try await source.snapshot()
+            let bytes = try snapshot.encode()
+            var headers = HTTPFields()
+            headers[.contentType] = "application/vnd.ojs-edge.snapshot"
+            headers[HTTPField.Name("OJS-Snapshot-Txid")!] = String(snapshot.txid)
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+        }
+        router.get("/ojs/v1/replication/stream") { request, _ in
+            try checkReplicationKey(request)
+            guard let afterText = request.queryString("after"), let after = UInt64(afterText) else {
+                throw OJSError.invalid("Query parameter 'after' (a txid) is required.", field: "after")
+            }
+            var generation: Generation?
+            if let g = request.queryString("generation") {
+                guard let parsed = Generation(text: g) else { throw OJSError.invalid("Query parameter 'generation' is not a generation id.", field: "generation") }
+                generation = parsed
+            }
+            do throws(StreamRefusal) {
+                try source.checkStart(after: after, generation: generation)
+            } catch {
+                throw Self.refusal(error)
+            }
+            var headers = HTTPFields()
+            headers[.contentType] = "application/vnd.ojs-edge.records"
+            let clock = store.clock
+            return Response(
+                status: .ok, headers: headers,
+                body: ResponseBody { writer in
+                    var cursor = after
+                    while !Task.isCancelled {
+                        let (bytes, next) = try await source.nextChunk(after: cursor, now: clock)
+                        try await writer.write(ByteBuffer(bytes: bytes))
+                        cursor = next
+                    }
+                    try await writer.finish(nil)
+                })
+        }
+    }
+
+    static func refusal(_ refusal: StreamRefusal) -> OJSError {
+        switch refusal {
+        case .generationMismatch(let current):
+            return OJSError(.generationMismatch, "The primary's history is generation \(current.text).", details: ["generation": .string(current.text)])
+        case .snapshotRequired(let oldest):
+            return OJSError(
+                .snapshotRequired, "Records after this position are no longer retained (oldest is \(oldest)).", details: ["oldest_txid": .int(Int64(oldest))])
+        case .ahead(let last):
+            return OJSError(.generationMismatch, "The position is past this primary's last txid \(last).", details: ["last_txid": .int(Int64(last))])
+        }
+    }
+
+    /// Constant-time comparison of `Authorization: Bearer <key>` with the replication key.
+    func checkReplicationKey(_ request: Request) throws {
+        guard let key = config.replicationKey else { return }
+        let sent = request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil } ?? ""
+        guard ConstantTime.equal(sent, key) else {
+            throw OJSError(.unauthorized, "The replication endpoints need Authorization: Bearer <replication key>.")
+        }
+    }
+}
+
+/// Comparison whose time does not depend on where the inputs differ.
+enum ConstantTime {
+    static func equal(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8)
+        let y = Array(b.utf8)
+        var diff = UInt8(x.count == y.count ? 0 : 1)
+        for i in 0..<max(x.count, y.count) {
+            diff |= (i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0)
+        }
+        return diff == 0
+    }
+}

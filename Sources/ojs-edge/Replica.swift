@@ -1,0 +1,86 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import Logging
+import OJSReplication
+import OJSServer
+import OJSStore
+
+struct Replica: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a regional read replica: bootstrap from the primary's snapshot, tail its WAL-shipping stream, serve reads, forward writes.")
+
+    @Option(help: "The primary's base URL, e.g. http://10.0.0.1:8080 (env OJS_PRIMARY_URL).")
+    var primary: String = Env.string("OJS_PRIMARY_URL") ?? ""
+
+    @Option(help: "This replica's region name, shown in OJS-Served-By and status (env OJS_REGION).")
+    var region: String = Env.string("OJS_REGION") ?? "local"
+
+    @Option(help: "Address to listen on (env OJS_HOST).")
+    var host: String = Env.string("OJS_HOST") ?? "127.0.0.1"
+
+    @Option(help: "Port to listen on (env OJS_PORT).")
+    var port: Int = Env.int("OJS_PORT") ?? 8081
+
+    @Option(name: .customLong("data-dir"), help: "Directory for the replica's copy (env OJS_DATA_DIR; default ./data/replica-<region>).")
+    var dataDir: String = Env.string("OJS_DATA_DIR") ?? ""
+
+    @Option(
+        name: .customLong("consistency-wait-ms"),
+        help: "How long a read waits for this copy to reach its bookmark or staleness bound before it is forwarded to the primary (env OJS_CONSISTENCY_WAIT_MS).")
+    var consistencyWaitMs: Int = Env.int("OJS_CONSISTENCY_WAIT_MS") ?? 2000
+
+    @Option(name: .customLong("max-lag-ms"), help: "Lag past which health reports degraded (503) (env OJS_REPLICA_MAX_LAG_MS).")
+    var maxLagMs: Int = Env.int("OJS_REPLICA_MAX_LAG_MS") ?? 10_000
+
+    @Option(name: .customLong("log-level"), help: "Log level (env OJS_LOG_LEVEL).")
+    var logLevel: String = Env.string("OJS_LOG_LEVEL") ?? "info"
+
+    func validate() throws {
+        guard primary.hasPrefix("http://") || primary.hasPrefix("https://") else { throw ValidationError("--primary must be an http(s) URL.") }
+        guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535.") }
+        guard !region.isEmpty, region.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+            throw ValidationError("--region must be letters, digits, '-' or '_'.")
+        }
+    }
+
+    func run() async throws {
+        let logger = LogSetup.bootstrap(level: logLevel, label: "ojs-edge.replica.\(region)")
+        let directory = URL(fileURLWithPath: dataDir.isEmpty ? "./data/replica-\(region)" : dataDir)
+        let client = HTTPClient.shared
+        var tailerConfig = ReplicaTailer.Configuration(primaryURL: primary, replicationKey: Env.string("OJS_REPLICATION_KEY"))
+        tailerConfig.batchWindowMs = Env.int("OJS_REPLICA_BATCH_MS") ?? tailerConfig.batchWindowMs
+        let applier = try ReplicaApplier(dataDirectory: directory)
+        let tailer = ReplicaTailer(configuration: tailerConfig, applier: applier, client: client, logger: logger, clock: Store.systemClock)
+        logger.info("replica starting", metadata: ["primary": .string(primary), "region": .string(region), "data_dir": .string(directory.path)])
+        try await tailer.prepare()
+        var storeConfig = StoreConfiguration(path: applier.databasePath)
+        storeConfig.readers = 4
+        let store = try Store(replicaConfiguration: storeConfig, gate: applier.lock)
+        defer { store.close() }
+        var config = ServerConfiguration()
+        config.host = host
+        config.port = port
+        config.consistencyWaitMs = consistencyWaitMs
+        config.replicaMaxLagMs = maxLagMs
+        let app = ReplicaServer.makeApplication(
+            store: store, tailer: tailer, region: region, primaryURL: tailerConfig.primaryURL, client: client, config: config, logger: logger)
+        try await app.runService()
+    }
+}
+
+/// JSON-lines logging for every subcommand.
+enum LogSetup {
+    static func bootstrap(level text: String, label: String) -> Logger {
+        let level = Logger.Level(rawValue: text.lowercased()) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = JSONLogHandler(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        var logger = Logger(label: label)
+        logger.logLevel = level
+        return logger
+    }
+}
