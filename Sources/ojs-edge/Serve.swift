@@ -51,7 +51,8 @@ struct Serve: AsyncParsableCommand {
         defer { store.close() }
         let replication = try await ReplicationSource.attach(
             to: store, directory: URL(fileURLWithPath: dataDir).appendingPathComponent("replication"), logger: logger,
-            retentionBytes: (Env.int("OJS_REPLICATION_RETENTION_MB") ?? 256) << 20,
+            segmentBytes: (Env.int("OJS_REPLICATION_SEGMENT_KB") ?? 16 * 1024) << 10,
+            retentionBytes: (Env.int("OJS_REPLICATION_RETENTION_KB") ?? 256 * 1024) << 10,
             retentionAgeMs: Int64(Env.int("OJS_REPLICATION_RETENTION_HOURS") ?? 24) * 3_600_000)
 
         var config = ServerConfiguration()

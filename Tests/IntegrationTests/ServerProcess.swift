@@ -23,10 +23,14 @@ final class ServerProcess {
         return dir.appendingPathComponent("ojs-edge")
     }
 
-    init(dataDir: URL, extraArguments: [String] = []) throws {
+    let environment: [String: String]
+
+    /// `serve` (the primary) by default; `["replica", "--primary", URL, "--region", R]` for a replica.
+    init(dataDir: URL, command: [String] = ["serve"], extraArguments: [String] = [], environment: [String: String] = [:]) throws {
         self.port = try Self.freePort()
         self.dataDir = dataDir
-        self.arguments = ["serve", "--host", "127.0.0.1", "--port", String(port), "--data-dir", dataDir.path, "--log-level", "error"]
+        self.environment = environment
+        self.arguments = command + ["--host", "127.0.0.1", "--port", String(port), "--data-dir", dataDir.path, "--log-level", "error"]
             + extraArguments
     }
 
@@ -36,6 +40,7 @@ final class ServerProcess {
         let p = Process()
         p.executableURL = Self.binary
         p.arguments = arguments
+        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
@@ -100,14 +105,31 @@ enum HTTP {
     }()
 
     static func request(_ method: String, _ url: String, json: String? = nil) async throws -> (Int, Any?) {
-        var req = URLRequest(url: URL(string: url)!)
+        let r = try await exchange(method, url, json: json)
+        return (r.status, r.body)
+    }
+
+    struct Exchange {
+        var status: Int
+        var body: Any?
+        var headers: [String: String]
+        var json: [String: Any] { body as? [String: Any] ?? [:] }
+    }
+
+    /// A request with optional extra headers; response header names are lowercased.
+    static func exchange(_ method: String, _ url: String, json: String? = nil, headers: [String: String] = [:]) async throws -> Exchange {
+        guard let target = URL(string: url) else { throw TestFailure("bad URL \(url)") }
+        var req = URLRequest(url: target)
         req.httpMethod = method
         if let json {
             req.httpBody = Data(json.utf8)
             req.setValue("application/openjobspec+json", forHTTPHeaderField: "Content-Type")
         }
+        for (k, v) in headers { req.setValue(v, forHTTPHeaderField: k) }
         let (data, response) = try await session.data(for: req)
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-        return (status, try? JSONSerialization.jsonObject(with: data))
+        let http = response as? HTTPURLResponse
+        var out: [String: String] = [:]
+        for (k, v) in http?.allHeaderFields ?? [:] { out[String(describing: k).lowercased()] = String(describing: v) }
+        return Exchange(status: http?.statusCode ?? 0, body: try? JSONSerialization.jsonObject(with: data), headers: out)
     }
 }

@@ -40,11 +40,12 @@ public final class ReplicationSource: Sendable {
     /// if the log does not end exactly at the database's position (a crash between commit
     /// and capture, a restored database, a schema upgrade), a new generation starts there and
     /// replicas re-bootstrap from a snapshot.
-    public static func attach(to store: Store, directory: URL, logger: Logger, retentionBytes: Int = 256 << 20, retentionAgeMs: Int64 = 24 * 3_600_000)
-        async throws -> ReplicationSource
-    {
+    public static func attach(
+        to store: Store, directory: URL, logger: Logger, segmentBytes: Int = 16 << 20, retentionBytes: Int = 256 << 20,
+        retentionAgeMs: Int64 = 24 * 3_600_000
+    ) async throws -> ReplicationSource {
         guard let writer = store.writer else { throw StoreError.readOnly }
-        let log = try ReplicationLog(directory: directory, retentionBytes: retentionBytes, retentionAgeMs: retentionAgeMs)
+        let log = try ReplicationLog(directory: directory, segmentBytes: segmentBytes, retentionBytes: retentionBytes, retentionAgeMs: retentionAgeMs)
         let source = ReplicationSource(log: log, databasePath: store.configuration.path, logger: logger)
         let position = try await writer.exclusive { db -> Int64 in
             // Start from an empty WAL, so the reader's first frame is the next commit.

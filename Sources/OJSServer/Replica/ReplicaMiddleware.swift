@@ -32,7 +32,8 @@ struct ReplicaMiddleware: RouterMiddleware {
     /// worker calls, the replication endpoints — belongs to the primary.
     static func isReplicaRead(_ request: Request) -> Bool {
         guard request.method == .get || request.method == .head else { return false }
-        return !request.uri.path.hasPrefix("/ojs/v1/replication/")
+        let path = request.uri.path
+        return !path.hasPrefix("/ojs/v1/replication/") || path == "/ojs/v1/replication/status" || path == "/ojs/v1/replication/digest"
     }
 
     /// Whether the local copy satisfies the request's freshness demands, waiting up to

@@ -8,6 +8,11 @@ import OJSStore
 /// WAL-shipping endpoints on the primary (`docs/replication-protocol.md`).
 extension OJSAPI {
     func addReplicationRoutes(_ router: Router<Context>) {
+        router.get("/ojs/v1/replication/status") { _, _ in replicationStatus() }
+        router.get("/ojs/v1/replication/digest") { _, _ in
+            let d = try await store.digest()
+            return JSONResponse.value(.ok, ["txid": .int(d.txid), "sha256": .string(d.sha256), "tables": .int(Int64(d.tables)), "rows": .int(Int64(d.rows))])
+        }
         guard case .primary(let source?) = role else { return }
         router.get("/ojs/v1/replication/snapshot") { request, _ in
             try checkReplicationKey(request)
@@ -47,6 +52,42 @@ extension OJSAPI {
                     }
                     try await writer.finish(nil)
                 })
+        }
+    }
+
+    /// Where this node stands in the replication history (`docs/operations.md`).
+    func replicationStatus() -> Response {
+        let now = store.clock()
+        switch role {
+        case .primary(let source):
+            var o: JSONObject = ["role": "primary", "txid": .int(store.writer?.position.txid ?? 0)]
+            if let source {
+                let s = source.stats
+                o["generation"] = .string(s.generation.text)
+                o["log"] = [
+                    "first_txid": .int(Int64(s.firstTxid)), "last_txid": .int(Int64(s.lastTxid)), "bytes": .int(Int64(s.logBytes)),
+                ]
+                o["captured_records"] = .int(Int64(s.capturedRecords))
+                o["captured_page_bytes"] = .int(Int64(s.capturedWALBytes))
+                o["record_bytes"] = .int(Int64(s.recordBytes))
+                o["compression_ratio"] = s.recordBytes > 0 ? .double((Double(s.capturedWALBytes) / Double(s.recordBytes) * 100).rounded() / 100) : .null
+                o["last_error"] = s.lastError.map { .string($0) } ?? .null
+            }
+            return JSONResponse.value(.ok, .object(o))
+        case .replica(let tailer, let region):
+            let s = tailer.status.current
+            var o: JSONObject = [
+                "role": "replica", "region": .string(region),
+                "state": .string(tailer.diverged.withLock { $0 } ? "diverged" : s.state.rawValue),
+                "applied_txid": .int(Int64(s.appliedTxid)), "primary_txid": .int(Int64(s.primaryTxid)),
+                "lag_ms": .int(s.lagMs(now: now)), "lag_transactions": .int(Int64(s.lagTransactions)),
+                "bootstraps": .int(Int64(s.bootstraps)), "records_applied": .int(Int64(s.recordsApplied)),
+                "bytes_received": .int(Int64(s.bytesReceived)),
+            ]
+            o["generation"] = s.generation.map { .string($0) } ?? .null
+            o["last_contact"] = s.lastContact.map { .string(Timestamp.format(millis: $0)) } ?? .null
+            o["last_error"] = s.lastError.map { .string($0) } ?? .null
+            return JSONResponse.value(.ok, .object(o))
         }
     }
 
