@@ -43,6 +43,13 @@ final class ServerProcess {
         p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
+        // OJS_TEST_LOG_DIR keeps each process's JSON log, for debugging a failing test.
+        if let logDir = ProcessInfo.processInfo.environment["OJS_TEST_LOG_DIR"] {
+            let path = logDir + "/\(arguments[0])-\(port).log"
+            FileManager.default.createFile(atPath: path, contents: nil)
+            p.standardError = FileHandle(forWritingAtPath: path)
+            p.arguments = arguments.map { $0 == "error" ? "info" : $0 }
+        }
         try p.run()
         process = p
         try await waitUntilHealthy()
@@ -66,12 +73,22 @@ final class ServerProcess {
         process = nil
     }
 
-    func terminate() {
+    /// SIGTERM (graceful shutdown); SIGKILL if the process is still there after `grace`.
+    func terminate(grace: TimeInterval = 10) {
         guard let p = process else { return }
         p.terminate()
+        let deadline = Date().addingTimeInterval(grace)
+        while p.isRunning && Date() < deadline { usleep(10_000) }
+        if p.isRunning {
+            Foundation.kill(p.processIdentifier, SIGKILL)
+            lingered = true
+        }
         p.waitUntilExit()
         process = nil
     }
+
+    /// Whether a graceful shutdown had to be finished with SIGKILL.
+    private(set) var lingered = false
 
     deinit { kill9() }
 

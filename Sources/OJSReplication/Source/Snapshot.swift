@@ -100,35 +100,29 @@ extension ReplicationSource {
         return Snapshot(generation: log.generation, txid: copy.txid, checksum: checksum, pageSize: copy.pageSize, image: copy.image)
     }
 
-    /// Copies the database with SQLite's backup API (one step, so under one read lock: a
-    /// consistent state), then reads the position from the copy itself — the copy's
-    /// `replication_position` row is exactly the state its pages hold. Blocking.
+    /// Serialises the database inside one read transaction, together with the position row
+    /// of that same state. `sqlite3_serialize` returns the exact pages, page 1 included (the
+    /// backup API would reset the schema cookie, and replicas' warm connections would then
+    /// miss a schema change). Blocking.
     func copyDatabase() throws -> (txid: UInt64, pageSize: UInt32, image: [UInt8]) {
-        let temp = FileManager.default.temporaryDirectory.appendingPathComponent("ojs-snapshot-\(UUID().uuidString).db").path
-        defer { try? FileManager.default.removeItem(atPath: temp) }
-        var source: OpaquePointer?
-        var dest: OpaquePointer?
-        defer {
-            sqlite3_close_v2(source)
-            sqlite3_close_v2(dest)
+        var db: OpaquePointer?
+        defer { sqlite3_close_v2(db) }
+        guard sqlite3_open_v2(databasePath, &db, SQLITE_OPEN_READONLY, nil) == SQLITE_OK else {
+            throw SnapshotError.sqlite("cannot open \(databasePath)")
         }
-        guard sqlite3_open_v2(databasePath, &source, SQLITE_OPEN_READONLY, nil) == SQLITE_OK,
-            sqlite3_open_v2(temp, &dest, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nil) == SQLITE_OK
-        else { throw SnapshotError.sqlite("cannot open databases") }
-        sqlite3_busy_timeout(source, 5000)
-        guard let backup = sqlite3_backup_init(dest, "main", source, "main") else {
-            throw SnapshotError.sqlite(String(cString: sqlite3_errmsg(dest)))
-        }
-        let rc = sqlite3_backup_step(backup, -1)
-        sqlite3_backup_finish(backup)
-        guard rc == SQLITE_DONE else { throw SnapshotError.sqlite("backup step returned \(rc)") }
+        sqlite3_busy_timeout(db, 5000)
+        guard sqlite3_exec(db, "BEGIN", nil, nil, nil) == SQLITE_OK else { throw SnapshotError.sqlite(String(cString: sqlite3_errmsg(db))) }
+        defer { sqlite3_exec(db, "COMMIT", nil, nil, nil) }
         var txid: Int64 = 0
         var pageSize: Int64 = 4096
-        try query(dest, "SELECT txid FROM replication_position WHERE id = 1") { txid = $0 }
-        try query(dest, "PRAGMA page_size") { pageSize = $0 }
-        sqlite3_close_v2(dest)
-        dest = nil
-        let image = try [UInt8](Data(contentsOf: URL(fileURLWithPath: temp)))
+        try query(db, "SELECT txid FROM replication_position WHERE id = 1") { txid = $0 }
+        try query(db, "PRAGMA page_size") { pageSize = $0 }
+        var size: sqlite3_int64 = 0
+        guard let bytes = sqlite3_serialize(db, "main", &size, 0) else {
+            throw SnapshotError.sqlite("sqlite3_serialize failed: \(String(cString: sqlite3_errmsg(db)))")
+        }
+        defer { sqlite3_free(bytes) }
+        let image = Array(UnsafeBufferPointer(start: bytes, count: Int(size)))
         return (UInt64(txid), UInt32(pageSize), image)
     }
 

@@ -4,6 +4,8 @@ import NIOCore
 import OJSCore
 import OJSReplication
 import OJSStore
+import ServiceLifecycle
+import Synchronization
 
 /// WAL-shipping endpoints on the primary (`docs/replication-protocol.md`).
 extension OJSAPI {
@@ -44,11 +46,18 @@ extension OJSAPI {
             return Response(
                 status: .ok, headers: headers,
                 body: ResponseBody { writer in
-                    var cursor = after
-                    while !Task.isCancelled {
-                        let (bytes, next) = try await source.nextChunk(after: cursor, now: clock)
-                        try await writer.write(ByteBuffer(bytes: bytes))
-                        cursor = next
+                    // A stream never ends by itself; graceful shutdown ends it so the server
+                    // can stop (the replica reconnects when the primary is back).
+                    let stopping = Mutex(false)
+                    try await withGracefulShutdownHandler {
+                        var cursor = after
+                        while !Task.isCancelled, !stopping.withLock({ $0 }) {
+                            let (bytes, next) = try await source.nextChunk(after: cursor, now: clock)
+                            try await writer.write(ByteBuffer(bytes: bytes))
+                            cursor = next
+                        }
+                    } onGracefulShutdown: {
+                        stopping.withLock { $0 = true }
                     }
                     try await writer.finish(nil)
                 })
