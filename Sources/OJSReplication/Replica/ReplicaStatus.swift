@@ -31,10 +31,50 @@ public struct ReplicaStatus: Sendable, Equatable {
     public var lagTransactions: UInt64 { primaryTxid > appliedTxid ? primaryTxid - appliedTxid : 0 }
 }
 
-/// Shared, lock-protected status.
+/// Shared, lock-protected status, plus the recent commit-to-apply delays.
 public final class ReplicaStatusBox: Sendable {
     private let state = Mutex(ReplicaStatus())
+    private let lags = Mutex(LagSamples())
     public init() {}
     public var current: ReplicaStatus { state.withLock { $0 } }
     public func update(_ body: (inout ReplicaStatus) -> Void) { state.withLock { body(&$0) } }
+
+    /// Records how long each applied transaction took from its commit on the primary to
+    /// being visible here (milliseconds, primary and replica clocks assumed in sync).
+    public func recordApplyLags(_ values: [Int64]) { lags.withLock { $0.add(values) } }
+
+    /// Percentiles of the last samples (up to 10,000 transactions).
+    public var applyLag: LagSamples.Summary { lags.withLock { $0.summary } }
+}
+
+/// A ring of recent lag samples.
+public struct LagSamples: Sendable {
+    public struct Summary: Sendable, Equatable {
+        public var count: Int
+        public var p50: Int64
+        public var p99: Int64
+        public var max: Int64
+    }
+
+    static let capacity = 10_000
+    private var values: [Int64] = []
+    private var next = 0
+
+    mutating func add(_ new: [Int64]) {
+        for v in new {
+            if values.count < Self.capacity {
+                values.append(v)
+            } else {
+                values[next] = v
+                next = (next + 1) % Self.capacity
+            }
+        }
+    }
+
+    public var summary: Summary {
+        guard !values.isEmpty else { return Summary(count: 0, p50: 0, p99: 0, max: 0) }
+        let sorted = values.sorted()
+        func at(_ q: Double) -> Int64 { sorted[min(sorted.count - 1, Int((Double(sorted.count) * q).rounded(.down)))] }
+        return Summary(count: sorted.count, p50: at(0.5), p99: at(0.99), max: sorted[sorted.count - 1])
+    }
 }

@@ -101,6 +101,8 @@ extension ReplicaTailer {
                     guard let last = batch.last else { continue }
                     try await Blocking.run { try self.applier.apply(batch) }
                     lastApply = ContinuousClock.now
+                    let appliedAt = self.clock()
+                    self.status.recordApplyLags(batch.map { max(0, appliedAt - $0.record.commitTime) })
                     appliedTxid = last.record.txid
                     self.applied.publish(Int64(appliedTxid))
                     let oldest = pending.oldestCommit

@@ -93,6 +93,8 @@ extension OJSAPI {
                 "bootstraps": .int(Int64(s.bootstraps)), "records_applied": .int(Int64(s.recordsApplied)),
                 "bytes_received": .int(Int64(s.bytesReceived)),
             ]
+            let lag = tailer.status.applyLag
+            o["apply_lag_ms"] = ["samples": .int(Int64(lag.count)), "p50": .int(lag.p50), "p99": .int(lag.p99), "max": .int(lag.max)]
             o["generation"] = s.generation.map { .string($0) } ?? .null
             o["last_contact"] = s.lastContact.map { .string(Timestamp.format(millis: $0)) } ?? .null
             o["last_error"] = s.lastError.map { .string($0) } ?? .null
