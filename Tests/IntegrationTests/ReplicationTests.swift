@@ -131,4 +131,17 @@ final class ReplicationTests: XCTestCase {
         let status = try await HTTP.exchange("GET", replica.baseURL + "/ojs/v1/replication/status").json
         XCTAssertGreaterThanOrEqual(status["bootstraps"] as? Int ?? 0, 2, "verification failed, so the replica bootstrapped again")
     }
+
+    func testTheReplicationKeyGuardsTheStream() async throws {
+        let cluster = try Cluster(primaryEnvironment: ["OJS_REPLICATION_KEY": "s3cret"])
+        defer { cluster.stop() }
+        try await cluster.start(replicas: [])
+        let anonymous = try await HTTP.exchange("GET", cluster.primary.baseURL + "/ojs/v1/replication/snapshot")
+        XCTAssertEqual(anonymous.status, 401)
+        XCTAssertEqual((anonymous.json["error"] as? [String: Any])?["code"] as? String, "unauthorized")
+        let wrong = try await HTTP.exchange("GET", cluster.primary.baseURL + "/ojs/v1/replication/stream?after=0", headers: ["Authorization": "Bearer nope"])
+        XCTAssertEqual(wrong.status, 401)
+        let keyed = try await HTTP.exchange("GET", cluster.primary.baseURL + "/ojs/v1/replication/snapshot", headers: ["Authorization": "Bearer s3cret"])
+        XCTAssertEqual(keyed.status, 200)
+    }
 }

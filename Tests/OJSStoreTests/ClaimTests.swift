@@ -57,3 +57,23 @@ final class ClaimTests: StoreTestCase {
         XCTAssertEqual(some.map(\.id), [job.id])
     }
 }
+
+final class CheckpointTests: StoreTestCase {
+    /// With `wal_autocheckpoint=0`, only the writer's own checkpoints keep the WAL bounded.
+    func testWALStaysBoundedUnderSustainedWrites() async throws {
+        let store = self.store!
+        let spec = try self.spec(#"{"type":"wal.test","args":["\#(String(repeating: "x", count: 1000))"]}"#)
+        for _ in 0..<60 {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<50 { group.addTask { _ = try await store.enqueue(spec) } }
+                try await group.waitForAll()
+            }
+        }
+        let wal = directory.appendingPathComponent("ojs.db-wal").path
+        let size = (try FileManager.default.attributesOfItem(atPath: wal)[.size] as? Int) ?? 0
+        // 3000 jobs with 1 KB args wrote far more than this through the WAL.
+        XCTAssertLessThan(size, 16 << 20, "WAL is \(size) bytes")
+        let db = (try FileManager.default.attributesOfItem(atPath: directory.appendingPathComponent("ojs.db").path)[.size] as? Int) ?? 0
+        XCTAssertGreaterThan(db, 3 << 20, "the data reached the database file through checkpoints")
+    }
+}
