@@ -12,14 +12,18 @@ public enum PrimaryServer {
     ) -> Router<OJSRequestContext> {
         let router = Router(context: OJSRequestContext.self)
         let health = HealthState()
+        let metrics = OJSMetrics()
         let writer = store.writer
+        writer?.addTimingObserver { size, micros in metrics.writerBatch(size: size, commitMicros: micros) }
         router.add(
-            middleware: OJSMiddleware(logger: logger, health: health) {
-                let generation = replication?.log.generation.text ?? "00000000"
-                let bookmark = Bookmark(txid: writer?.position.txid ?? 0, generation: generation)
-                return [(.bookmark, bookmark.text), (.servedBy, "primary")]
-            })
-        OJSAPI(store: store, config: config, health: health, role: .primary(replication)).register(on: router)
+            middleware: OJSMiddleware(
+                logger: logger, health: health,
+                consistency: {
+                    let generation = replication?.log.generation.text ?? "00000000"
+                    let bookmark = Bookmark(txid: writer?.position.txid ?? 0, generation: generation)
+                    return [(.bookmark, bookmark.text), (.servedBy, "primary")]
+                }, metrics: metrics))
+        OJSAPI(store: store, config: config, health: health, role: .primary(replication), metrics: metrics).register(on: router)
         return router
     }
 

@@ -49,7 +49,7 @@ struct Replica: AsyncParsableCommand {
         let logger = LogSetup.bootstrap(level: logLevel, label: "ojs-edge.replica.\(region)")
         let directory = URL(fileURLWithPath: dataDir.isEmpty ? "./data/replica-\(region)" : dataDir)
         let client = HTTPClient.shared
-        var tailerConfig = ReplicaTailer.Configuration(primaryURL: primary, replicationKey: Env.string("OJS_REPLICATION_KEY"))
+        var tailerConfig = ReplicaTailer.Configuration(primaryURL: primary, region: region, replicationKey: Env.string("OJS_REPLICATION_KEY"))
         tailerConfig.batchWindowMs = Env.int("OJS_REPLICA_BATCH_MS") ?? tailerConfig.batchWindowMs
         let applier = try ReplicaApplier(dataDirectory: directory)
         let tailer = ReplicaTailer(configuration: tailerConfig, applier: applier, client: client, logger: logger, clock: Store.systemClock)

@@ -46,7 +46,7 @@ extension ReplicaTailer {
     /// goes silent (heartbeats arrive every second).
     func tail() async throws {
         guard let position = applier.position else { return }
-        let path = "/ojs/v1/replication/stream?after=\(position.txid)&generation=\(position.generation.text)"
+        let path = "/ojs/v1/replication/stream?after=\(position.txid)&generation=\(position.generation.text)&region=\(configuration.region)"
         let response = try await client.execute(request(path), deadline: .distantFuture)
         switch response.status.code {
         case 200: break
@@ -99,10 +99,13 @@ extension ReplicaTailer {
                     if since < window { try await Task.sleep(for: window - since) }
                     let batch = pending.takeAll()
                     guard let last = batch.last else { continue }
+                    let started = ContinuousClock.now
                     try await Blocking.run { try self.applier.apply(batch) }
                     lastApply = ContinuousClock.now
                     let appliedAt = self.clock()
-                    self.status.recordApplyLags(batch.map { max(0, appliedAt - $0.record.commitTime) })
+                    let lags = batch.map { max(0, appliedAt - $0.record.commitTime) }
+                    self.status.recordApplyLags(lags)
+                    self.applyObserver.withLock { $0 }?(batch.count, batch.reduce(0) { $0 + $1.encoded.bytes.count }, lastApply - started, lags)
                     appliedTxid = last.record.txid
                     self.applied.publish(Int64(appliedTxid))
                     let oldest = pending.oldestCommit

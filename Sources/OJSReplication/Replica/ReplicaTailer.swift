@@ -20,9 +20,15 @@ public final class ReplicaTailer: Sendable {
         /// Reconnect when nothing (not even a heartbeat) arrived for this long.
         public var idleTimeoutMs: Int = 5000
         public var maxBackoffMs: Int = 5000
+        /// Named in the stream request and in position reports, so the primary can tell
+        /// replicas apart.
+        public var region: String
+        /// How often the applied position is reported to the primary.
+        public var reportIntervalMs: Int = 1000
 
-        public init(primaryURL: String, replicationKey: String? = nil) {
+        public init(primaryURL: String, region: String = "default", replicationKey: String? = nil) {
             self.primaryURL = primaryURL.hasSuffix("/") ? String(primaryURL.dropLast()) : primaryURL
+            self.region = region
             self.replicationKey = replicationKey
         }
     }
@@ -33,6 +39,10 @@ public final class ReplicaTailer: Sendable {
     public let applied = PositionBroadcaster()
     /// Set when the local copy belongs to another history: it must not serve reads.
     public let diverged = Mutex(false)
+    /// Called after each applied batch: records, bytes, apply time, commit-to-apply lags (ms).
+    public typealias ApplyObserver = @Sendable (Int, Int, Duration, [Int64]) -> Void
+    let applyObserver = Mutex<ApplyObserver?>(nil)
+    public func onApply(_ observer: @escaping ApplyObserver) { applyObserver.withLock { $0 = observer } }
     let configuration: Configuration
     let client: HTTPClient
     let logger: Logger
@@ -70,8 +80,32 @@ public final class ReplicaTailer: Sendable {
         }
     }
 
-    /// Tails forever (until cancelled).
+    /// Tails and reports the applied position, until cancelled.
     public func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.tailForever() }
+            group.addTask { await self.reportForever() }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Tells the primary where this copy stands, every `reportIntervalMs`: the primary's lag
+    /// figures for this region come from these reports.
+    func reportForever() async {
+        while !Task.isCancelled {
+            let s = status.current
+            var r = request("/ojs/v1/replication/replicas/\(configuration.region)/position")
+            r.method = .POST
+            r.headers.add(name: "Content-Type", value: "application/json")
+            let body = #"{"applied_txid":\#(s.appliedTxid),"state":"\#(s.state.rawValue)","generation":"\#(s.generation ?? "")"}"#
+            r.body = .bytes(ByteBuffer(string: body))
+            _ = try? await client.execute(r, timeout: .seconds(2))
+            try? await Task.sleep(for: .milliseconds(configuration.reportIntervalMs))
+        }
+    }
+
+    func tailForever() async {
         var backoff = 100
         while !Task.isCancelled {
             do {

@@ -12,6 +12,11 @@ public final class ReplicationSource: Sendable {
     public let databasePath: String
     /// The newest txid in the log: streams wait on it.
     public let logged = PositionBroadcaster()
+    /// Replicas' reported positions and open streams.
+    public let replicas = ReplicaRegistry()
+    private let snapshotCount = Mutex(0)
+    public var snapshotsServed: Int { snapshotCount.withLock { $0 } }
+    func countSnapshot() { snapshotCount.withLock { $0 += 1 } }
     private let capture: Mutex<CaptureState>
     private let logger: Logger
 
@@ -91,6 +96,7 @@ public final class ReplicationSource: Sendable {
                 pageSize: transaction.pageSize, databasePages: transaction.databasePages, pages: pages)
             let encoded = try RecordCodec.encode(record, previousChecksum: log.lastChecksum)
             try log.append(encoded)
+            replicas.recordTransaction(txid: UInt64(position.txid), commitTime: position.committedAt, bytes: encoded.bytes.count)
             capture.withLock {
                 $0.pageSize = transaction.pageSize
                 $0.databasePages = transaction.databasePages

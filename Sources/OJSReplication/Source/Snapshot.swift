@@ -97,6 +97,7 @@ extension ReplicationSource {
             throw SnapshotError.sqlite("replication log did not reach txid \(copy.txid)")
         }
         let checksum = try log.checksum(at: copy.txid)
+        countSnapshot()
         return Snapshot(generation: log.generation, txid: copy.txid, checksum: checksum, pageSize: copy.pageSize, image: copy.image)
     }
 

@@ -14,6 +14,7 @@ struct OJSMiddleware: RouterMiddleware {
     let health: HealthState
     /// Headers every response carries on this node (the primary's bookmark and name).
     let consistency: @Sendable () -> [(HTTPField.Name, String)]
+    let metrics: OJSMetrics
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let started = DispatchTime.now().uptimeNanoseconds
@@ -40,6 +41,9 @@ struct OJSMiddleware: RouterMiddleware {
         response.headers[.requestId] = requestId
         if response.headers[.contentType] == nil { response.headers[.contentType] = MediaTypes.ojs }
         let micros = (DispatchTime.now().uptimeNanoseconds - started) / 1000
+        metrics.httpRequest(
+            method: request.method.rawValue, route: context.endpointPath ?? "unmatched", status: response.status.code,
+            duration: .microseconds(Int64(micros)))
         if logger.logLevel <= .info {
             logger.info(
                 "request",

@@ -13,11 +13,16 @@ public enum ReplicaServer {
     ) -> Router<OJSRequestContext> {
         let router = Router(context: OJSRequestContext.self)
         let health = HealthState()
-        router.add(middleware: OJSMiddleware(logger: logger, health: health) { [] })
+        let metrics = OJSMetrics()
+        tailer.onApply { records, bytes, duration, lags in
+            metrics.replicaApplied(records: records, bytes: bytes, duration: duration)
+            for lag in lags { metrics.observeLag(region: region, ms: lag) }
+        }
+        router.add(middleware: OJSMiddleware(logger: logger, health: health, consistency: { [] }, metrics: metrics))
         let forwarder = PrimaryForwarder(primaryURL: primaryURL, client: client, maxBodyBytes: config.maxBodyBytes, region: region)
         router.add(
             middleware: ReplicaMiddleware(tailer: tailer, forwarder: forwarder, region: region, waitMs: config.consistencyWaitMs, clock: store.clock))
-        OJSAPI(store: store, config: config, health: health, role: .replica(tailer, region: region)).register(on: router)
+        OJSAPI(store: store, config: config, health: health, role: .replica(tailer, region: region), metrics: metrics).register(on: router)
         return router
     }
 

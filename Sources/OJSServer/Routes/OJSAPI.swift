@@ -17,6 +17,7 @@ struct OJSAPI: Sendable {
     let config: ServerConfiguration
     let health: HealthState
     let role: NodeRole
+    let metrics: OJSMetrics
 
     typealias Context = OJSRequestContext
 
@@ -31,6 +32,7 @@ struct OJSAPI: Sendable {
         addAdminRoutes(router)
         addProgressRoutes(router)
         addReplicationRoutes(router)
+        addMetricsRoute(router)
     }
 
     /// A path parameter that the route pattern guarantees.

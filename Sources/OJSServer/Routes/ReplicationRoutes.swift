@@ -16,6 +16,7 @@ extension OJSAPI {
             return JSONResponse.value(.ok, ["txid": .int(d.txid), "sha256": .string(d.sha256), "tables": .int(Int64(d.tables)), "rows": .int(Int64(d.rows))])
         }
         guard case .primary(let source?) = role else { return }
+        addPositionReportRoute(router, source: source)
         router.get("/ojs/v1/replication/snapshot") { request, _ in
             try checkReplicationKey(request)
             let snapshot = try await source.snapshot()
@@ -43,11 +44,14 @@ extension OJSAPI {
             var headers = HTTPFields()
             headers[.contentType] = "application/vnd.ojs-edge.records"
             let clock = store.clock
+            let region = request.queryString("region").map { String($0.prefix(64)) } ?? "unnamed"
+            source.replicas.streamOpened(region: region, after: after, now: clock())
             return Response(
                 status: .ok, headers: headers,
                 body: ResponseBody { writer in
                     // A stream never ends by itself; graceful shutdown ends it so the server
                     // can stop (the replica reconnects when the primary is back).
+                    defer { source.replicas.streamClosed(region: region, now: clock()) }
                     let stopping = Mutex(false)
                     try await withGracefulShutdownHandler {
                         var cursor = after
@@ -81,6 +85,14 @@ extension OJSAPI {
                 o["record_bytes"] = .int(Int64(s.recordBytes))
                 o["compression_ratio"] = s.recordBytes > 0 ? .double((Double(s.capturedWALBytes) / Double(s.recordBytes) * 100).rounded() / 100) : .null
                 o["last_error"] = s.lastError.map { .string($0) } ?? .null
+                o["replicas"] = .array(
+                    source.replicas.entries(lastTxid: s.lastTxid, now: now).map { e in
+                        [
+                            "region": .string(e.region), "state": .string(e.state), "applied_txid": .int(Int64(e.appliedTxid)),
+                            "lag_transactions": .int(Int64(e.lagTransactions)), "lag_bytes": .int(Int64(e.lagBytes)), "lag_ms": .int(e.lagMs),
+                            "last_contact": .string(Timestamp.format(millis: e.lastContact)), "streams": .int(Int64(e.streams)),
+                        ]
+                    })
             }
             return JSONResponse.value(.ok, .object(o))
         case .replica(let tailer, let region):
@@ -99,6 +111,24 @@ extension OJSAPI {
             o["last_contact"] = s.lastContact.map { .string(Timestamp.format(millis: $0)) } ?? .null
             o["last_error"] = s.lastError.map { .string($0) } ?? .null
             return JSONResponse.value(.ok, .object(o))
+        }
+    }
+
+    func addPositionReportRoute(_ router: Router<Context>, source: ReplicationSource) {
+        router.post("/ojs/v1/replication/replicas/:region/position") { request, context in
+            try checkReplicationKey(request)
+            let region = try Self.parameter(context, "region")
+            let body = try await JSONBody.object(request, limit: 4096)
+            guard let applied = body["applied_txid"]?.intValue, applied >= 0 else {
+                throw OJSError.invalid("Field 'applied_txid' must be a non-negative integer.", field: "applied_txid")
+            }
+            let state = body["state"]?.stringValue ?? "streaming"
+            let now = store.clock()
+            source.replicas.report(region: region, .init(appliedTxid: UInt64(applied), state: state, generation: body["generation"]?.stringValue), now: now)
+            if let entry = source.replicas.entries(lastTxid: source.log.lastTxid, now: now).first(where: { $0.region == region }) {
+                metrics.observeLag(region: region, ms: entry.lagMs)
+            }
+            return JSONResponse.value(.ok, ["region": .string(region), "recorded": true])
         }
     }
 

@@ -18,6 +18,7 @@ extension OJSAPI {
         router.post("/ojs/v1/workers/ack") { request, _ in
             let ack = try AckRequest.parse(try await JSONBody.object(request, limit: config.maxBodyBytes))
             let job = try await store.ack(ack)
+            metrics.jobOutcome("completed", queue: job.queue)
             return JSONResponse.object { w in
                 w.field("acknowledged", true)
                 w.field("id", job.id)
@@ -32,6 +33,12 @@ extension OJSAPI {
             let nack = try NackRequest.parse(try await JSONBody.object(request, limit: config.maxBodyBytes))
             let result = try await store.nack(nack)
             let job = result.job
+            metrics.jobOutcome("failed", queue: job.queue)
+            switch result.outcome {
+            case .retry: metrics.jobOutcome("retried", queue: job.queue)
+            case .discard: metrics.jobOutcome("discarded", queue: job.queue)
+            case .requeue: break
+            }
             return JSONResponse.object { w in
                 w.field("id", job.id)
                 w.field("job_id", job.id)

@@ -68,6 +68,14 @@ public final class Writer: Sendable {
         thread.start()
     }
 
+    /// Observes each committed batch's size and duration (microseconds), for metrics.
+    public typealias BatchTimingObserver = @Sendable (_ batchSize: Int, _ micros: Int) -> Void
+    private let timingObservers = Mutex<[BatchTimingObserver]>([])
+
+    public func addTimingObserver(_ observer: @escaping BatchTimingObserver) {
+        timingObservers.withLock { $0.append(observer) }
+    }
+
     public func addObserver(_ observer: @escaping CommitObserver) {
         observers.withLock { $0.append(observer) }
     }
@@ -196,6 +204,7 @@ public final class Writer: Sendable {
         if position != nil { checkpointIfLarge(ctx) }
         for hook in ctx.afterCommit { hook() }
         let micros = Int((DispatchTime.now().uptimeNanoseconds - started) / 1000)
+        for observer in timingObservers.withLock({ $0 }) { observer(batch.count, micros) }
         stats.withLock {
             $0.batches += 1
             $0.requests += batch.count

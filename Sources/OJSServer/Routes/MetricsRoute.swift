@@ -1,0 +1,21 @@
+import Hummingbird
+import NIOCore
+import OJSStore
+
+extension OJSAPI {
+    /// `GET /metrics`: Prometheus text format, on both roles.
+    func addMetricsRoute(_ router: Router<Context>) {
+        router.get("/metrics") { _, _ in
+            let now = store.clock()
+            try await metrics.refreshJobs(store: store)
+            switch role {
+            case .primary(let source?): metrics.refreshPrimary(source: source, now: now)
+            case .primary(nil): break
+            case .replica(let tailer, let region): metrics.refreshReplica(tailer: tailer, region: region, now: now)
+            }
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))
+        }
+    }
+}
