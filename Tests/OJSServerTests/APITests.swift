@@ -128,4 +128,21 @@ final class APITests: XCTestCase {
             }
         }
     }
+
+    func testMetricsAreExposedWithOJSNames() async throws {
+        try await withApp { client in
+            _ = try await client.execute(
+                uri: "/ojs/v1/jobs", method: .post, headers: Self.ojsJSON, body: ByteBuffer(string: #"{"type":"m.t","args":[],"options":{"queue":"mq"}}"#))
+            let response = try await client.execute(uri: "/metrics", method: .get)
+            XCTAssertEqual(response.status, .ok)
+            let text = String(buffer: response.body)
+            for name in [
+                #"ojs_jobs{queue="mq",state="available"} 1"#, "ojs_http_requests_total{", "ojs_http_request_duration_seconds_bucket{",
+                "ojs_writer_batch_size_bucket{", "ojs_writer_commit_duration_seconds_count", "ojs_dead_letter_jobs 0",
+                #"ojs_queue_oldest_available_age_seconds{queue="mq"}"#,
+            ] {
+                XCTAssertTrue(text.contains(name), "missing \(name) in:\n\(text.prefix(2000))")
+            }
+        }
+    }
 }

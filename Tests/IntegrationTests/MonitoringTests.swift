@@ -1,0 +1,54 @@
+import Foundation
+import XCTest
+
+/// Lag visible everywhere, and the status command's exit codes, with real processes.
+final class MonitoringTests: XCTestCase {
+    func runStatus(_ args: [String]) throws -> (Int32, String) {
+        let p = Process()
+        p.executableURL = ServerProcess.binary
+        p.arguments = ["status"] + args
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    func testStoppedReplicaTurnsDisconnectedEverywhereAndStatusFails() async throws {
+        let cluster = try Cluster()
+        defer { cluster.stop() }
+        try await cluster.start(replicas: ["eu"])
+        _ = try await Workload.mixed(base: cluster.primary.baseURL, operations: 30, seed: 3)
+        _ = try await cluster.caughtUpDigest("eu")
+        // Healthy: the replica reports its position, so the primary shows it streaming.
+        var healthy = false
+        for _ in 0..<50 where !healthy {
+            let s = try await HTTP.exchange("GET", cluster.primary.baseURL + "/ojs/v1/replication/status").json
+            healthy = ((s["replicas"] as? [[String: Any]])?.first?["state"] as? String) == "streaming"
+            if !healthy { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        XCTAssertTrue(healthy)
+        let (ok, table) = try runStatus(["--primary", cluster.primary.baseURL, "--max-lag", "5000"])
+        XCTAssertEqual(ok, 0, table)
+        XCTAssertTrue(table.contains("eu"), table)
+        let metrics = try await HTTP.exchange("GET", cluster.primary.baseURL + "/metrics")
+        XCTAssertEqual(metrics.status, 200)
+
+        cluster.replicas["eu"]!.kill9()
+        let stoppedAt = Date()
+        var disconnected = false
+        while !disconnected && Date().timeIntervalSince(stoppedAt) < 5 {
+            let s = try await HTTP.exchange("GET", cluster.primary.baseURL + "/ojs/v1/replication/status").json
+            disconnected = ((s["replicas"] as? [[String: Any]])?.first?["state"] as? String) == "disconnected"
+            if !disconnected { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        XCTAssertTrue(disconnected, "disconnected within 5 s")
+        let (failed, alert) = try runStatus(["--primary", cluster.primary.baseURL, "--max-lag", "5000"])
+        XCTAssertEqual(failed, 1, alert)
+        XCTAssertTrue(alert.contains("ALERT: replica eu is disconnected"), alert)
+        let (unreachable, _) = try runStatus(["--primary", "http://127.0.0.1:1"])
+        XCTAssertEqual(unreachable, 2)
+    }
+}
