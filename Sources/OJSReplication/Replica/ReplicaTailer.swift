@@ -90,10 +90,12 @@ public final class ReplicaTailer: Sendable {
         }
     }
 
-    /// Tells the primary where this copy stands, every `reportIntervalMs`: the primary's lag
-    /// figures for this region come from these reports.
+    /// Tells the primary where this copy stands, soon after every applied batch (at most every
+    /// 100 ms) and at least every `reportIntervalMs`: the primary's lag figures for this
+    /// region come from these reports.
     func reportForever() async {
         while !Task.isCancelled {
+            _ = await applied.wait(atLeast: Int64(status.current.appliedTxid) + 1, timeout: .milliseconds(configuration.reportIntervalMs))
             let s = status.current
             var r = request("/ojs/v1/replication/replicas/\(configuration.region)/position")
             r.method = .POST
@@ -101,7 +103,7 @@ public final class ReplicaTailer: Sendable {
             let body = #"{"applied_txid":\#(s.appliedTxid),"state":"\#(s.state.rawValue)","generation":"\#(s.generation ?? "")"}"#
             r.body = .bytes(ByteBuffer(string: body))
             _ = try? await client.execute(r, timeout: .seconds(2))
-            try? await Task.sleep(for: .milliseconds(configuration.reportIntervalMs))
+            try? await Task.sleep(for: .milliseconds(100))
         }
     }
 

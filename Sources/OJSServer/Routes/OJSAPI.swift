@@ -33,6 +33,7 @@ struct OJSAPI: Sendable {
         addProgressRoutes(router)
         addReplicationRoutes(router)
         addMetricsRoute(router)
+        addDashboardRoute(router)
     }
 
     /// A path parameter that the route pattern guarantees.

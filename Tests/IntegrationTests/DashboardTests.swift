@@ -1,0 +1,40 @@
+import Foundation
+import XCTest
+
+/// The dashboard in a real headless browser (Chromium from Debian's packages): the lag chart
+/// must draw a live series per replica, and the queue table must show the queues.
+final class DashboardTests: XCTestCase {
+    static let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    func testDashboardRendersLiveLagChartAndQueues() async throws {
+        guard let browser = Self.chromium else {
+            // CI installs Chromium and sets OJS_REQUIRE_BROWSER, so there this is a failure.
+            if ProcessInfo.processInfo.environment["OJS_REQUIRE_BROWSER"] != nil { XCTFail("chromium is not installed") }
+            throw XCTSkip("chromium is not installed (apt-get install chromium)")
+        }
+        let cluster = try Cluster()
+        defer { cluster.stop() }
+        try await cluster.start(replicas: ["eu"])
+        _ = try await HTTP.exchange("POST", cluster.primary.baseURL + "/ojs/v1/jobs", json: #"{"type":"dash.test","args":[],"options":{"queue":"email"}}"#)
+        _ = try await cluster.caughtUpDigest("eu")
+
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: browser)
+        p.arguments = [
+            "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000", "--dump-dom", cluster.primary.baseURL + "/ojs/dashboard",
+        ]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let dom = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+
+        XCTAssertTrue(dom.contains(#"id="lag-chart""#), "the page loaded")
+        XCTAssertTrue(dom.contains(#"data-series="1""#), "one series per replica")
+        let points = dom.firstMatch(of: /<polyline data-region="eu" data-points="(\d+)"/).flatMap { Int($0.1) } ?? 0
+        XCTAssertGreaterThanOrEqual(points, 2, "the chart accumulated live samples for eu")
+        XCTAssertTrue(dom.contains(#"<tr data-queue="email"><td>email</td><td>1</td>"#), "queue depth shown")
+        XCTAssertTrue(dom.contains(#"<tr data-region="eu">"#), "replica row shown")
+    }
+}
