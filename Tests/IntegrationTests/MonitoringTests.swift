@@ -51,4 +51,30 @@ final class MonitoringTests: XCTestCase {
         let (unreachable, _) = try runStatus(["--primary", "http://127.0.0.1:1"])
         XCTAssertEqual(unreachable, 2)
     }
+
+    func testReplicaHealthDegradesWhenThePrimaryIsGone() async throws {
+        let cluster = try Cluster()
+        defer { cluster.stop() }
+        try await cluster.start(replicas: ["eu"])
+        let health = cluster.replicas["eu"]!.baseURL + "/ojs/v1/health"
+        var state = ""
+        for _ in 0..<50 where state != "streaming" {
+            let before = try await HTTP.exchange("GET", health)
+            XCTAssertEqual(before.status, 200)
+            state = (before.json["replication"] as? [String: Any])?["state"] as? String ?? ""
+            if state != "streaming" { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        XCTAssertEqual(state, "streaming")
+        cluster.primary.kill9()
+        // The stream's watchdog notices silence after 5 s (heartbeats stop); then health is 503.
+        let stoppedAt = Date()
+        var status = 200
+        while status == 200 && Date().timeIntervalSince(stoppedAt) < 15 {
+            status = try await HTTP.exchange("GET", health).status
+            if status == 200 { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        XCTAssertEqual(status, 503, "a replica cut off from its primary reports degraded health")
+        let body = try await HTTP.exchange("GET", health).json
+        XCTAssertEqual(body["status"] as? String, "degraded")
+    }
 }

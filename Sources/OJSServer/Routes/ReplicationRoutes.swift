@@ -55,6 +55,10 @@ extension OJSAPI {
                     let stopping = Mutex(false)
                     try await withGracefulShutdownHandler {
                         var cursor = after
+                        // A replica already at the head learns so at once, not a second later.
+                        if after == source.log.lastTxid {
+                            try await writer.write(ByteBuffer(bytes: try source.heartbeat(now: clock()).bytes))
+                        }
                         while !Task.isCancelled, !stopping.withLock({ $0 }) {
                             let (bytes, next) = try await source.nextChunk(after: cursor, now: clock)
                             try await writer.write(ByteBuffer(bytes: bytes))
