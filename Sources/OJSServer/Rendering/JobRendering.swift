@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import OJSCore
 import OJSStore
@@ -47,5 +48,3 @@ extension Request {
         queryString(name)?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } ?? []
     }
 }
-
-import Foundation

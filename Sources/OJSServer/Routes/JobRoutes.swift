@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import OJSCore
 import OJSStore
@@ -85,5 +86,3 @@ extension OJSAPI {
         }
     }
 }
-
-import Foundation

@@ -156,14 +156,14 @@ extension Store {
         guard let row = try known ?? QueueRow.load(queue, db: ctx.db), let bound = row.maxDepth, bound > 0 else { return nil }
         let depth = try QueueRow.depth(queue, db: ctx.db)
         if depth + adding > bound {
-            let retryAfter = "1"
             throw OJSError(
                 .queueFull, "Queue '\(queue)' is full: depth \(depth) of \(bound).",
                 details: [
                     "queue": .string(queue), "depth": .int(depth), "bound": .int(bound),
                     "strategy": .string(row.backpressureStrategy ?? "reject"),
                 ],
-                headers: [("Retry-After", retryAfter), ("X-OJS-Queue-Depth", String(depth)), ("X-OJS-Queue-Bound", String(bound))])
+                // The queue drains at the workers' pace; one second is a polite first retry.
+                headers: [("Retry-After", "1"), ("X-OJS-Queue-Depth", String(depth)), ("X-OJS-Queue-Bound", String(bound))])
         }
         return QueuePressure(depth: depth + adding, bound: bound, threshold: row.warningThreshold ?? 0.8)
     }
