@@ -23,6 +23,7 @@ public enum PrimaryServer {
                     let bookmark = Bookmark(txid: writer?.position.txid ?? 0, generation: generation)
                     return [(.bookmark, bookmark.text), (.servedBy, "primary")]
                 }, metrics: metrics))
+        router.add(middleware: AuthMiddleware(keys: config.apiKeys))
         OJSAPI(store: store, config: config, health: health, role: .primary(replication), metrics: metrics).register(on: router)
         return router
     }

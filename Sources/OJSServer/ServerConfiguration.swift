@@ -1,3 +1,5 @@
+import Foundation
+
 /// How the HTTP server behaves (storage settings live in `StoreConfiguration`).
 public struct ServerConfiguration: Sendable {
     public var host = "127.0.0.1"
@@ -16,6 +18,8 @@ public struct ServerConfiguration: Sendable {
     /// Extension suites advertised in the manifest: only those that pass (`docs/conformance.md`).
     public var extensions = ["dead-letter", "admin-api", "progress", "backpressure", "rate-limiting", "graceful-shutdown"]
 
+    /// API keys; when non-empty every `/ojs/v1` endpoint but health needs one as a Bearer token.
+    public var apiKeys: [String] = []
     /// Required as `Authorization: Bearer …` on the replication endpoints when set.
     public var replicationKey: String?
     /// How long a replica holds a read whose bookmark (or staleness bound) it cannot meet yet,
@@ -25,4 +29,24 @@ public struct ServerConfiguration: Sendable {
     public var replicaMaxLagMs = 10_000
 
     public init() {}
+}
+
+extension ServerConfiguration {
+    /// Keys as `OJS_API_KEY` gives them: one key, or several separated by commas.
+    public static func parseAPIKeys(_ text: String?) -> [String] {
+        (text ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    /// Why this configuration must not start, if it must not: an open listener without keys
+    /// (unless explicitly allowed), or test mode (reset endpoint) reachable from the network.
+    public func startupRefusal(allowInsecureNoAuth: Bool) -> String? {
+        let loopback = ["127.0.0.1", "localhost", "::1", "[::1]"].contains(host) || host.hasPrefix("127.")
+        if testMode && !loopback {
+            return "--test-mode enables POST /ojs/v1/admin/reset and is only allowed on a loopback address, not \(host)."
+        }
+        if !loopback && apiKeys.isEmpty && !allowInsecureNoAuth {
+            return "Refusing to listen on \(host) without an API key: set OJS_API_KEY (or OJS_ALLOW_INSECURE_NO_AUTH=true to accept unauthenticated access)."
+        }
+        return nil
+    }
 }

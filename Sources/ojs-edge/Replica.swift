@@ -47,6 +47,17 @@ struct Replica: AsyncParsableCommand {
 
     func run() async throws {
         let logger = LogSetup.bootstrap(level: logLevel, label: "ojs-edge.replica.\(region)")
+        var config = ServerConfiguration()
+        config.host = host
+        config.port = port
+        config.consistencyWaitMs = consistencyWaitMs
+        config.replicaMaxLagMs = maxLagMs
+        config.apiKeys = ServerConfiguration.parseAPIKeys(Env.string("OJS_API_KEY"))
+        if let refusal = config.startupRefusal(allowInsecureNoAuth: Env.bool("OJS_ALLOW_INSECURE_NO_AUTH")) {
+            logger.critical("refusing to start", metadata: ["reason": .string(refusal)])
+            FileHandle.standardError.write(Data(("ojs-edge: " + refusal + "\n").utf8))
+            throw ExitCode(78)
+        }
         let directory = URL(fileURLWithPath: dataDir.isEmpty ? "./data/replica-\(region)" : dataDir)
         let client = HTTPClient.shared
         var tailerConfig = ReplicaTailer.Configuration(primaryURL: primary, region: region, replicationKey: Env.string("OJS_REPLICATION_KEY"))
@@ -59,11 +70,6 @@ struct Replica: AsyncParsableCommand {
         storeConfig.readers = 4
         let store = try Store(replicaConfiguration: storeConfig, gate: applier.lock)
         defer { store.close() }
-        var config = ServerConfiguration()
-        config.host = host
-        config.port = port
-        config.consistencyWaitMs = consistencyWaitMs
-        config.replicaMaxLagMs = maxLagMs
         let app = ReplicaServer.makeApplication(
             store: store, tailer: tailer, region: region, primaryURL: tailerConfig.primaryURL, client: client, config: config, logger: logger)
         try await app.runService()

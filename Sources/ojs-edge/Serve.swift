@@ -44,6 +44,19 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let logger = LogSetup.bootstrap(level: logLevel, label: "ojs-edge")
+        // Checked before anything touches the data directory.
+        var config = ServerConfiguration()
+        config.host = host
+        config.port = port
+        config.testMode = testMode
+        config.maxBodyBytes = maxBodyBytes
+        config.replicationKey = Env.string("OJS_REPLICATION_KEY")
+        config.apiKeys = ServerConfiguration.parseAPIKeys(Env.string("OJS_API_KEY"))
+        if let refusal = config.startupRefusal(allowInsecureNoAuth: Env.bool("OJS_ALLOW_INSECURE_NO_AUTH")) {
+            logger.critical("refusing to start", metadata: ["reason": .string(refusal)])
+            FileHandle.standardError.write(Data(("ojs-edge: " + refusal + "\n").utf8))
+            throw ExitCode(78)
+        }
 
         var storeConfig = StoreConfiguration(path: URL(fileURLWithPath: dataDir).appendingPathComponent("ojs.db").path)
         storeConfig.synchronous = SynchronousMode(rawValue: synchronous.uppercased()) ?? .full
@@ -55,12 +68,6 @@ struct Serve: AsyncParsableCommand {
             retentionBytes: (Env.int("OJS_REPLICATION_RETENTION_KB") ?? 256 * 1024) << 10,
             retentionAgeMs: Int64(Env.int("OJS_REPLICATION_RETENTION_HOURS") ?? 24) * 3_600_000)
 
-        var config = ServerConfiguration()
-        config.host = host
-        config.port = port
-        config.testMode = testMode
-        config.maxBodyBytes = maxBodyBytes
-        config.replicationKey = Env.string("OJS_REPLICATION_KEY")
         logger.info(
             "starting primary",
             metadata: [

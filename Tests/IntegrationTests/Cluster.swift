@@ -18,10 +18,11 @@ final class Cluster {
     }
 
     @discardableResult
-    func addReplica(_ region: String, primaryURL: String? = nil) async throws -> ServerProcess {
+    func addReplica(_ region: String, primaryURL: String? = nil, environment: [String: String] = [:]) async throws -> ServerProcess {
         let replica = try ServerProcess(
             dataDir: root.appendingPathComponent("replica-\(region)"),
-            command: ["replica", "--primary", primaryURL ?? primary.baseURL, "--region", region], extraArguments: ["--consistency-wait-ms", "3000"])
+            command: ["replica", "--primary", primaryURL ?? primary.baseURL, "--region", region], extraArguments: ["--consistency-wait-ms", "3000"],
+            environment: environment)
         try await replica.start()
         replicas[region] = replica
         return replica

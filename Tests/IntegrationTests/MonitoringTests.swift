@@ -1,6 +1,42 @@
 import Foundation
 import XCTest
 
+/// Keys between clients, replicas and the primary, with real processes.
+final class AuthTests: XCTestCase {
+    func testAReplicaChecksKeysItselfAndForwardsTheClientsCredentials() async throws {
+        let keys = ["OJS_API_KEY": "client-key", "OJS_REPLICATION_KEY": "node-key"]
+        let cluster = try Cluster(primaryEnvironment: keys)
+        defer { cluster.stop() }
+        try await cluster.start(replicas: [])
+        let replica = try await cluster.addReplica("eu", environment: keys).baseURL
+        let anonymous = try await HTTP.exchange("POST", replica + "/ojs/v1/jobs", json: #"{"type":"auth.test","args":[]}"#)
+        XCTAssertEqual(anonymous.status, 401)
+        XCTAssertEqual(anonymous.headers["ojs-served-by"], nil, "refused by the replica itself, never forwarded")
+        let pushed = try await HTTP.exchange(
+            "POST", replica + "/ojs/v1/jobs", json: #"{"type":"auth.test","args":[]}"#, headers: ["Authorization": "Bearer client-key"])
+        XCTAssertEqual(pushed.status, 201)
+        XCTAssertEqual(pushed.headers["ojs-served-by"], "primary")
+        let read = try await HTTP.exchange("GET", replica + "/ojs/v1/queues/default/stats", headers: ["Authorization": "Bearer client-key"])
+        XCTAssertEqual(read.status, 200)
+        let node = try await HTTP.exchange("GET", replica + "/ojs/v1/jobs/whatever", headers: ["Authorization": "Bearer node-key"])
+        XCTAssertEqual(node.status, 401, "the replication key is not an API key")
+    }
+
+    func testServerRefusesAnOpenListenerWithoutAKey() throws {
+        let p = Process()
+        p.executableURL = ServerProcess.binary
+        p.arguments = ["serve", "--host", "0.0.0.0", "--port", String(try ServerProcess.freePort()), "--data-dir", NSTemporaryDirectory() + "ojs-refuse-\(UUID().uuidString)"]
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 78)
+        XCTAssertTrue(text.contains("OJS_API_KEY"), text)
+    }
+}
+
 /// Lag visible everywhere, and the status command's exit codes, with real processes.
 final class MonitoringTests: XCTestCase {
     func runStatus(_ args: [String]) throws -> (Int32, String) {

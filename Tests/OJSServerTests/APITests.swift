@@ -17,13 +17,16 @@ final class APITests: XCTestCase {
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
 
-    func withApp(testMode: Bool = true, maxBody: Int = 1 << 20, _ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+    func withApp(
+        testMode: Bool = true, maxBody: Int = 1 << 20, apiKeys: [String] = [], _ body: @Sendable (any TestClientProtocol) async throws -> Void
+    ) async throws {
         let store = try Store(configuration: StoreConfiguration(path: directory.appendingPathComponent("ojs.db").path))
         defer { store.close() }
         var config = ServerConfiguration()
         config.testMode = testMode
         config.maxBodyBytes = maxBody
         config.tickIntervalMs = 0
+        config.apiKeys = apiKeys
         var logger = Logger(label: "test")
         logger.logLevel = .warning
         let app = Application(router: PrimaryServer.makeRouter(store: store, config: config, logger: logger), logger: logger)
@@ -144,5 +147,42 @@ final class APITests: XCTestCase {
                 XCTAssertTrue(text.contains(name), "missing \(name) in:\n\(text.prefix(2000))")
             }
         }
+    }
+
+    func testAPIKeysGuardEveryEndpointButHealthAndManifest() async throws {
+        try await withApp(apiKeys: ["k1", "k2"]) { client in
+            let open = try await client.execute(uri: "/ojs/v1/health", method: .get)
+            XCTAssertEqual(open.status, .ok)
+            let manifest = try await client.execute(uri: "/ojs/manifest", method: .get)
+            XCTAssertEqual(manifest.status, .ok)
+            let anonymous = try await client.execute(uri: "/ojs/v1/queues", method: .get)
+            XCTAssertEqual(anonymous.status, .unauthorized)
+            XCTAssertEqual(try Self.json(anonymous)["error"]?["code"], "unauthorized")
+            XCTAssertEqual(try Self.json(anonymous)["error"]?["retryable"], false)
+            let wrong = try await client.execute(uri: "/ojs/v1/jobs", method: .post, headers: [.authorization: "Bearer k3", .contentType: "application/json"],
+                body: ByteBuffer(string: #"{"type":"a","args":[]}"#))
+            XCTAssertEqual(wrong.status, .unauthorized)
+            for key in ["k1", "k2"] {
+                let ok = try await client.execute(
+                    uri: "/ojs/v1/jobs", method: .post, headers: [.authorization: "Bearer \(key)", .contentType: "application/json"],
+                    body: ByteBuffer(string: #"{"type":"a","args":[]}"#))
+                XCTAssertEqual(ok.status, .created, key)
+            }
+        }
+    }
+
+    func testStartupRefusals() {
+        var config = ServerConfiguration()
+        config.host = "0.0.0.0"
+        XCTAssertNotNil(config.startupRefusal(allowInsecureNoAuth: false), "open listener without a key")
+        XCTAssertNil(config.startupRefusal(allowInsecureNoAuth: true))
+        config.apiKeys = ["k"]
+        XCTAssertNil(config.startupRefusal(allowInsecureNoAuth: false))
+        config.testMode = true
+        XCTAssertNotNil(config.startupRefusal(allowInsecureNoAuth: true), "test mode only on loopback")
+        config.host = "127.0.0.1"
+        config.apiKeys = []
+        XCTAssertNil(config.startupRefusal(allowInsecureNoAuth: false))
+        XCTAssertEqual(ServerConfiguration.parseAPIKeys(" a, b ,,c"), ["a", "b", "c"])
     }
 }

@@ -19,6 +19,7 @@ public enum ReplicaServer {
             for lag in lags { metrics.observeLag(region: region, ms: lag) }
         }
         router.add(middleware: OJSMiddleware(logger: logger, health: health, consistency: { [] }, metrics: metrics))
+        router.add(middleware: AuthMiddleware(keys: config.apiKeys))
         let forwarder = PrimaryForwarder(primaryURL: primaryURL, client: client, maxBodyBytes: config.maxBodyBytes, region: region)
         router.add(
             middleware: ReplicaMiddleware(tailer: tailer, forwarder: forwarder, region: region, waitMs: config.consistencyWaitMs, clock: store.clock))
