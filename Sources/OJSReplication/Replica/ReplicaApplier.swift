@@ -51,32 +51,31 @@ public final class ReplicaApplier: @unchecked Sendable {
 
     /// Applies verified, consecutive transaction records as one batch.
     public func apply(_ records: [StreamedRecord]) throws {
-        guard let applier, var next = position, let last = records.last else { return }
+        guard !records.isEmpty, position != nil else { return }
         try Durable.write(records.flatMap(\.encoded.bytes), to: spoolURL)
+        try applyAndAdvance(records)
+        try? FileManager.default.removeItem(at: spoolURL)
+    }
+
+    /// Writes the pages, then saves the position after the last record.
+    private func applyAndAdvance(_ records: [StreamedRecord]) throws {
+        guard let applier, var next = position, let last = records.last else { return }
         try applier.apply(records.map { Self.transaction($0.record) }, lock: lock)
         next.txid = last.record.txid
         next.checksum = last.encoded.checksum
         try next.save(to: positionURL)
         position = next
-        try? FileManager.default.removeItem(at: spoolURL)
     }
 
     /// Re-applies a batch that was spooled but maybe not (fully) written before a crash.
     private func recoverSpool() throws {
-        guard let applier, var current = position, let data = try? Data(contentsOf: spoolURL), !data.isEmpty else { return }
+        guard let current = position, let data = try? Data(contentsOf: spoolURL), !data.isEmpty else { return }
         var decoder = RecordStreamDecoder(generation: current.generation, lastTxid: current.txid, lastChecksum: current.checksum)
         decoder.feed(data)
         let records = (try? decoder.drain()) ?? []
         // A spool whose position was already saved no longer continues from it: the decoder
         // rejects it and there is nothing to redo.
-        let pending = records.filter { $0.record.kind == .transaction }
-        if let last = pending.last {
-            try applier.apply(pending.map { Self.transaction($0.record) }, lock: lock)
-            current.txid = last.record.txid
-            current.checksum = last.encoded.checksum
-            try current.save(to: positionURL)
-            position = current
-        }
+        try applyAndAdvance(records.filter { $0.record.kind == .transaction })
         try? FileManager.default.removeItem(at: spoolURL)
     }
 
