@@ -52,7 +52,7 @@ public final class ReplicaApplier: @unchecked Sendable {
     /// Applies verified, consecutive transaction records as one batch.
     public func apply(_ records: [StreamedRecord]) throws {
         guard !records.isEmpty, position != nil else { return }
-        try Durable.write(records.flatMap(\.encoded.bytes), to: spoolURL)
+        try SegmentIO.writeAtomically(records.flatMap(\.encoded.bytes), to: spoolURL.path, directory: dataDirectory.path)
         try applyAndAdvance(records)
         try? FileManager.default.removeItem(at: spoolURL)
     }
