@@ -13,7 +13,7 @@ struct AuthMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard !keys.isEmpty, Self.requiresKey(request.uri.path) else { return try await next(request, context) }
-        let sent = request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil } ?? ""
+        let sent = request.bearerToken
         // Check every key, so the time taken does not reveal which one came close.
         var matched = false
         for key in keys where ConstantTime.equal(sent, key) { matched = true }
@@ -26,5 +26,12 @@ struct AuthMiddleware: RouterMiddleware {
     static func requiresKey(_ path: String) -> Bool {
         guard path.hasPrefix("/ojs/v1/") else { return false }
         return path != "/ojs/v1/health" && !path.hasPrefix("/ojs/v1/replication/")
+    }
+}
+
+extension Request {
+    /// The token of `Authorization: Bearer <token>`, or "" when there is none.
+    var bearerToken: String {
+        headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil } ?? ""
     }
 }

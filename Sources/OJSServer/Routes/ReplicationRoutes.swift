@@ -151,8 +151,7 @@ extension OJSAPI {
     /// Constant-time comparison of `Authorization: Bearer <key>` with the replication key.
     func checkReplicationKey(_ request: Request) throws {
         guard let key = config.replicationKey else { return }
-        let sent = request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil } ?? ""
-        guard ConstantTime.equal(sent, key) else {
+        guard ConstantTime.equal(request.bearerToken, key) else {
             throw OJSError(.unauthorized, "The replication endpoints need Authorization: Bearer <replication key>.")
         }
     }
