@@ -18,17 +18,9 @@ final class DashboardTests: XCTestCase {
         _ = try await HTTP.exchange("POST", cluster.primary.baseURL + "/ojs/v1/jobs", json: #"{"type":"dash.test","args":[],"options":{"queue":"email"}}"#)
         _ = try await cluster.caughtUpDigest("eu")
 
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: browser)
-        p.arguments = [
-            "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000", "--dump-dom", cluster.primary.baseURL + "/ojs/dashboard",
-        ]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let dom = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
+        let (_, dom) = try Command.run(
+            URL(fileURLWithPath: browser),
+            ["--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000", "--dump-dom", cluster.primary.baseURL + "/ojs/dashboard"])
 
         XCTAssertTrue(dom.contains(#"id="lag-chart""#), "the page loaded")
         XCTAssertTrue(dom.contains(#"data-series="1""#), "one series per replica")

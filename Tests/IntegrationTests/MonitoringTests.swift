@@ -23,16 +23,11 @@ final class AuthTests: XCTestCase {
     }
 
     func testServerRefusesAnOpenListenerWithoutAKey() throws {
-        let p = Process()
-        p.executableURL = ServerProcess.binary
-        p.arguments = ["serve", "--host", "0.0.0.0", "--port", String(try ServerProcess.freePort()), "--data-dir", NSTemporaryDirectory() + "ojs-refuse-\(UUID().uuidString)"]
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 78)
+        let (status, text) = try Command.run(
+            ServerProcess.binary,
+            ["serve", "--host", "0.0.0.0", "--port", String(try ServerProcess.freePort()), "--data-dir", NSTemporaryDirectory() + "ojs-refuse-\(UUID().uuidString)"],
+            capture: .standardError)
+        XCTAssertEqual(status, 78)
         XCTAssertTrue(text.contains("OJS_API_KEY"), text)
     }
 }
@@ -40,16 +35,7 @@ final class AuthTests: XCTestCase {
 /// Lag visible everywhere, and the status command's exit codes, with real processes.
 final class MonitoringTests: XCTestCase {
     func runStatus(_ args: [String]) throws -> (Int32, String) {
-        let p = Process()
-        p.executableURL = ServerProcess.binary
-        p.arguments = ["status"] + args
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        try Command.run(ServerProcess.binary, ["status"] + args)
     }
 
     func testStoppedReplicaTurnsDisconnectedEverywhereAndStatusFails() async throws {

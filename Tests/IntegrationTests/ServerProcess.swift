@@ -150,3 +150,21 @@ enum HTTP {
         return Exchange(status: http?.statusCode ?? 0, body: try? JSONSerialization.jsonObject(with: data), headers: out)
     }
 }
+
+/// Runs a command to completion and returns its exit status with standard output or error.
+enum Command {
+    enum Capture { case standardOutput, standardError }
+
+    static func run(_ executable: URL, _ arguments: [String], capture: Capture = .standardOutput) throws -> (status: Int32, text: String) {
+        let p = Process()
+        p.executableURL = executable
+        p.arguments = arguments
+        let pipe = Pipe()
+        p.standardOutput = capture == .standardOutput ? pipe : FileHandle.nullDevice
+        p.standardError = capture == .standardError ? pipe : FileHandle.nullDevice
+        try p.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}
