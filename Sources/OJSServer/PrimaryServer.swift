@@ -38,7 +38,8 @@ public enum PrimaryServer {
         }
         return Application(
             router: router,
-            configuration: .init(address: .hostname(config.host, port: config.port), serverName: "ojs-edge"),
+            server: HTTPServerSettings.server(config),
+            configuration: HTTPServerSettings.application(config, serverName: "ojs-edge", logger: logger),
             services: services,
             logger: logger)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import OJSCore
 
 /// How the HTTP server behaves (storage settings live in `StoreConfiguration`).
 public struct ServerConfiguration: Sendable {
@@ -8,8 +9,17 @@ public struct ServerConfiguration: Sendable {
     public var testMode = false
     /// Largest request body accepted (413 past it).
     public var maxBodyBytes = 1 << 20
-    /// Largest `POST /jobs/batch`.
-    public var maxBatchSize = 10_000
+    /// Largest request head (request line and all header fields); 431 past it.
+    public var maxHeaderBytes = 16 * 1024
+    /// Time a client has to send a whole request once its head arrived; 408 and the connection
+    /// is closed past it, so a client dribbling a body cannot hold a connection forever.
+    public var requestTimeoutMs = 30_000
+    /// An open connection with no request in progress is closed after this long.
+    public var idleTimeoutMs = 60_000
+    /// Open connections served at once; further ones wait in the listen backlog until one closes.
+    public var maxConnections = 1024
+    /// Per-request bounds that need the parsed body (batch size, args/meta size, fetch width).
+    public var limits = RequestLimits()
     /// Scheduler tick; 0 disables the background scheduler (serverless mode).
     public var tickIntervalMs = 100
     public var version = "0.1.0"

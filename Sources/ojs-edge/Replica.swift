@@ -34,6 +34,9 @@ struct Replica: AsyncParsableCommand {
     @Option(name: .customLong("max-lag-ms"), help: "Lag past which health reports degraded (503) (env OJS_REPLICA_MAX_LAG_MS).")
     var maxLagMs: Int = Env.int("OJS_REPLICA_MAX_LAG_MS") ?? 10_000
 
+    @OptionGroup(title: "Limits")
+    var limits: LimitOptions
+
     @Option(name: .customLong("log-level"), help: "Log level (env OJS_LOG_LEVEL).")
     var logLevel: String = Env.string("OJS_LOG_LEVEL") ?? "info"
 
@@ -52,6 +55,7 @@ struct Replica: AsyncParsableCommand {
         config.port = port
         config.consistencyWaitMs = consistencyWaitMs
         config.replicaMaxLagMs = maxLagMs
+        limits.apply(to: &config)
         config.apiKeys = ServerConfiguration.parseAPIKeys(Env.string("OJS_API_KEY"))
         if let refusal = config.startupRefusal(allowInsecureNoAuth: Env.bool("OJS_ALLOW_INSECURE_NO_AUTH")) {
             logger.critical("refusing to start", metadata: ["reason": .string(refusal)])

@@ -28,8 +28,8 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .customLong("test-mode"), help: "Enable POST /ojs/v1/admin/reset and heartbeat test directives (env OJS_TEST_MODE=1). Never in production.")
     var testMode: Bool = Env.bool("OJS_TEST_MODE")
 
-    @Option(name: .customLong("max-body-bytes"), help: "Largest request body accepted, in bytes (env OJS_MAX_BODY_BYTES).")
-    var maxBodyBytes: Int = Env.int("OJS_MAX_BODY_BYTES") ?? 1 << 20
+    @OptionGroup(title: "Limits")
+    var limits: LimitOptions
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env OJS_LOG_LEVEL).")
     var logLevel: String = Env.string("OJS_LOG_LEVEL") ?? "info"
@@ -49,7 +49,7 @@ struct Serve: AsyncParsableCommand {
         config.host = host
         config.port = port
         config.testMode = testMode
-        config.maxBodyBytes = maxBodyBytes
+        limits.apply(to: &config)
         config.replicationKey = Env.string("OJS_REPLICATION_KEY")
         config.apiKeys = ServerConfiguration.parseAPIKeys(Env.string("OJS_API_KEY"))
         if let refusal = config.startupRefusal(allowInsecureNoAuth: Env.bool("OJS_ALLOW_INSECURE_NO_AUTH")) {

@@ -59,7 +59,12 @@ final class ServerProcess {
     func waitUntilHealthy(timeout: TimeInterval = 30) async throws {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            if let (status, _) = try? await HTTP.request("GET", baseURL + "/ojs/v1/health"), status == 200 { return }
+            // A raw connection closed after each poll, so start-up leaves no pooled connection
+            // holding one of the server's connection slots.
+            if let probe = try? RawConnection(port: port) {
+                try? probe.sendRequest("GET", "/ojs/v1/health")
+                if probe.readResponse(timeout: 5)?.status == 200 { return }
+            }
             guard process?.isRunning == true else { throw TestFailure("server exited during start-up") }
             try await Task.sleep(for: .milliseconds(20))
         }

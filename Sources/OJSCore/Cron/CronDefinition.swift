@@ -18,7 +18,7 @@ public struct CronDefinition: Sendable {
     /// `{type, args, meta?, options?}`, validated as a job at registration.
     public var template: JSONValue
 
-    public static func parse(_ body: JSONValue, now: Int64) throws(OJSError) -> CronDefinition {
+    public static func parse(_ body: JSONValue, now: Int64, limits: RequestLimits = RequestLimits()) throws(OJSError) -> CronDefinition {
         guard let o = body.objectValue else { throw OJSError(.invalidRequest, "A cron entry must be a JSON object.") }
         guard let name = o["name"]?.stringValue, Names.isValidQueue(name, maxLength: 255) else {
             throw OJSError.invalid("Field 'name' is required and must match ^[a-z0-9][a-z0-9\\-\\.]*$ (at most 255 characters).", field: "name")
@@ -47,7 +47,7 @@ public struct CronDefinition: Sendable {
             t["args"] = .array([])
             template = .object(t)
         }
-        do { _ = try JobSpec.parse(template, now: now) } catch {
+        do { _ = try JobSpec.parse(template, now: now, limits: limits) } catch {
             throw OJSError(error.code, "job_template: " + error.message, details: error.details)
         }
         var def = CronDefinition(name: name, expression: expression, timezone: timezone, template: template)

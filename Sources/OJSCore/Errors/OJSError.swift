@@ -36,6 +36,12 @@ public struct OJSError: Error, Sendable, Equatable, CustomStringConvertible {
         case unsupported = "unsupported"
         case unauthorized = "unauthorized"
         case payloadTooLarge = "payload_too_large"
+        case requestTimeout = "request_timeout"
+        case headersTooLarge = "request_header_fields_too_large"
+        /// The database cannot grow: the disk is full or the configured size bound is reached.
+        case storageFull = "storage_full"
+        /// The data directory cannot be written (read-only filesystem, permissions, I/O error).
+        case storageUnavailable = "storage_unavailable"
         case methodNotAllowed = "method_not_allowed"
         case unavailable = "unavailable"
         case backendError = "backend_error"
@@ -52,17 +58,22 @@ public struct OJSError: Error, Sendable, Equatable, CustomStringConvertible {
             case .methodNotAllowed: return 405
             case .conflict, .duplicate, .generationMismatch: return 409
             case .snapshotRequired: return 410
+            case .requestTimeout: return 408
             case .payloadTooLarge: return 413
+            case .headersTooLarge: return 431
+            case .storageFull: return 507
             case .validationError, .queuePaused, .unsupported: return 422
             case .rateLimited, .queueFull: return 429
             case .backendError: return 500
-            case .unavailable: return 503
+            case .unavailable, .storageUnavailable: return 503
             }
         }
 
         public var retryable: Bool {
             switch self {
-            case .queuePaused, .rateLimited, .queueFull, .backendError, .unavailable: return true
+            case .queuePaused, .rateLimited, .queueFull, .backendError, .unavailable, .requestTimeout, .storageFull,
+                .storageUnavailable:
+                return true
             default: return false
             }
         }
@@ -81,6 +92,10 @@ public struct OJSError: Error, Sendable, Equatable, CustomStringConvertible {
             case .unsupported: return "This server does not support the requested feature or version."
             case .unauthorized: return "Send Authorization: Bearer <api key>."
             case .payloadTooLarge: return "Reduce the request size below the configured limit."
+            case .requestTimeout: return "Send the whole request within the server's request timeout."
+            case .headersTooLarge: return "Send fewer or smaller header fields."
+            case .storageFull: return "The server's storage is full; retry after the operator frees space."
+            case .storageUnavailable: return "The server cannot write to its storage; retry after the operator fixes it."
             case .methodNotAllowed: return "Check the HTTP method for this path."
             case .unavailable: return "The server cannot serve this request right now; retry shortly."
             case .backendError: return "An unexpected server error occurred; retry with backoff."

@@ -40,7 +40,7 @@ public struct JobSpec: Sendable {
     ]
 
     /// Validates a decoded request body. `now` resolves relative times (`+PT5S`).
-    public static func parse(_ body: JSONValue, now: Int64) throws(OJSError) -> JobSpec {
+    public static func parse(_ body: JSONValue, now: Int64, limits: RequestLimits = RequestLimits()) throws(OJSError) -> JobSpec {
         guard let object = body.objectValue else {
             throw OJSError(.invalidRequest, "A job must be a JSON object, got \(body.typeName).")
         }
@@ -57,6 +57,7 @@ public struct JobSpec: Sendable {
 
         guard let args = object["args"] else { throw OJSError.invalid("Missing required field 'args'.", field: "args") }
         guard case .array = args else { throw OJSError.invalid("Field 'args' must be an array, got \(args.typeName).", field: "args") }
+        try limits.checkSize(of: args, field: "args", limit: limits.maxArgsBytes)
         spec.args = args
 
         if let idValue = object["id"] {
@@ -135,6 +136,7 @@ public struct JobSpec: Sendable {
         if let metadata = try options.object("metadata", path: "options.metadata") {
             for (k, v) in metadata { spec.meta[k] = v }
         }
+        if !spec.meta.isEmpty { try limits.checkSize(of: .object(spec.meta), field: "meta", limit: limits.maxMetaBytes) }
         for (key, value) in object where !knownFields.contains(key) && !systemFields.contains(key) {
             spec.extra[key] = value
         }

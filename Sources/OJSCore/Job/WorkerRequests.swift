@@ -5,8 +5,6 @@ public struct FetchRequest: Sendable, Equatable {
     public var workerId: String?
     public var visibilityTimeoutMs: Int64?
 
-    public static let maxCount = 1000
-
     public init(queues: [String], count: Int = 1, workerId: String? = nil, visibilityTimeoutMs: Int64? = nil) {
         self.queues = queues
         self.count = count
@@ -14,7 +12,7 @@ public struct FetchRequest: Sendable, Equatable {
         self.visibilityTimeoutMs = visibilityTimeoutMs
     }
 
-    public static func parse(_ body: JSONValue) throws(OJSError) -> FetchRequest {
+    public static func parse(_ body: JSONValue, limits: RequestLimits = RequestLimits()) throws(OJSError) -> FetchRequest {
         guard let o = body.objectValue else { throw OJSError(.invalidRequest, "Fetch body must be a JSON object.") }
         guard let q = o["queues"], let list = q.arrayValue, !list.isEmpty else {
             throw OJSError.invalid("Field 'queues' must be a non-empty array of queue names.", field: "queues")
@@ -26,10 +24,14 @@ public struct FetchRequest: Sendable, Equatable {
             }
             if !queues.contains(name) { queues.append(name) }
         }
+        guard queues.count <= limits.maxQueuesPerFetch else {
+            throw OJSError.invalid(
+                "A fetch names at most \(limits.maxQueuesPerFetch) queues; got \(queues.count).", field: "queues")
+        }
         var count = 1
         if let c = o["count"], !c.isNull {
-            guard let n = c.intValue, n >= 1, n <= Int64(maxCount) else {
-                throw OJSError.invalid("Field 'count' must be an integer between 1 and \(maxCount).", field: "count")
+            guard let n = c.intValue, n >= 1, n <= Int64(limits.maxFetchCount) else {
+                throw OJSError.invalid("Field 'count' must be an integer between 1 and \(limits.maxFetchCount).", field: "count")
             }
             count = Int(n)
         }

@@ -22,7 +22,7 @@ public struct WorkflowDefinition: Sendable {
 
     public static let callbackNames = ["on_success", "on_failure", "on_complete"]
 
-    public static func parse(_ body: JSONValue, now: Int64) throws(OJSError) -> WorkflowDefinition {
+    public static func parse(_ body: JSONValue, now: Int64, limits: RequestLimits = RequestLimits()) throws(OJSError) -> WorkflowDefinition {
         guard let o = body.objectValue else { throw OJSError(.invalidRequest, "A workflow must be a JSON object.") }
         var name: String?
         if let n = o["name"], !n.isNull {
@@ -52,7 +52,7 @@ public struct WorkflowDefinition: Sendable {
         for (i, item) in list.enumerated() {
             let request = kind == .dag ? stripGraphFields(item) : item
             let spec: JobSpec
-            do { spec = try JobSpec.parse(request, now: now) } catch { throw error.atIndex(i, field: listField) }
+            do { spec = try JobSpec.parse(request, now: now, limits: limits) } catch { throw error.atIndex(i, field: listField) }
             var key = String(i)
             if kind == .dag {
                 guard let id = item["id"]?.stringValue, !id.isEmpty else {
@@ -90,7 +90,7 @@ public struct WorkflowDefinition: Sendable {
                     throw OJSError.invalid("Unknown callback '\(cbName)'; use on_success, on_failure or on_complete.", field: "callbacks")
                 }
                 guard !request.isNull else { continue }
-                do { _ = try JobSpec.parse(request, now: now) } catch {
+                do { _ = try JobSpec.parse(request, now: now, limits: limits) } catch {
                     throw OJSError(error.code, "callbacks.\(cbName): " + error.message, details: ["field": .string("callbacks.\(cbName)")])
                 }
                 callbacks.append((cbName, request))

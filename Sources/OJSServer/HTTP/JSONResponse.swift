@@ -37,18 +37,25 @@ enum JSONResponse {
         for (name, value) in error.headers {
             if let field = HTTPField.Name(name) { headers[field] = value }
         }
-        return object(HTTPResponse.Status(code: error.status), headers: headers) { w in
-            w.key("error")
-            w.beginObject()
-            w.field("code", error.code.rawValue)
-            w.field("type", error.code.rawValue)
-            w.field("message", error.message)
-            w.field("retryable", error.retryable)
-            if !error.details.isEmpty { w.field("details", .object(error.details)) }
-            w.field("request_id", requestId)
-            w.field("hint", error.code.hint)
-            w.field("docs_url", "https://openjobspec.org/errors/\(error.code.rawValue)")
-            w.endObject()
-        }
+        return make(HTTPResponse.Status(code: error.status), bytes: errorBytes(error, requestId: requestId), headers: headers)
+    }
+
+    /// The error body alone, for the connection guard, which answers below the router.
+    static func errorBytes(_ error: OJSError, requestId: String) -> [UInt8] {
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("error")
+        w.beginObject()
+        w.field("code", error.code.rawValue)
+        w.field("type", error.code.rawValue)
+        w.field("message", error.message)
+        w.field("retryable", error.retryable)
+        if !error.details.isEmpty { w.field("details", .object(error.details)) }
+        w.field("request_id", requestId)
+        w.field("hint", error.code.hint)
+        w.field("docs_url", "https://openjobspec.org/errors/\(error.code.rawValue)")
+        w.endObject()
+        w.endObject()
+        return w.bytes
     }
 }

@@ -33,7 +33,8 @@ public enum ReplicaServer {
         let router = makeRouter(store: store, tailer: tailer, region: region, primaryURL: primaryURL, client: client, config: config, logger: logger)
         return Application(
             router: router,
-            configuration: .init(address: .hostname(config.host, port: config.port), serverName: "ojs-edge-replica"),
+            server: HTTPServerSettings.server(config),
+            configuration: HTTPServerSettings.application(config, serverName: "ojs-edge-replica", logger: logger),
             services: [TailerService(tailer: tailer)],
             logger: logger)
     }

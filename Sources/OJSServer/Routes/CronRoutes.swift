@@ -16,7 +16,7 @@ extension OJSAPI {
         }
         router.post("/ojs/v1/cron") { request, _ in
             let body = try await JSONBody.object(request, limit: config.maxBodyBytes)
-            let cron = Self.cronJSON(try await store.registerCron(try CronDefinition.parse(body, now: store.clock())))
+            let cron = Self.cronJSON(try await store.registerCron(try CronDefinition.parse(body, now: store.clock(), limits: config.limits)))
             return JSONResponse.value(.created, ["cron": cron, "cron_job": cron])
         }
         router.delete("/ojs/v1/cron/:name") { _, context in

@@ -26,7 +26,7 @@ extension OJSAPI {
 
     func push(_ request: Request) async throws -> Response {
         let body = try await JSONBody.object(request, limit: config.maxBodyBytes)
-        let spec = try JobSpec.parse(body, now: store.clock())
+        let spec = try JobSpec.parse(body, now: store.clock(), limits: config.limits)
         let outcome = try await store.enqueue(spec)
         var headers = try await rateLimitHeaders(spec)
         switch outcome {
@@ -66,15 +66,13 @@ extension OJSAPI {
             throw OJSError.invalid("Field 'jobs' must be an array of jobs.", field: "jobs")
         }
         guard !list.isEmpty else { throw OJSError.invalid("Field 'jobs' must contain at least one job.", field: "jobs") }
-        guard list.count <= config.maxBatchSize else {
-            throw OJSError.invalid("A batch holds at most \(config.maxBatchSize) jobs; got \(list.count).", field: "jobs")
-        }
+        try config.limits.checkBatch(count: list.count)
         let now = store.clock()
         var specs: [JobSpec] = []
         specs.reserveCapacity(list.count)
         for (index, item) in list.enumerated() {
             do {
-                specs.append(try JobSpec.parse(item, now: now))
+                specs.append(try JobSpec.parse(item, now: now, limits: config.limits))
             } catch {
                 throw error.atIndex(index)
             }

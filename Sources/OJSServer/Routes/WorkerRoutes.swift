@@ -5,7 +5,7 @@ import OJSStore
 extension OJSAPI {
     func addWorkerRoutes(_ router: Router<Context>) {
         router.post("/ojs/v1/workers/fetch") { request, _ in
-            let fetch = try FetchRequest.parse(try await JSONBody.object(request, limit: config.maxBodyBytes))
+            let fetch = try FetchRequest.parse(try await JSONBody.object(request, limit: config.maxBodyBytes), limits: config.limits)
             let jobs = try await store.fetch(fetch)
             return JSONResponse.object { w in
                 JobRendering.list("jobs", jobs, into: &w)

@@ -6,7 +6,7 @@ extension OJSAPI {
     func addWorkflowRoutes(_ router: Router<Context>) {
         router.post("/ojs/v1/workflows") { request, _ in
             let body = try await JSONBody.object(request, limit: config.maxBodyBytes)
-            let definition = try WorkflowDefinition.parse(body, now: store.clock())
+            let definition = try WorkflowDefinition.parse(body, now: store.clock(), limits: config.limits)
             return Self.render(try await store.createWorkflow(definition), status: .created)
         }
         router.get("/ojs/v1/workflows/:id") { _, context in

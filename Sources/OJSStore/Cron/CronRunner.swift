@@ -20,7 +20,7 @@ enum CronRunner {
                 let request = CronDefinition.jobRequest(
                     template: (try? JSONParser.parse(entry.template)) ?? .null, name: entry.name, firedAt: entry.nextRun)
                 do {
-                    let job = try Store.insert(try JobSpec.parse(request, now: ctx.now), ctx: ctx).job
+                    let job = try Store.insert(try JobSpec.parse(request, now: ctx.now, limits: .unbounded), ctx: ctx).job
                     jobId = job.id
                     fired = true
                     try EventLog.record(

@@ -111,7 +111,7 @@ enum Workflows {
     static func enqueueStep(_ row: Row, index: Int, parentResults: String?, ctx: WriteContext) throws -> Bool {
         guard let request = row.steps[index]["job"] else { return false }
         do {
-            let spec = try JobSpec.parse(request, now: ctx.now)
+            let spec = try JobSpec.parse(request, now: ctx.now, limits: .unbounded)
             _ = try Store.insert(
                 spec, ctx: ctx, origin: JobOrigin(workflowId: row.id, workflowStep: index, parentResults: parentResults), checkBound: false)
             return true
@@ -131,7 +131,7 @@ enum Workflows {
             let due = name == "on_complete" || (name == "on_success" && !failed) || (name == "on_failure" && failed)
             guard due, let request = row.callbacks?[name] else { continue }
             do {
-                let spec = try JobSpec.parse(request, now: ctx.now)
+                let spec = try JobSpec.parse(request, now: ctx.now, limits: .unbounded)
                 _ = try Store.insert(spec, ctx: ctx, origin: JobOrigin(workflowId: row.id, workflowStep: nil, parentResults: parentResults), checkBound: false)
             } catch let error as OJSError {
                 try EventLog.record(

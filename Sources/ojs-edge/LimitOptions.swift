@@ -1,0 +1,59 @@
+import ArgumentParser
+import OJSServer
+
+/// The request and connection limits, shared by `serve` and `replica` (a replica applies them
+/// before it forwards anything). Defaults are in `docs/security.md`.
+struct LimitOptions: ParsableArguments {
+    @Option(name: .customLong("max-body-bytes"), help: "Largest request body, in bytes (env OJS_MAX_BODY_BYTES).")
+    var maxBodyBytes: Int = Env.int("OJS_MAX_BODY_BYTES") ?? 1 << 20
+
+    @Option(name: .customLong("max-header-bytes"), help: "Largest request head, in bytes; 431 past it (env OJS_MAX_HEADER_BYTES).")
+    var maxHeaderBytes: Int = Env.int("OJS_MAX_HEADER_BYTES") ?? 16 * 1024
+
+    @Option(name: .customLong("request-timeout-ms"), help: "Time to receive a whole request once its head arrived; 408 past it (env OJS_REQUEST_TIMEOUT_MS).")
+    var requestTimeoutMs: Int = Env.int("OJS_REQUEST_TIMEOUT_MS") ?? 30_000
+
+    @Option(name: .customLong("idle-timeout-ms"), help: "Close a connection idle this long (env OJS_IDLE_TIMEOUT_MS).")
+    var idleTimeoutMs: Int = Env.int("OJS_IDLE_TIMEOUT_MS") ?? 60_000
+
+    @Option(name: .customLong("max-connections"), help: "Connections served at once; more wait in the backlog (env OJS_MAX_CONNECTIONS).")
+    var maxConnections: Int = Env.int("OJS_MAX_CONNECTIONS") ?? 1024
+
+    @Option(name: .customLong("max-batch-size"), help: "Jobs in one batch push (env OJS_MAX_BATCH_SIZE).")
+    var maxBatchSize: Int = Env.int("OJS_MAX_BATCH_SIZE") ?? 10_000
+
+    @Option(name: .customLong("max-args-bytes"), help: "Serialized size of one job's args (env OJS_MAX_ARGS_BYTES).")
+    var maxArgsBytes: Int = Env.int("OJS_MAX_ARGS_BYTES") ?? 512 * 1024
+
+    @Option(name: .customLong("max-meta-bytes"), help: "Serialized size of one job's meta (env OJS_MAX_META_BYTES).")
+    var maxMetaBytes: Int = Env.int("OJS_MAX_META_BYTES") ?? 64 * 1024
+
+    @Option(name: .customLong("max-fetch-queues"), help: "Queues named in one fetch (env OJS_MAX_FETCH_QUEUES).")
+    var maxFetchQueues: Int = Env.int("OJS_MAX_FETCH_QUEUES") ?? 64
+
+    @Option(name: .customLong("max-fetch-count"), help: "Jobs claimed by one fetch (env OJS_MAX_FETCH_COUNT).")
+    var maxFetchCount: Int = Env.int("OJS_MAX_FETCH_COUNT") ?? 1000
+
+    func validate() throws {
+        let positive: [(String, Int)] = [
+            ("--max-body-bytes", maxBodyBytes), ("--max-header-bytes", maxHeaderBytes), ("--request-timeout-ms", requestTimeoutMs),
+            ("--idle-timeout-ms", idleTimeoutMs), ("--max-connections", maxConnections), ("--max-batch-size", maxBatchSize),
+            ("--max-args-bytes", maxArgsBytes), ("--max-meta-bytes", maxMetaBytes), ("--max-fetch-queues", maxFetchQueues),
+            ("--max-fetch-count", maxFetchCount),
+        ]
+        for (name, value) in positive where value <= 0 { throw ValidationError("\(name) must be positive.") }
+    }
+
+    func apply(to config: inout ServerConfiguration) {
+        config.maxBodyBytes = maxBodyBytes
+        config.maxHeaderBytes = maxHeaderBytes
+        config.requestTimeoutMs = requestTimeoutMs
+        config.idleTimeoutMs = idleTimeoutMs
+        config.maxConnections = maxConnections
+        config.limits.maxBatchSize = maxBatchSize
+        config.limits.maxArgsBytes = maxArgsBytes
+        config.limits.maxMetaBytes = maxMetaBytes
+        config.limits.maxQueuesPerFetch = maxFetchQueues
+        config.limits.maxFetchCount = maxFetchCount
+    }
+}

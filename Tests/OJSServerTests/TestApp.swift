@@ -1,0 +1,32 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import OJSServer
+import OJSStore
+
+/// A primary's router over a fresh store in `directory`, driven in-process.
+enum TestApp {
+    static func run(
+        directory: URL, configure: (inout ServerConfiguration) -> Void = { _ in },
+        _ body: @Sendable (any TestClientProtocol) async throws -> Void
+    ) async throws {
+        let store = try Store(configuration: StoreConfiguration(path: directory.appendingPathComponent("ojs.db").path))
+        defer { store.close() }
+        try await run(store: store, configure: configure, body)
+    }
+
+    static func run(
+        store: Store, configure: (inout ServerConfiguration) -> Void = { _ in },
+        _ body: @Sendable (any TestClientProtocol) async throws -> Void
+    ) async throws {
+        var config = ServerConfiguration()
+        config.testMode = true
+        config.tickIntervalMs = 0
+        configure(&config)
+        var logger = Logger(label: "test")
+        logger.logLevel = .warning
+        let app = Application(router: PrimaryServer.makeRouter(store: store, config: config, logger: logger), logger: logger)
+        try await app.test(.router, body)
+    }
+}
