@@ -17,7 +17,7 @@ public enum PrimaryServer {
         writer?.addTimingObserver { size, micros in metrics.writerBatch(size: size, commitMicros: micros) }
         router.add(
             middleware: OJSMiddleware(
-                logger: logger, health: health,
+                logger: logger,
                 consistency: {
                     let generation = replication?.log.generation.text ?? "00000000"
                     let bookmark = Bookmark(txid: writer?.position.txid ?? 0, generation: generation)

@@ -16,6 +16,8 @@ public struct StoreConfiguration: Sendable {
     public var eventRetentionMs: Int64 = 24 * 3_600_000
     /// How many error entries a job keeps.
     public var maxErrorHistory = 50
+    /// A quota on the database file: writes past it fail as on a full disk (507), reads go on.
+    public var maxDatabaseBytes: Int64?
 
     public init(path: String) { self.path = path }
 }
@@ -36,7 +38,8 @@ public final class Store: Sendable {
         self.clock = clock
         let directory = URL(fileURLWithPath: configuration.path).deletingLastPathComponent()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        self.writer = try Writer(path: configuration.path, synchronous: configuration.synchronous, clock: clock)
+        self.writer = try Writer(
+            path: configuration.path, synchronous: configuration.synchronous, maxDatabaseBytes: configuration.maxDatabaseBytes, clock: clock)
         self.readers = try ReadPool(path: configuration.path, size: max(1, configuration.readers))
     }
 

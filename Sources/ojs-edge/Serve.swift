@@ -28,6 +28,9 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .customLong("test-mode"), help: "Enable POST /ojs/v1/admin/reset and heartbeat test directives (env OJS_TEST_MODE=1). Never in production.")
     var testMode: Bool = Env.bool("OJS_TEST_MODE")
 
+    @Option(name: .customLong("max-db-bytes"), help: "Quota on the database size; writes past it get 507 storage_full (env OJS_MAX_DB_BYTES).")
+    var maxDatabaseBytes: Int64? = Env.int("OJS_MAX_DB_BYTES").map(Int64.init)
+
     @OptionGroup(title: "Limits")
     var limits: LimitOptions
 
@@ -60,13 +63,31 @@ struct Serve: AsyncParsableCommand {
 
         var storeConfig = StoreConfiguration(path: URL(fileURLWithPath: dataDir).appendingPathComponent("ojs.db").path)
         storeConfig.synchronous = SynchronousMode(rawValue: synchronous.uppercased()) ?? .full
-        let store = try Store(configuration: storeConfig)
+        storeConfig.maxDatabaseBytes = maxDatabaseBytes
+        // A read-only or full data directory is an operator's problem to fix: say which.
+        func refuse(_ error: any Error) -> ExitCode {
+            let reason = "cannot open the data directory \(dataDir): \(error). Check that --data-dir exists, is writable and has free space."
+            logger.critical("refusing to start", metadata: ["reason": .string(reason)])
+            FileHandle.standardError.write(Data(("ojs-edge: " + reason + "\n").utf8))
+            return ExitCode(73)
+        }
+        let store: Store
+        do {
+            store = try Store(configuration: storeConfig)
+        } catch {
+            throw refuse(error)
+        }
         defer { store.close() }
-        let replication = try await ReplicationSource.attach(
-            to: store, directory: URL(fileURLWithPath: dataDir).appendingPathComponent("replication"), logger: logger,
-            segmentBytes: (Env.int("OJS_REPLICATION_SEGMENT_KB") ?? 16 * 1024) << 10,
-            retentionBytes: (Env.int("OJS_REPLICATION_RETENTION_KB") ?? 256 * 1024) << 10,
-            retentionAgeMs: Int64(Env.int("OJS_REPLICATION_RETENTION_HOURS") ?? 24) * 3_600_000)
+        let replication: ReplicationSource
+        do {
+            replication = try await ReplicationSource.attach(
+                to: store, directory: URL(fileURLWithPath: dataDir).appendingPathComponent("replication"), logger: logger,
+                segmentBytes: (Env.int("OJS_REPLICATION_SEGMENT_KB") ?? 16 * 1024) << 10,
+                retentionBytes: (Env.int("OJS_REPLICATION_RETENTION_KB") ?? 256 * 1024) << 10,
+                retentionAgeMs: Int64(Env.int("OJS_REPLICATION_RETENTION_HOURS") ?? 24) * 3_600_000)
+        } catch {
+            throw refuse(error)
+        }
 
         logger.info(
             "starting primary",

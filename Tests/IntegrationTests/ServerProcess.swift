@@ -160,7 +160,10 @@ enum HTTP {
 enum Command {
     enum Capture { case standardOutput, standardError }
 
-    static func run(_ executable: URL, _ arguments: [String], capture: Capture = .standardOutput) throws -> (status: Int32, text: String) {
+    /// A command still running after `timeout` seconds is killed and reported as status -1.
+    static func run(
+        _ executable: URL, _ arguments: [String], capture: Capture = .standardOutput, timeout: TimeInterval = 120
+    ) throws -> (status: Int32, text: String) {
         let p = Process()
         p.executableURL = executable
         p.arguments = arguments
@@ -168,8 +171,12 @@ enum Command {
         p.standardOutput = capture == .standardOutput ? pipe : FileHandle.nullDevice
         p.standardError = capture == .standardError ? pipe : FileHandle.nullDevice
         try p.run()
+        let deadline = Date().addingTimeInterval(timeout)
+        while p.isRunning && Date() < deadline { usleep(10_000) }
+        let timedOut = p.isRunning
+        if timedOut { Foundation.kill(p.processIdentifier, SIGKILL) }
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        return (timedOut ? -1 : p.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 }

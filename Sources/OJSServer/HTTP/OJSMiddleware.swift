@@ -11,7 +11,6 @@ import OJSStore
 struct OJSMiddleware: RouterMiddleware {
     typealias Context = OJSRequestContext
     let logger: Logger
-    let health: HealthState
     /// Headers every response carries on this node (the primary's bookmark and name).
     let consistency: @Sendable () -> [(HTTPField.Name, String)]
     let metrics: OJSMetrics
@@ -29,7 +28,6 @@ struct OJSMiddleware: RouterMiddleware {
         } catch let error as HTTPError {
             response = JSONResponse.error(Self.translate(error, request), requestId: requestId)
         } catch let error as StoreError {
-            health.recordStorageFailure(error)
             logger.error("storage failure", metadata: ["request_id": .string(requestId), "error": .string("\(error)")])
             response = JSONResponse.error(Self.translate(error), requestId: requestId)
         } catch {
@@ -89,7 +87,10 @@ struct OJSMiddleware: RouterMiddleware {
             return OJSError(.unavailable, "This node is a read replica and cannot apply writes.")
         case .storage(let underlying):
             if let sqlite = underlying as? SQLiteError, sqlite.isStorageFailure {
-                return OJSError(.unavailable, "Storage is unavailable: \(sqlite.message).")
+                if sqlite.isFull {
+                    return OJSError(.storageFull, "The database cannot grow (\(sqlite.message)); nothing from this request was stored.")
+                }
+                return OJSError(.storageUnavailable, "Storage cannot be written (\(sqlite.message)); nothing from this request was stored.")
             }
             return OJSError(.backendError, "Storage error.")
         }

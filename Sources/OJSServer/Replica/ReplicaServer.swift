@@ -18,7 +18,7 @@ public enum ReplicaServer {
             metrics.replicaApplied(records: records, bytes: bytes, duration: duration)
             for lag in lags { metrics.observeLag(region: region, ms: lag) }
         }
-        router.add(middleware: OJSMiddleware(logger: logger, health: health, consistency: { [] }, metrics: metrics))
+        router.add(middleware: OJSMiddleware(logger: logger, consistency: { [] }, metrics: metrics))
         router.add(middleware: AuthMiddleware(keys: config.apiKeys))
         let forwarder = PrimaryForwarder(primaryURL: primaryURL, client: client, maxBodyBytes: config.maxBodyBytes, region: region)
         router.add(

@@ -49,9 +49,11 @@ extension OJSAPI {
             backendStatus = "down"
             message = "\(error)"
         }
-        if backendStatus == "ok", let recent = health.recentFailure {
+        // Degraded from a failed write until one commits again: reads alone cannot see a
+        // full or read-only disk.
+        if backendStatus == "ok", let failure = store.writer?.storageFailure {
             backendStatus = "degraded"
-            message = recent
+            message = "writes are failing: " + failure
         }
         let latency = Store.systemClock() - started
         let status = backendStatus == "ok" ? "ok" : "degraded"

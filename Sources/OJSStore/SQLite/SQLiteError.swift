@@ -14,6 +14,8 @@ public struct SQLiteError: Error, Sendable, CustomStringConvertible {
     /// The primary result code (extended codes carry detail in the high bits).
     public var primaryCode: Int32 { code & 0xFF }
     public var isConstraint: Bool { primaryCode == SQLITE_CONSTRAINT }
+    /// The disk is full or the database reached its `max_page_count` quota.
+    public var isFull: Bool { primaryCode == SQLITE_FULL }
     public var isBusy: Bool { primaryCode == SQLITE_BUSY || primaryCode == SQLITE_LOCKED }
     /// Disk full, read-only or I/O failures: the storage itself is in trouble.
     public var isStorageFailure: Bool {

@@ -52,9 +52,21 @@ public final class Writer: Sendable {
     }
 
     /// Opens the read-write connection, applies migrations, and starts the writer thread.
-    public init(path: String, synchronous: SynchronousMode, maxBatch: Int = 512, clock: @escaping Clock) throws {
+    public init(
+        path: String, synchronous: SynchronousMode, maxBatch: Int = 512, maxDatabaseBytes: Int64? = nil, clock: @escaping Clock
+    ) throws {
         let db = try Connection(path: path, options: .init(readOnly: false, synchronous: synchronous))
+        // SQLite quietly opens a write-protected file read-only; the writer must not start so.
+        guard sqlite3_db_readonly(db.rawHandle, "main") == 0 else {
+            throw SQLiteError(code: SQLITE_READONLY, message: "the database file or its directory is read-only", sql: nil)
+        }
         self.appliedMigrations = try Migrations.apply(to: db)
+        if let maxDatabaseBytes {
+            // SQLite answers SQLITE_FULL past this many pages, exactly as on a full disk, so
+            // a quota and a full disk take the same path.
+            let pageSize = try db.first("PRAGMA page_size") { $0.int(0) } ?? 4096
+            try db.execute("PRAGMA max_page_count = \(max(1, maxDatabaseBytes / pageSize))")
+        }
         let start = try db.first("SELECT txid, committed_at FROM replication_position WHERE id = 1") {
             Position(txid: $0.int(0), committedAt: $0.int(1))
         } ?? Position(txid: 0, committedAt: 0)
@@ -82,6 +94,17 @@ public final class Writer: Sendable {
 
     public var currentStats: WriterStats { stats.withLock { $0 } }
 
+    private let failure = Mutex<String?>(nil)
+
+    /// The last storage failure (disk full, read-only or failing filesystem) if no write has
+    /// committed since: health reports degraded for exactly as long as writes cannot land.
+    public var storageFailure: String? { failure.withLock { $0 } }
+
+    private func noteStorageFailure(_ error: any Error) {
+        guard let sqlite = error as? SQLiteError, sqlite.isStorageFailure else { return }
+        failure.withLock { $0 = sqlite.message }
+    }
+
     /// The newest committed position: what a response just written reflects at least.
     public var position: Position { committed.withLock { $0 } }
 
@@ -95,6 +118,11 @@ public final class Writer: Sendable {
                     do {
                         outcome = .success(try body(ctx))
                         return true
+                    } catch let error as SQLiteError {
+                        // The storage failed, not the request: callers see one error type.
+                        self.noteStorageFailure(error)
+                        outcome = .failure(StoreError.storage(error))
+                        return false
                     } catch {
                         outcome = .failure(error)
                         return false
@@ -167,6 +195,7 @@ public final class Writer: Sendable {
         do {
             try db.execute("BEGIN IMMEDIATE")
         } catch {
+            noteStorageFailure(error)
             for item in batch { item.complete(StoreError.storage(error)) }
             return
         }
@@ -199,7 +228,10 @@ public final class Writer: Sendable {
             abort(batch, ctx, error)
             return
         }
-        if let position { committed.withLock { $0 = position } }
+        if let position {
+            committed.withLock { $0 = position }
+            failure.withLock { $0 = nil }
+        }
         for observer in observers.withLock({ $0 }) { observer(db, batch.count, position) }
         if position != nil { checkpointIfLarge(ctx) }
         for hook in ctx.afterCommit { hook() }
@@ -229,6 +261,7 @@ public final class Writer: Sendable {
     }
 
     private func abort(_ batch: [Item], _ ctx: WriteContext, _ error: any Error) {
+        noteStorageFailure(error)
         if !ctx.db.isAutocommit { try? ctx.db.execute("ROLLBACK") }
         for item in batch { item.complete(StoreError.storage(error)) }
     }
