@@ -36,6 +36,8 @@ final class ServerProcess {
 
     var baseURL: String { "http://127.0.0.1:\(port)" }
 
+    var pid: Int32? { process?.processIdentifier }
+
     func start() async throws {
         let p = Process()
         p.executableURL = Self.binary
