@@ -43,19 +43,26 @@ final class CrashLoopTests: XCTestCase {
 
         let record = ledger.snapshot()
         XCTAssertGreaterThan(record.pushed.count, rounds * 20)
+        var lost = 0
         for id in record.pushed {
             let r = try await HTTP.exchange("GET", cluster.primary.baseURL + "/ojs/v1/jobs/\(id)")
+            if r.status != 200 { lost += 1 }
             XCTAssertEqual(r.status, 200, "acknowledged push \(id) lost")
             XCTAssertEqual((r.json["job"] as? [String: Any])?["state"] as? String, "completed", "job \(id) never completed")
         }
-        XCTAssertEqual(record.doubleClaims(visibilityMs: Self.visibilityMs), [], "a job was held by two workers at once")
+        let doubles = record.doubleClaims(visibilityMs: Self.visibilityMs)
+        XCTAssertEqual(doubles, [], "a job was held by two workers at once")
         XCTAssertEqual(record.claimsAfterAck(), [], "an acknowledged job was handed out again")
 
         let (primary, copy) = try await cluster.digestsAtOnePosition("eu")
         XCTAssertEqual(copy["sha256"] as? String, primary["sha256"] as? String, "the replica differs from the restarted primary")
+        // A push whose answer was lost to a kill may still have committed; workers then
+        // complete a job its producer never heard about. That is allowed (at-least-once).
+        let unannounced = Set(record.acked.keys).subtracting(record.pushed).count
         print(
-            "crash loop: \(rounds) primary kills, \(rounds / 2) replica kills, \(record.pushed.count) pushes and "
-                + "\(record.acked.count) acks verified, \(record.claims.count) claims checked")
+            "crash loop: \(rounds) primary kills, \(rounds / 2) replica kills, \(record.pushed.count) acknowledged pushes and "
+                + "\(record.acked.count) acked jobs verified (\(unannounced) of them pushed without an answer), "
+                + "\(record.claims.count) claims checked, \(lost) lost, \(doubles.count) double claims")
     }
 
     /// The checker itself: it must see an overlap, a repeated attempt and a claim after an ack.
