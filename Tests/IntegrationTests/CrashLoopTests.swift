@@ -152,10 +152,11 @@ final class CrashLoopTests: XCTestCase {
     }
 }
 
-/// Stops the workload and kills the primary (and the replica, half-way) after `after`
-/// answered requests.
+/// Stops the workload and signals the primary (and kills the replica, half-way) after
+/// `after` answered requests.
 final class KillSwitch: @unchecked Sendable {
     private let lock = NSLock()
+    private let signal: Int32
     private let primaryPID: Int32
     private let replicaPID: Int32?
     private let target: Int
@@ -163,7 +164,8 @@ final class KillSwitch: @unchecked Sendable {
     private var isFired = false
     private(set) var killedReplica = false
 
-    init(primaryPID: Int32, replicaPID: Int32?, after target: Int) {
+    init(primaryPID: Int32, replicaPID: Int32?, after target: Int, signal: Int32 = SIGKILL) {
+        self.signal = signal
         self.primaryPID = primaryPID
         self.replicaPID = replicaPID
         self.target = target
@@ -179,7 +181,7 @@ final class KillSwitch: @unchecked Sendable {
                 killedReplica = true
             }
             if !isFired, count >= target {
-                kill(primaryPID, SIGKILL)
+                kill(primaryPID, signal)
                 isFired = true
             }
         }

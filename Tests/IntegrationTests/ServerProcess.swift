@@ -91,11 +91,14 @@ final class ServerProcess {
             lingered = true
         }
         p.waitUntilExit()
+        exitStatus = p.terminationStatus
         process = nil
     }
 
     /// Whether a graceful shutdown had to be finished with SIGKILL.
     private(set) var lingered = false
+    /// The exit status of the last `terminate()`.
+    private(set) var exitStatus: Int32?
 
     deinit { kill9() }
 

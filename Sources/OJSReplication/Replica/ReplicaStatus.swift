@@ -19,6 +19,9 @@ public struct ReplicaStatus: Sendable, Equatable {
     public var recordsApplied = 0
     public var bytesReceived = 0
     public var lastError: String?
+    /// When the primary ended the stream itself (a graceful shutdown), as opposed to the
+    /// connection failing; cleared when a stream opens again.
+    public var closedByPrimaryAt: Int64?
 
     /// Milliseconds since the commit of the oldest transaction not applied here; 0 when caught
     /// up; while disconnected, the time since the primary was last heard from.

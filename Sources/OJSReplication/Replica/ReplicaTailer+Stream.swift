@@ -61,6 +61,7 @@ extension ReplicaTailer {
             $0.state = .catchingUp
             $0.lastContact = clock()
             $0.lastError = nil
+            $0.closedByPrimaryAt = nil
         }
         let pending = PendingRecords(after: position.txid)
         let lastByte = LastActivity(clock())

@@ -123,9 +123,11 @@ public final class ReplicaTailer: Sendable {
             } catch is CancellationError {
                 return
             } catch {
+                let now = clock()
                 status.update {
                     $0.state = .disconnected
                     $0.lastError = "\(error)"
+                    if error is StreamEnded { $0.closedByPrimaryAt = now }
                 }
                 logger.info("replication stream interrupted", metadata: ["error": .string("\(error)")])
             }

@@ -114,6 +114,8 @@ extension OJSAPI {
             o["generation"] = s.generation.map { .string($0) } ?? .null
             o["last_contact"] = s.lastContact.map { .string(Timestamp.format(millis: $0)) } ?? .null
             o["last_error"] = s.lastError.map { .string($0) } ?? .null
+            o["stream_closed_by_primary_at"] = s.closedByPrimaryAt.map { .string(Timestamp.format(millis: $0)) } ?? .null
+            o["last_error"] = s.lastError.map { .string($0) } ?? .null
             return JSONResponse.value(.ok, .object(o))
         }
     }
