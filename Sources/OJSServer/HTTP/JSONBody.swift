@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import NIOHTTP1
 import OJSCore
 
 /// Reads a request body as JSON, enforcing the size limit and the content type. Swift's
@@ -41,6 +42,9 @@ enum JSONBody {
             throw tooLarge(limit)
         } catch is NIOTooManyBytesError {
             throw tooLarge(limit)
+        } catch let error as HTTPParserError {
+            // A broken chunked encoding or framing: the client's bytes, not our failure.
+            throw OJSError(.invalidPayload, "The request body is malformed: \(error).")
         }
     }
 
