@@ -1,6 +1,10 @@
 /// The live dashboard at `GET /ojs/dashboard`: one self-contained HTML page (no CDN, no
 /// build step) that polls the status and queue endpoints every second and draws each
 /// replica's lag over the last five minutes as an SVG line chart, plus queue depths.
+///
+/// With API keys set, the page sends one as a Bearer token. It takes the key from the URL
+/// fragment (`/ojs/dashboard#key=…`, which browsers never send to the server, so it stays out
+/// of access logs), or asks for it after a 401. The key is kept in sessionStorage only.
 enum DashboardPage {
     static let html = #"""
         <!doctype html>
@@ -25,6 +29,7 @@ enum DashboardPage {
         <body>
         <h1>ojs-edge</h1>
         <div class="muted">primary txid <span id="txid">–</span> · updated <span id="updated">never</span></div>
+        <form id="key-form" hidden><label>API key <input id="key-input" type="password" autocomplete="off"></label> <button>Use key</button></form>
         <section>
           <h2>Replication lag (ms, last 5 minutes)</h2>
           <svg id="lag-chart" viewBox="0 0 800 240" preserveAspectRatio="none" data-series="0"></svg>
@@ -44,8 +49,25 @@ enum DashboardPage {
         const history = {};  // region -> [[time, lagMs]]
 
         function esc(s) { return String(s).replace(/[&<>"']/g, c => ({"&":"&amp;","<":"&lt;",">":"&gt;","\"":"&quot;","'":"&#39;"}[c])); }
+        let apiKey = sessionStorage.getItem("ojs-api-key") || "";
+        const fromFragment = location.hash.match(/(?:^#|&)key=([^&]+)/);
+        if (fromFragment) {
+          apiKey = decodeURIComponent(fromFragment[1]);
+          sessionStorage.setItem("ojs-api-key", apiKey);
+          window.history.replaceState(null, "", location.pathname);
+        }
+        document.getElementById("key-form").addEventListener("submit", e => {
+          e.preventDefault();
+          apiKey = document.getElementById("key-input").value;
+          sessionStorage.setItem("ojs-api-key", apiKey);
+          document.getElementById("key-form").hidden = true;
+          refresh();
+        });
         async function getJSON(path) {
-          const r = await fetch(path, { headers: { "Accept": "application/json" } });
+          const headers = { "Accept": "application/json" };
+          if (apiKey) headers["Authorization"] = "Bearer " + apiKey;
+          const r = await fetch(path, { headers });
+          if (r.status === 401) document.getElementById("key-form").hidden = false;
           if (!r.ok) throw new Error(path + " " + r.status);
           return r.json();
         }
