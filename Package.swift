@@ -85,7 +85,7 @@ let package = Package(
         .testTarget(
             name: "OJSServerTests",
             dependencies: [
-                "OJSServer", "OJSStore", "OJSCore",
+                "OJSServer", "OJSStore", "OJSCore", "OJSReplication",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],

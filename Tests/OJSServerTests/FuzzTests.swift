@@ -3,6 +3,8 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import OJSCore
+import Logging
+import OJSReplication
 import OJSServer
 import OJSStore
 import PropertyBased
@@ -28,7 +30,10 @@ import Testing
         }
         let kept = seeded
 
-        try await TestApp.run(store: store, configure: { $0.testMode = false }) { client in
+        var logger = Logger(label: "fuzz")
+        logger.logLevel = .critical
+        let replication = try await ReplicationSource.attach(to: store, directory: directory.appendingPathComponent("replication"), logger: logger)
+        try await TestApp.run(store: store, replication: replication, configure: { $0.testMode = false }) { client in
             let before = try await Self.bodies(of: kept, client)
             let tally = Tally()
             await propertyCheck(count: Self.count, input: FuzzRequest.generator) { request in

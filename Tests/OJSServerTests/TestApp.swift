@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import OJSReplication
 import OJSServer
 import OJSStore
 
@@ -17,7 +18,7 @@ enum TestApp {
     }
 
     static func run(
-        store: Store, configure: (inout ServerConfiguration) -> Void = { _ in },
+        store: Store, replication: ReplicationSource? = nil, configure: (inout ServerConfiguration) -> Void = { _ in },
         _ body: @Sendable (any TestClientProtocol) async throws -> Void
     ) async throws {
         var config = ServerConfiguration()
@@ -26,7 +27,7 @@ enum TestApp {
         configure(&config)
         var logger = Logger(label: "test")
         logger.logLevel = .warning
-        let app = Application(router: PrimaryServer.makeRouter(store: store, config: config, logger: logger), logger: logger)
+        let app = Application(router: PrimaryServer.makeRouter(store: store, config: config, logger: logger, replication: replication), logger: logger)
         try await app.test(.router, body)
     }
 }
