@@ -20,22 +20,18 @@ final class APITests: XCTestCase {
     func withApp(
         testMode: Bool = true, maxBody: Int = 1 << 20, apiKeys: [String] = [], _ body: @Sendable (any TestClientProtocol) async throws -> Void
     ) async throws {
-        let store = try Store(configuration: StoreConfiguration(path: directory.appendingPathComponent("ojs.db").path))
-        defer { store.close() }
-        var config = ServerConfiguration()
-        config.testMode = testMode
-        config.maxBodyBytes = maxBody
-        config.tickIntervalMs = 0
-        config.apiKeys = apiKeys
-        var logger = Logger(label: "test")
-        logger.logLevel = .warning
-        let app = Application(router: PrimaryServer.makeRouter(store: store, config: config, logger: logger), logger: logger)
-        try await app.test(.router, body)
+        try await TestApp.run(
+            directory: directory,
+            configure: { config in
+                config.testMode = testMode
+                config.maxBodyBytes = maxBody
+                config.apiKeys = apiKeys
+            }, body)
     }
 
-    static let ojsJSON: HTTPFields = [.contentType: "application/openjobspec+json"]
+    static let ojsJSON = TestApp.ojsJSON
 
-    static func json(_ response: TestResponse) throws -> JSONValue { try JSONParser.parse(String(buffer: response.body)) }
+    static func json(_ response: TestResponse) throws -> JSONValue { try TestApp.json(response) }
 
     func testPushGetFetchAckFlowWithHeaders() async throws {
         try await withApp { client in
