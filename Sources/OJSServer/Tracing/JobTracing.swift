@@ -45,6 +45,17 @@ struct JobTracing: Sendable {
         }
     }
 
+    /// Whether `record` makes a span of this event: the observer drops the rest on the
+    /// writer thread, so a plain push or fetch costs no hand-off.
+    static func isTraced(_ event: JobLifecycleEvent) -> Bool {
+        switch event.type {
+        case "job.completed", "job.failed", "job.reclaimed", "job.retrying": return true
+        case "job.discarded": return event.data["dead_letter"]?.boolValue == true
+        case "job.enqueued": return event.job.workflowId != nil
+        default: return false
+        }
+    }
+
     /// Spans for committed lifecycle events.
     func record(_ events: [JobLifecycleEvent]) {
         for event in events {
@@ -124,7 +135,10 @@ struct JobSpanService: Service {
 
     init(store: Store, tracing: JobTracing) {
         let (stream, continuation) = AsyncStream.makeStream(of: [JobLifecycleEvent].self, bufferingPolicy: .bufferingNewest(4096))
-        store.writer?.setLifecycleObserver { continuation.yield($0) }
+        store.writer?.setLifecycleObserver { batch in
+            let traced = batch.filter(JobTracing.isTraced)
+            if !traced.isEmpty { continuation.yield(traced) }
+        }
         self.events = stream
         self.tracing = tracing
     }
