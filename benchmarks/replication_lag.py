@@ -9,18 +9,7 @@ stream compression ratio from /ojs/v1/replication/status. Standard library only.
 """
 import argparse, http.client, json, os, shutil, socket, subprocess, sys, tempfile, threading, time
 
-def free_port():
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
-
-def wait_healthy(port, timeout=60):
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=2); c.request("GET", "/ojs/v1/health")
-            if c.getresponse().status == 200: return
-        except OSError: pass
-        time.sleep(0.05)
-    raise SystemExit(f"server on {port} did not become healthy")
+from benchlib import free_port, wait_healthy
 
 def get(port, path):
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=10); c.request("GET", path)

@@ -15,6 +15,8 @@ public enum PrimaryServer {
         let metrics = OJSMetrics()
         let writer = store.writer
         writer?.addTimingObserver { size, micros in metrics.writerBatch(size: size, commitMicros: micros) }
+        // Outermost, so the request span covers everything, errors rendered by OJSMiddleware included.
+        if config.tracing { router.add(middleware: TracingMiddleware<OJSRequestContext>()) }
         router.add(
             middleware: OJSMiddleware(
                 logger: logger,
@@ -24,15 +26,20 @@ public enum PrimaryServer {
                     return [(.bookmark, bookmark.text), (.servedBy, "primary")]
                 }, metrics: metrics))
         router.add(middleware: AuthMiddleware(keys: config.apiKeys))
-        OJSAPI(store: store, config: config, health: health, role: .primary(replication), metrics: metrics).register(on: router)
+        OJSAPI(
+            store: store, config: config, health: health, role: .primary(replication), metrics: metrics,
+            tracing: config.tracing ? JobTracing() : nil
+        ).register(on: router)
         return router
     }
 
+    /// `services` run beside the server (the trace exporter).
     public static func makeApplication(
-        store: Store, config: ServerConfiguration, logger: Logger, replication: ReplicationSource? = nil
+        store: Store, config: ServerConfiguration, logger: Logger, replication: ReplicationSource? = nil, services extra: [any Service] = []
     ) -> some ApplicationProtocol {
         let router = makeRouter(store: store, config: config, logger: logger, replication: replication)
-        var services: [any Service] = []
+        var services: [any Service] = extra
+        if config.tracing { services.append(JobSpanService(store: store, tracing: JobTracing())) }
         if config.tickIntervalMs > 0 {
             services.append(SchedulerService(store: store, intervalMs: config.tickIntervalMs, logger: logger, replication: replication))
         }

@@ -25,8 +25,17 @@ public struct ServerConfiguration: Sendable {
     public var version = "0.1.0"
     /// The OJS conformance level advertised in the manifest: only what passes.
     public var conformanceLevel = 4
-    /// Extension suites advertised in the manifest: only those that pass (`docs/conformance.md`).
-    public var extensions = ["dead-letter", "admin-api", "progress", "backpressure", "rate-limiting", "graceful-shutdown"]
+    /// Extensions advertised in the manifest: the conformance suites that pass
+    /// (`docs/conformance.md`), then the features with no suite, each documented in `docs/`
+    /// (`idempotency.md`, `tracing.md`).
+    public var extensions = [
+        "dead-letter", "admin-api", "progress", "backpressure", "rate-limiting", "graceful-shutdown", "idempotency", "tracing",
+    ]
+    /// How long an `Idempotency-Key`'s first answer is replayed to repeats.
+    public var idempotencyWindowMs: Int64 = 24 * 3_600_000
+    /// Spans for requests and job lifecycles (an OTLP exporter is bootstrapped). Off, the
+    /// server only copies a client's `traceparent` header into the job's meta.
+    public var tracing = false
 
     /// API keys; when non-empty every `/ojs/v1` endpoint but health needs one as a Bearer token.
     public var apiKeys: [String] = []

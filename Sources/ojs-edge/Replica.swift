@@ -74,8 +74,11 @@ struct Replica: AsyncParsableCommand {
         storeConfig.readers = 4
         let store = try Store(replicaConfiguration: storeConfig, gate: applier.lock)
         defer { store.close() }
+        let exporter = try Telemetry.bootstrapTracing(serviceName: "ojs-edge-replica", logger: logger)
+        config.tracing = exporter != nil
         let app = ReplicaServer.makeApplication(
-            store: store, tailer: tailer, region: region, primaryURL: tailerConfig.primaryURL, client: client, config: config, logger: logger)
+            store: store, tailer: tailer, region: region, primaryURL: tailerConfig.primaryURL, client: client, config: config, logger: logger,
+            services: exporter.map { [$0] } ?? [])
         try await app.runService()
     }
 }

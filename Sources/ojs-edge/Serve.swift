@@ -37,12 +37,18 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env OJS_LOG_LEVEL).")
     var logLevel: String = Env.string("OJS_LOG_LEVEL") ?? "info"
 
+    @Option(
+        name: .customLong("idempotency-window-seconds"),
+        help: "How long a push's Idempotency-Key replays its first answer (env OJS_IDEMPOTENCY_WINDOW_SECONDS; default 24 hours).")
+    var idempotencyWindowSeconds: Int = Env.int("OJS_IDEMPOTENCY_WINDOW_SECONDS") ?? 86_400
+
     func validate() throws {
         guard SynchronousMode(rawValue: synchronous.uppercased()) != nil else {
             throw ValidationError("--synchronous must be FULL, NORMAL or EXTRA.")
         }
         guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535.") }
         guard Logger.Level(rawValue: logLevel.lowercased()) != nil else { throw ValidationError("--log-level is not a log level.") }
+        guard idempotencyWindowSeconds > 0 else { throw ValidationError("--idempotency-window-seconds must be positive.") }
     }
 
     func run() async throws {
@@ -55,6 +61,7 @@ struct Serve: AsyncParsableCommand {
         limits.apply(to: &config)
         config.replicationKey = Env.string("OJS_REPLICATION_KEY")
         config.apiKeys = ServerConfiguration.parseAPIKeys(Env.string("OJS_API_KEY"))
+        config.idempotencyWindowMs = Int64(idempotencyWindowSeconds) * 1000
         if let refusal = config.startupRefusal(allowInsecureNoAuth: Env.bool("OJS_ALLOW_INSECURE_NO_AUTH")) {
             logger.critical("refusing to start", metadata: ["reason": .string(refusal)])
             FileHandle.standardError.write(Data(("ojs-edge: " + refusal + "\n").utf8))
@@ -95,7 +102,10 @@ struct Serve: AsyncParsableCommand {
                 "host": .string(host), "port": .stringConvertible(port), "database": .string(storeConfig.path),
                 "synchronous": .string(storeConfig.synchronous.rawValue), "test_mode": .stringConvertible(testMode),
             ])
-        let app = PrimaryServer.makeApplication(store: store, config: config, logger: logger, replication: replication)
+        let exporter = try Telemetry.bootstrapTracing(serviceName: "ojs-edge", logger: logger)
+        config.tracing = exporter != nil
+        let app = PrimaryServer.makeApplication(
+            store: store, config: config, logger: logger, replication: replication, services: exporter.map { [$0] } ?? [])
         try await app.runService()
     }
 }

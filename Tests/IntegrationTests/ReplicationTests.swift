@@ -122,11 +122,11 @@ final class ReplicationTests: XCTestCase {
         try await cluster.start(replicas: [])
         // The replica reaches the primary through a proxy that damages one byte of the first
         // record stream: 20 bytes into the body lands inside the first record's header.
-        let proxy = try CorruptingProxy(upstreamPort: cluster.primary.port, marker: "/ojs/v1/replication/stream", bodyOffset: 20)
+        let proxy = try FaultProxy(upstreamPort: cluster.primary.port, marker: "/ojs/v1/replication/stream", fault: .flipByte(bodyOffset: 20))
         let replica = try await cluster.addReplica("eu", primaryURL: "http://127.0.0.1:\(proxy.port)")
         for i in 0..<30 { _ = try await HTTP.exchange("POST", cluster.primary.baseURL + "/ojs/v1/jobs", json: #"{"type":"corrupt.test","args":[\#(i)]}"#) }
         let (primary, copy) = try await cluster.digestsAtOnePosition("eu")
-        XCTAssertEqual(proxy.corruptions, 1, "the proxy damaged the stream once")
+        XCTAssertEqual(proxy.faults, 1, "the proxy damaged the stream once")
         XCTAssertEqual(copy["sha256"] as? String, primary["sha256"] as? String, "the damaged record was not applied")
         let status = try await HTTP.exchange("GET", replica.baseURL + "/ojs/v1/replication/status").json
         XCTAssertGreaterThanOrEqual(status["bootstraps"] as? Int ?? 0, 2, "verification failed, so the replica bootstrapped again")

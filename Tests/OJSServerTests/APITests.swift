@@ -20,16 +20,18 @@ final class APITests: XCTestCase {
     func withApp(
         testMode: Bool = true, maxBody: Int = 1 << 20, apiKeys: [String] = [], _ body: @Sendable (any TestClientProtocol) async throws -> Void
     ) async throws {
-        try await TestApp.run(directory: directory, configure: { config in
-            config.testMode = testMode
-            config.maxBodyBytes = maxBody
-            config.apiKeys = apiKeys
-        }, body)
+        try await TestApp.run(
+            directory: directory,
+            configure: { config in
+                config.testMode = testMode
+                config.maxBodyBytes = maxBody
+                config.apiKeys = apiKeys
+            }, body)
     }
 
-    static let ojsJSON: HTTPFields = [.contentType: "application/openjobspec+json"]
+    static let ojsJSON = TestApp.ojsJSON
 
-    static func json(_ response: TestResponse) throws -> JSONValue { try JSONParser.parse(String(buffer: response.body)) }
+    static func json(_ response: TestResponse) throws -> JSONValue { try TestApp.json(response) }
 
     func testPushGetFetchAckFlowWithHeaders() async throws {
         try await withApp { client in

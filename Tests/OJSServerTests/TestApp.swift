@@ -1,16 +1,19 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import NIOCore
+import OJSCore
 import OJSReplication
 import OJSServer
 import OJSStore
 
-/// A primary's router over a fresh store in `directory`, driven in-process.
+/// The primary's router over a fresh store in `directory`, driven through HummingbirdTesting
+/// (no scheduler tick: tests move time by their own requests).
 enum TestApp {
     static func run(
-        directory: URL, configure: (inout ServerConfiguration) -> Void = { _ in },
-        _ body: @Sendable (any TestClientProtocol) async throws -> Void
+        directory: URL, configure: (inout ServerConfiguration) -> Void = { _ in }, _ body: @Sendable (any TestClientProtocol) async throws -> Void
     ) async throws {
         let store = try Store(configuration: StoreConfiguration(path: directory.appendingPathComponent("ojs.db").path))
         defer { store.close() }
@@ -30,4 +33,8 @@ enum TestApp {
         let app = Application(router: PrimaryServer.makeRouter(store: store, config: config, logger: logger, replication: replication), logger: logger)
         try await app.test(.router, body)
     }
+
+    static let ojsJSON: HTTPFields = [.contentType: "application/openjobspec+json"]
+
+    static func json(_ response: TestResponse) throws -> JSONValue { try JSONParser.parse(String(buffer: response.body)) }
 }

@@ -49,6 +49,8 @@ public struct OJSError: Error, Sendable, Equatable, CustomStringConvertible {
         case snapshotRequired = "x_snapshot_required"
         /// Replication: the replica follows another history (generation) than the primary.
         case generationMismatch = "x_generation_mismatch"
+        /// An `Idempotency-Key` reused with a different request.
+        case idempotencyKeyMismatch = "idempotency_key_mismatch"
 
         public var status: Int {
             switch self {
@@ -62,7 +64,7 @@ public struct OJSError: Error, Sendable, Equatable, CustomStringConvertible {
             case .payloadTooLarge: return 413
             case .headersTooLarge: return 431
             case .storageFull: return 507
-            case .validationError, .queuePaused, .unsupported: return 422
+            case .validationError, .queuePaused, .unsupported, .idempotencyKeyMismatch: return 422
             case .rateLimited, .queueFull: return 429
             case .backendError: return 500
             case .unavailable, .storageUnavailable: return 503
@@ -101,6 +103,7 @@ public struct OJSError: Error, Sendable, Equatable, CustomStringConvertible {
             case .backendError: return "An unexpected server error occurred; retry with backoff."
             case .snapshotRequired: return "Bootstrap from GET /ojs/v1/replication/snapshot, then stream from its txid."
             case .generationMismatch: return "The primary's history changed; bootstrap again from a snapshot."
+            case .idempotencyKeyMismatch: return "Send a new Idempotency-Key for a different request; a key may only repeat the identical request."
             }
         }
     }

@@ -15,6 +15,11 @@ extension HTTPField.Name {
     static let servedBy = HTTPField.Name("OJS-Served-By")!
     static let replicaLag = HTTPField.Name("OJS-Replica-Lag-Ms")!
     static let maxStaleness = HTTPField.Name("OJS-Max-Staleness-Ms")!
+    static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
+    /// Set on an answer replayed from an earlier request with the same Idempotency-Key.
+    static let idempotentReplayed = HTTPField.Name("Idempotent-Replayed")!
+    static let traceparent = HTTPField.Name("traceparent")!
+    static let tracestate = HTTPField.Name("tracestate")!
 }
 
 enum MediaTypes {

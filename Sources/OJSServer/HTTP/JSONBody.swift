@@ -10,7 +10,11 @@ enum JSONBody {
     /// The decoded body; an empty body is `{}` when `emptyIsObject` (body-less POSTs such as
     /// pause/resume), otherwise `400 invalid_payload`.
     static func read(_ request: Request, limit: Int, emptyIsObject: Bool = false) async throws -> JSONValue {
-        let bytes = try await raw(request, limit: limit)
+        try decode(try await raw(request, limit: limit), of: request, emptyIsObject: emptyIsObject)
+    }
+
+    /// Parses a body already read with `raw`.
+    static func decode(_ bytes: ByteBuffer, of request: Request, emptyIsObject: Bool = false) throws -> JSONValue {
         if bytes.readableBytes == 0 {
             if emptyIsObject { return .object(JSONObject()) }
             throw OJSError(.invalidPayload, "Request body is empty; a JSON object is required.")
@@ -28,7 +32,10 @@ enum JSONBody {
 
     /// A body that must be a JSON object.
     static func object(_ request: Request, limit: Int, emptyIsObject: Bool = false) async throws -> JSONValue {
-        let value = try await read(request, limit: limit, emptyIsObject: emptyIsObject)
+        try requireObject(try await read(request, limit: limit, emptyIsObject: emptyIsObject))
+    }
+
+    static func requireObject(_ value: JSONValue) throws -> JSONValue {
         guard case .object = value else {
             throw OJSError(.invalidPayload, "Request body must be a JSON object, got \(value.typeName).")
         }

@@ -18,24 +18,29 @@ public enum ReplicaServer {
             metrics.replicaApplied(records: records, bytes: bytes, duration: duration)
             for lag in lags { metrics.observeLag(region: region, ms: lag) }
         }
+        if config.tracing { router.add(middleware: TracingMiddleware<OJSRequestContext>()) }
         router.add(middleware: OJSMiddleware(logger: logger, consistency: { [] }, metrics: metrics))
         router.add(middleware: AuthMiddleware(keys: config.apiKeys))
-        let forwarder = PrimaryForwarder(primaryURL: primaryURL, client: client, maxBodyBytes: config.maxBodyBytes, region: region)
+        let forwarder = PrimaryForwarder(
+            primaryURL: primaryURL, client: client, maxBodyBytes: config.maxBodyBytes, region: region, tracing: config.tracing)
         router.add(
             middleware: ReplicaMiddleware(tailer: tailer, forwarder: forwarder, region: region, waitMs: config.consistencyWaitMs, clock: store.clock))
-        OJSAPI(store: store, config: config, health: health, role: .replica(tailer, region: region), metrics: metrics).register(on: router)
+        OJSAPI(store: store, config: config, health: health, role: .replica(tailer, region: region), metrics: metrics, tracing: nil)
+            .register(on: router)
         return router
     }
 
+    /// `services` run beside the server (the trace exporter).
     public static func makeApplication(
-        store: Store, tailer: ReplicaTailer, region: String, primaryURL: String, client: HTTPClient, config: ServerConfiguration, logger: Logger
+        store: Store, tailer: ReplicaTailer, region: String, primaryURL: String, client: HTTPClient, config: ServerConfiguration, logger: Logger,
+        services: [any Service] = []
     ) -> some ApplicationProtocol {
         let router = makeRouter(store: store, tailer: tailer, region: region, primaryURL: primaryURL, client: client, config: config, logger: logger)
         return Application(
             router: router,
             server: HTTPServerSettings.server(config),
             configuration: HTTPServerSettings.application(config, serverName: "ojs-edge-replica", logger: logger),
-            services: [TailerService(tailer: tailer)],
+            services: services + [TailerService(tailer: tailer)],
             logger: logger)
     }
 }

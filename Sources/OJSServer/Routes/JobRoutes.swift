@@ -25,22 +25,59 @@ extension OJSAPI {
     }
 
     func push(_ request: Request) async throws -> Response {
-        let body = try await JSONBody.object(request, limit: config.maxBodyBytes)
-        let spec = try JobSpec.parse(body, now: store.clock(), limits: config.limits)
-        let outcome = try await store.enqueue(spec)
-        var headers = try await rateLimitHeaders(spec)
-        switch outcome {
-        case .created(let job, let pressure):
-            headers[.location] = "/ojs/v1/jobs/\(job.id)"
-            if let pressure, pressure.ratio >= pressure.threshold {
+        let bytes = try await JSONBody.raw(request, limit: config.maxBodyBytes)
+        let claim = try IdempotentPush.claim(request, body: bytes, windowMs: config.idempotencyWindowMs)
+        // A repeat is answered from a reader without parsing; the writer checks again for
+        // repeats that race the first request.
+        if let claim, let recorded = try await store.recordedResponse(claim) { return IdempotentPush.response(recorded, replayed: true) }
+        var spec = try JobSpec.parse(try JSONBody.requireObject(try JSONBody.decode(bytes, of: request)), now: store.clock(), limits: config.limits)
+        let result = try await producing("ojs.job.enqueue", request, queue: spec.queue, count: 1) { context in
+            TraceContextMeta.adopt(context, into: &spec.meta)
+            let spec = spec
+            return try await IdempotentPush.run(
+                claim, respond: Self.pushAnswer, plain: { try await store.enqueue(spec) },
+                once: { try await store.enqueue(spec, once: $0, respond: Self.pushAnswer) })
+        }
+        switch result {
+        case .replayed(let recorded):
+            return IdempotentPush.response(recorded, replayed: true)
+        case .performed(let outcome, let recorded):
+            var headers = try await rateLimitHeaders(spec)
+            if case .created(_, let pressure?) = outcome, pressure.ratio >= pressure.threshold {
                 headers[.queuePressure] = String(format: "%.2f", pressure.ratio)
                 headers[.queueDepth] = String(pressure.depth)
                 headers[.queueBound] = String(pressure.bound)
             }
-            return JobRendering.job(job, status: .created, headers: headers)
-        case .existing(let job):
-            return JobRendering.job(job, headers: headers) { w in w.field("deduplicated", true) }
+            return IdempotentPush.response(recorded, replayed: false, headers: headers)
         }
+    }
+
+    /// The push's answer: 201 with the new job, or 200 with the existing one for a unique
+    /// `ignore` hit.
+    @Sendable static func pushAnswer(_ outcome: EnqueueOutcome) -> RecordedResponse {
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("job")
+        outcome.job.write(into: &w)
+        switch outcome {
+        case .created(let job, _):
+            w.endObject()
+            return RecordedResponse(status: 201, location: "/ojs/v1/jobs/\(job.id)", body: w.string)
+        case .existing:
+            w.field("deduplicated", true)
+            w.endObject()
+            return RecordedResponse(status: 200, body: w.string)
+        }
+    }
+
+    /// Runs a request that creates jobs in a producer span when tracing is on; `body` gets
+    /// the trace context to store in the jobs' meta. With tracing off that is the client's
+    /// own `traceparent`, so workers still join the producer's trace.
+    func producing<T: Sendable>(
+        _ name: String, _ request: Request, queue: String?, count: Int, _ body: ([String: String]) async throws -> T
+    ) async throws -> T {
+        guard let tracing else { return try await body(TraceContext.headers(of: request.headers)) }
+        return try await tracing.produce(name, queue: queue, count: count, body)
     }
 
     /// `X-RateLimit-*` for a job that names a keyed rate-limit partition: the partition's
@@ -61,7 +98,10 @@ extension OJSAPI {
     }
 
     func pushBatch(_ request: Request) async throws -> Response {
-        let body = try await JSONBody.object(request, limit: config.maxBodyBytes)
+        let bytes = try await JSONBody.raw(request, limit: config.maxBodyBytes)
+        let claim = try IdempotentPush.claim(request, body: bytes, windowMs: config.idempotencyWindowMs)
+        if let claim, let recorded = try await store.recordedResponse(claim) { return IdempotentPush.response(recorded, replayed: true) }
+        let body = try JSONBody.requireObject(try JSONBody.decode(bytes, of: request))
         guard let list = body["jobs"]?.arrayValue else {
             throw OJSError.invalid("Field 'jobs' must be an array of jobs.", field: "jobs")
         }
@@ -77,10 +117,26 @@ extension OJSAPI {
                 throw error.atIndex(index)
             }
         }
-        let jobs = try await store.enqueueBatch(specs)
-        return JSONResponse.object(.created) { w in
-            JobRendering.list("jobs", jobs, into: &w)
-            w.field("count", jobs.count)
+        let queues = Set(specs.map(\.queue))
+        let result = try await producing("ojs.job.enqueue", request, queue: queues.count == 1 ? queues.first : nil, count: specs.count) { context in
+            for i in specs.indices { TraceContextMeta.adopt(context, into: &specs[i].meta) }
+            let specs = specs
+            return try await IdempotentPush.run(
+                claim, respond: Self.batchAnswer, plain: { try await store.enqueueBatch(specs) },
+                once: { try await store.enqueueBatch(specs, once: $0, respond: Self.batchAnswer) })
         }
+        switch result {
+        case .replayed(let recorded): return IdempotentPush.response(recorded, replayed: true)
+        case .performed(_, let recorded): return IdempotentPush.response(recorded, replayed: false)
+        }
+    }
+
+    @Sendable static func batchAnswer(_ jobs: [JobSnapshot]) -> RecordedResponse {
+        var w = JSONWriter()
+        w.beginObject()
+        JobRendering.list("jobs", jobs, into: &w)
+        w.field("count", jobs.count)
+        w.endObject()
+        return RecordedResponse(status: 201, body: w.string)
     }
 }

@@ -18,6 +18,8 @@ struct OJSAPI: Sendable {
     let health: HealthState
     let role: NodeRole
     let metrics: OJSMetrics
+    /// Present when tracing is on; every span call sits behind it.
+    let tracing: JobTracing?
 
     typealias Context = OJSRequestContext
 

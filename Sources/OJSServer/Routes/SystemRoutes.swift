@@ -33,6 +33,7 @@ extension OJSAPI {
                     "batch_enqueue": true, "cron": true, "dead_letter": true, "delayed_jobs": true, "job_ttl": true,
                     "priority": true, "rate_limiting": true, "schema_validation": false, "unique_jobs": true, "workflows": true,
                     "pause_resume": true, "events": true, "heartbeat": true, "visibility_timeout": true, "progress": true,
+                    "idempotency_keys": true, "trace_context": true, "trace_export": .bool(config.tracing),
                 ],
                 "extensions": .array(config.extensions.map { .string($0) }),
             ])

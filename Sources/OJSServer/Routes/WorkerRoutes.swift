@@ -7,6 +7,7 @@ extension OJSAPI {
         router.post("/ojs/v1/workers/fetch") { request, _ in
             let fetch = try FetchRequest.parse(try await JSONBody.object(request, limit: config.maxBodyBytes), limits: config.limits)
             let jobs = try await store.fetch(fetch)
+            tracing?.fetched(jobs, workerId: fetch.workerId)
             return JSONResponse.object { w in
                 JobRendering.list("jobs", jobs, into: &w)
                 if let first = jobs.first {

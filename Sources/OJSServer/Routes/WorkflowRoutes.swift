@@ -6,8 +6,12 @@ extension OJSAPI {
     func addWorkflowRoutes(_ router: Router<Context>) {
         router.post("/ojs/v1/workflows") { request, _ in
             let body = try await JSONBody.object(request, limit: config.maxBodyBytes)
-            let definition = try WorkflowDefinition.parse(body, now: store.clock(), limits: config.limits)
-            return Self.render(try await store.createWorkflow(definition), status: .created)
+            var definition = try WorkflowDefinition.parse(body, now: store.clock(), limits: config.limits)
+            let workflow = try await producing("ojs.workflow.create", request, queue: nil, count: definition.steps.count) { context in
+                definition.adoptTraceContext(context)
+                return try await store.createWorkflow(definition)
+            }
+            return Self.render(workflow, status: .created)
         }
         router.get("/ojs/v1/workflows/:id") { _, context in
             let id = try Self.parameter(context, "id")

@@ -5,6 +5,7 @@ import OJSCore
 enum EventLog {
     static func record(_ ctx: WriteContext, type: String, job: JobSnapshot, data: [(String, JSONValue)]) throws {
         try record(ctx, type: type, subject: job.id, queue: job.queue, jobType: job.type, data: data)
+        ctx.reportLifecycle(type, job: job, data: data)
     }
 
     static func record(

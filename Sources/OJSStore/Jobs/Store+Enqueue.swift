@@ -36,24 +36,26 @@ extension Store {
 
     /// All-or-nothing: every job is created, or none is (the first failure names its index).
     public func enqueueBatch(_ specs: [JobSpec]) async throws -> [JobSnapshot] {
-        try await write { ctx in
-            // Bound check for the whole batch first, so a batch that would overflow creates nothing.
-            var perQueue: [String: Int64] = [:]
-            for spec in specs { perQueue[spec.queue, default: 0] += 1 }
-            for (queue, adding) in perQueue.sorted(by: { $0.key < $1.key }) {
-                try Self.checkBackpressure(queue: queue, adding: adding, ctx: ctx)
-            }
-            var jobs: [JobSnapshot] = []
-            jobs.reserveCapacity(specs.count)
-            for (index, spec) in specs.enumerated() {
-                do {
-                    jobs.append(try Self.insert(spec, ctx: ctx, checkBound: false).job)
-                } catch let error as OJSError {
-                    throw error.atIndex(index)
-                }
-            }
-            return jobs
+        try await write { ctx in try Self.insertBatch(specs, ctx: ctx) }
+    }
+
+    static func insertBatch(_ specs: [JobSpec], ctx: WriteContext) throws -> [JobSnapshot] {
+        // Bound check for the whole batch first, so a batch that would overflow creates nothing.
+        var perQueue: [String: Int64] = [:]
+        for spec in specs { perQueue[spec.queue, default: 0] += 1 }
+        for (queue, adding) in perQueue.sorted(by: { $0.key < $1.key }) {
+            try checkBackpressure(queue: queue, adding: adding, ctx: ctx)
         }
+        var jobs: [JobSnapshot] = []
+        jobs.reserveCapacity(specs.count)
+        for (index, spec) in specs.enumerated() {
+            do {
+                jobs.append(try insert(spec, ctx: ctx, checkBound: false).job)
+            } catch let error as OJSError {
+                throw error.atIndex(index)
+            }
+        }
+        return jobs
     }
 
     /// Inserts one job inside the writer's transaction: uniqueness, backpressure, queue

@@ -57,6 +57,7 @@ enum Maintenance {
                 continue
             }
             let record = failure.record(attempt: job.attempt, occurredAt: ctx.now)
+            ctx.reportLifecycle("job.reclaimed", job: job, data: [("error", record)])
             try ctx.db.run(
                 """
                 UPDATE jobs SET state = 'available', worker_id = NULL, visible_until = NULL, timeout_at = NULL, error = ?,
@@ -82,8 +83,9 @@ enum Maintenance {
         }
     }
 
-    /// Drops events past their retention.
+    /// Drops events past their retention and idempotency keys past their window.
     static func purge(_ ctx: WriteContext, config: StoreConfiguration) throws {
         try ctx.db.run("DELETE FROM events WHERE time < ?", [.int(ctx.now - config.eventRetentionMs)])
+        try IdempotencyKeys.purgeExpired(ctx)
     }
 }

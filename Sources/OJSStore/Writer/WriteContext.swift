@@ -22,6 +22,10 @@ public final class WriteContext {
 
     let walFrames = WALFrameCount()
 
+    /// Whether this batch collects lifecycle events (an observer is set), and those collected.
+    var observesLifecycle = false
+    var lifecycleEvents: [JobLifecycleEvent] = []
+
     init(db: Connection) throws {
         self.db = db
         lastSeq = try db.scalar("SELECT coalesce(max(seq), 0) FROM jobs")

@@ -92,6 +92,14 @@ public final class Writer: Sendable {
         observers.withLock { $0.append(observer) }
     }
 
+    private let lifecycleObserver = Mutex<JobLifecycleObserver?>(nil)
+
+    /// Sets the one observer of committed job lifecycle events (tracing). Until one is set,
+    /// writes collect nothing.
+    public func setLifecycleObserver(_ observer: @escaping JobLifecycleObserver) {
+        lifecycleObserver.withLock { $0 = observer }
+    }
+
     public var currentStats: WriterStats { stats.withLock { $0 } }
 
     private let failure = Mutex<String?>(nil)
@@ -191,6 +199,9 @@ public final class Writer: Sendable {
         let started = DispatchTime.now().uptimeNanoseconds
         ctx.now = clock()
         ctx.afterCommit.removeAll()
+        let lifecycle = lifecycleObserver.withLock { $0 }
+        ctx.observesLifecycle = lifecycle != nil
+        ctx.lifecycleEvents.removeAll(keepingCapacity: true)
         let db = ctx.db
         do {
             try db.execute("BEGIN IMMEDIATE")
@@ -203,11 +214,13 @@ public final class Writer: Sendable {
         for item in batch {
             do {
                 try db.execute("SAVEPOINT request")
+                let reported = ctx.lifecycleEvents.count
                 if item.execute(ctx) {
                     try db.execute("RELEASE request")
                 } else {
                     try db.execute("ROLLBACK TO request")
                     try db.execute("RELEASE request")
+                    ctx.lifecycleEvents.removeSubrange(reported...)
                 }
             } catch {
                 abort(batch, ctx, error)
@@ -235,6 +248,7 @@ public final class Writer: Sendable {
         for observer in observers.withLock({ $0 }) { observer(db, batch.count, position) }
         if position != nil { checkpointIfLarge(ctx) }
         for hook in ctx.afterCommit { hook() }
+        if let lifecycle, !ctx.lifecycleEvents.isEmpty { lifecycle(ctx.lifecycleEvents) }
         let micros = Int((DispatchTime.now().uptimeNanoseconds - started) / 1000)
         for observer in timingObservers.withLock({ $0 }) { observer(batch.count, micros) }
         stats.withLock {
