@@ -22,6 +22,11 @@ public final class WriteContext {
 
     let walFrames = WALFrameCount()
 
+    /// The storage failure a request in this batch ran into. On a full disk or an I/O error
+    /// SQLite may roll back the whole transaction, and the next statement then fails for an
+    /// unrelated reason (no such savepoint); this keeps the real cause for the answer.
+    var storageFailure: SQLiteError?
+
     /// Whether this batch collects lifecycle events (an observer is set), and those collected.
     var observesLifecycle = false
     var lifecycleEvents: [JobLifecycleEvent] = []

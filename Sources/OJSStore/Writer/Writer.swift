@@ -129,6 +129,7 @@ public final class Writer: Sendable {
                     } catch let error as SQLiteError {
                         // The storage failed, not the request: callers see one error type.
                         self.noteStorageFailure(error)
+                        if error.isStorageFailure { ctx.storageFailure = error }
                         outcome = .failure(StoreError.storage(error))
                         return false
                     } catch {
@@ -199,6 +200,7 @@ public final class Writer: Sendable {
         let started = DispatchTime.now().uptimeNanoseconds
         ctx.now = clock()
         ctx.afterCommit.removeAll()
+        ctx.storageFailure = nil
         let lifecycle = lifecycleObserver.withLock { $0 }
         ctx.observesLifecycle = lifecycle != nil
         ctx.lifecycleEvents.removeAll(keepingCapacity: true)
@@ -275,6 +277,7 @@ public final class Writer: Sendable {
     }
 
     private func abort(_ batch: [Item], _ ctx: WriteContext, _ error: any Error) {
+        let error = ctx.storageFailure ?? error
         noteStorageFailure(error)
         if !ctx.db.isAutocommit { try? ctx.db.execute("ROLLBACK") }
         for item in batch { item.complete(StoreError.storage(error)) }
