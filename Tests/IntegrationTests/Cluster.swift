@@ -37,7 +37,7 @@ final class Cluster {
     /// The primary's current bookmark.
     func primaryBookmark() async throws -> String {
         let r = try await HTTP.exchange("GET", primary.baseURL + "/ojs/v1/health")
-        guard let b = r.headers["ojs-bookmark"] else { throw TestFailure("primary sent no bookmark") }
+        guard let b = r.headers["ojs-bookmark"] else { throw TestFailure("primary sent no bookmark: \(r.status) \(r.headers) \(r.json)") }
         return b
     }
 
