@@ -108,7 +108,6 @@ extension ReplicaTailer {
                     self.status.recordApplyLags(lags)
                     self.applyObserver.withLock { $0 }?(batch.count, batch.reduce(0) { $0 + $1.encoded.bytes.count }, lastApply - started, lags)
                     appliedTxid = last.record.txid
-                    self.applied.publish(Int64(appliedTxid))
                     let oldest = pending.oldestCommit
                     self.status.update { s in
                         s.appliedTxid = appliedTxid
@@ -117,6 +116,9 @@ extension ReplicaTailer {
                         s.oldestPendingCommit = oldest
                         s.state = s.primaryTxid <= appliedTxid ? .streaming : .catchingUp
                     }
+                    // Published after the status, so a read woken by it reports (in its
+                    // OJS-Bookmark) a position at least as new as the one it waited for.
+                    self.applied.publish(Int64(appliedTxid))
                 }
             }
             group.addTask {

@@ -167,7 +167,6 @@ public final class ReplicaTailer: Sendable {
         let snapshot = try Snapshot.decode(Array(buffer: body))
         try await Blocking.run { try self.applier.install(snapshot) }
         diverged.withLock { $0 = false }
-        applied.reset(to: Int64(snapshot.txid))
         status.update {
             $0.bootstraps += 1
             $0.appliedTxid = snapshot.txid
@@ -176,6 +175,8 @@ public final class ReplicaTailer: Sendable {
             $0.oldestPendingCommit = nil
             $0.lastContact = clock()
         }
+        // After the status, as for every applied batch (see the stream's apply loop).
+        applied.reset(to: Int64(snapshot.txid))
         logger.notice("replica bootstrapped", metadata: ["txid": .stringConvertible(snapshot.txid), "generation": .string(snapshot.generation.text)])
     }
 }
