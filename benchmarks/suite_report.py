@@ -40,8 +40,12 @@ def row_summary(runs, pick, ceiling):
         "p99_ms": med([x["latency_ms"]["p99"] for x in rs]),
         "p99_9_ms": med([x["latency_ms"]["p99_9"] for x in rs]),
         "server_cores": med([x.get("server_cores") for x in rs]),
+        "server_cpu_us_per_job": med([x.get("server_cpu_us_per_job") for x in rs]),
         "client_cores": med([x["client_cores"] for x in rs]),
         "errors": sum(x["errors"] for x in rs),
+        "writer_mean_batch": med([x.get("writer", {}).get("mean_batch") for x in rs]),
+        "writer_mean_commit_ms": med([x.get("writer", {}).get("mean_commit_ms") for x in rs]),
+        "writer_busy": med([x.get("writer", {}).get("busy") for x in rs]),
         "runs": len(rs),
     }
 
@@ -69,6 +73,8 @@ def evaluate(runs, args):
     out["cold_start_1m_ms"] = med([x["cold_start_with_jobs"]["median_ms"] for x in filled])
     out["rss_1m_hwm_mb"] = med([x["vm_hwm_mb"] for x in filled])
     out["rss_1m_current_mb"] = med([x["vm_rss_mb"] for x in filled])
+    out["rss_1m_anon_mb"] = med([x.get("rss_anon_mb") for x in filled])
+    out["rss_1m_file_mb"] = med([x.get("rss_file_mb") for x in filled])
     out["db_1m_mb"] = med([x["db_mb"] for x in filled])
     out["fill_jobs"] = filled[0]["jobs"]
     out["fill_jobs_per_s"] = filled[0]["fill_jobs_per_s"]
@@ -111,13 +117,15 @@ def markdown(report):
              f"each window {report['config']['duration']} s after {report['config']['warmup']} s warm-up. "
              "Ratios are to the static route's requests/s in the same run.", ""]
     head = ("| scenario | conns | jobs/s | req/s | ratio to ceiling | p50 ms | p99 ms | p99.9 ms "
-            "| server cores | client cores | errors |")
-    sep = "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+            "| server cores | server CPU µs/job | client cores | writer batch | commit ms | writer busy | errors |")
+    sep = "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 
     def row(label, x):
         return (f"| {label} | {x['connections']} | {fmt(x['jobs_per_s'])} | {fmt(x['requests_per_s'])} "
                 f"| {fmt(x['ratio_to_static_ceiling'], 3)} | {fmt(x['p50_ms'], 2)} | {fmt(x['p99_ms'], 2)} "
-                f"| {fmt(x['p99_9_ms'], 2)} | {fmt(x['server_cores'], 2)} | {fmt(x['client_cores'], 2)} "
+                f"| {fmt(x['p99_9_ms'], 2)} | {fmt(x['server_cores'], 2)} | {fmt(x['server_cpu_us_per_job'], 1)} "
+                f"| {fmt(x['client_cores'], 2)} | {fmt(x['writer_mean_batch'], 1)} | {fmt(x['writer_mean_commit_ms'], 2)} "
+                f"| {fmt(x['writer_busy'], 2)} "
                 f"| {x['errors']} |")
 
     for mode, rows in s["modes"].items():
@@ -145,7 +153,8 @@ def markdown(report):
                   f"full cycle 1 job/request {ratio(n['cycle_1']['jobs_per_s'], p['beanstalk_cycle_fsync_50ms']['jobs_per_s'])}×."]
     lines += ["", f"Cold start: {s['cold_start_ms']} ms to the first healthy response (empty data dir); "
                   f"{s['cold_start_1m_ms']} ms with {s['fill_jobs']:,} jobs stored. With {s['fill_jobs']:,} jobs: "
-                  f"peak RSS {s['rss_1m_hwm_mb']} MB, RSS at the end {s['rss_1m_current_mb']} MB, "
+                  f"peak RSS {s['rss_1m_hwm_mb']} MB, RSS at the end {s['rss_1m_current_mb']} MB "
+                  f"({s['rss_1m_anon_mb']} MB anonymous, {s['rss_1m_file_mb']} MB file-backed), "
                   f"database {s['db_1m_mb']} MB (filled once per suite at {fmt(s['fill_jobs_per_s'])} jobs/s).", "", "## Targets", "",
               "| target | measured | goal | met |", "|---|---:|---|---|"]
     for t in s["targets"]:
