@@ -68,6 +68,8 @@ def evaluate(runs, args):
         out["modes"][mode] = rows
     for key, _ in PEER_ROWS:
         out["peer"][key] = row_summary(runs, lambda r, k=key: r["beanstalkd"][k], lambda r: r[first]["ceiling_static"])
+    probes = [r["fsync"] for r in runs if "fsync" in r]
+    out["fsync_ms"] = {k: med([p[k] for p in probes]) for k in ("p50_ms", "p99_ms", "max_ms")} if probes else None
     out["cold_start_ms"] = med([r["cold_start"]["median_ms"] for r in runs])
     filled = [r["million"] for r in runs if "million" in r]
     out["cold_start_1m_ms"] = med([x["cold_start_with_jobs"]["median_ms"] for x in filled])
@@ -115,7 +117,9 @@ def markdown(report):
              f"{m['swift']}; SQLite {(m['sqlite'] or '').split(' ')[0]}; {m['beanstalkd']}. "
              f"Command: `{report['command']}`. Medians of {report['config']['runs']} run(s); "
              f"each window {report['config']['duration']} s after {report['config']['warmup']} s warm-up. "
-             "Ratios are to the static route's requests/s in the same run.", ""]
+             "Ratios are to the static route's requests/s in the same run."
+             + (f" One 4 KiB write + fsync on the data disk: p50 {s['fsync_ms']['p50_ms']} ms, "
+                f"p99 {s['fsync_ms']['p99_ms']} ms, max {s['fsync_ms']['max_ms']} ms." if s.get("fsync_ms") else ""), ""]
     head = ("| scenario | conns | jobs/s | req/s | ratio to ceiling | p50 ms | p99 ms | p99.9 ms "
             "| server cores | server CPU µs/job | client cores | writer batch | commit ms | writer busy | errors |")
     sep = "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
