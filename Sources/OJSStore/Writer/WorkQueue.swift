@@ -35,9 +35,14 @@ final class WorkQueue<Item: Sendable>: Sendable {
                 if pending == 0 { return s.closed ? nil : [] }
                 let n = Swift.min(pending, max)
                 let out = Array(s.items[s.head..<(s.head + n)])
-                s.head += n
-                if s.head > 1024 && s.head * 2 > s.items.count {
-                    s.items.removeFirst(s.head)
+                // Drop the taken items now: a slot left behind keeps its closures alive, and
+                // with them a whole request's parsed jobs and results (a 1000-job batch is
+                // about 1.5 MB) until the array is next compacted.
+                if n == pending {
+                    s.items.removeAll(keepingCapacity: true)
+                    s.head = 0
+                } else {
+                    s.items.removeFirst(s.head + n)
                     s.head = 0
                 }
                 return out
