@@ -6,21 +6,23 @@ extension SimulationReport {
         var out: [String] = []
         out.append("topology \(topology), \(Self.format(durationS)) s, seed \(seed)")
         out.append("")
-        out.append(Self.row(["REGION", "LAG p50", "p95", "p99", "max ms", "LOCAL", "FWD", "STALE/NO-BM", "RYW VIOL/BM"]))
+        let lagWidths = [14, 9, 9, 9, 9, 8, 8, 13, 13]
+        out.append(Self.row(["REGION", "LAG p50", "p95", "p99", "max ms", "LOCAL", "FWD", "STALE/NO-BM", "RYW VIOL/BM"], widths: lagWidths))
         for r in regions {
             out.append(Self.row([
                 r.name, Self.format(r.replicationLagMs.p50), Self.format(r.replicationLagMs.p95), Self.format(r.replicationLagMs.p99),
                 Self.format(r.replicationLagMs.max), "\(r.reads.servedLocally)", "\(r.reads.forwarded)",
                 "\(r.reads.staleWithoutBookmark)/\(r.reads.withoutBookmark)", "\(r.reads.rywViolationsWithBookmark)/\(r.reads.withBookmark)",
-            ]))
+            ], widths: lagWidths))
         }
         out.append("")
-        out.append(Self.row(["REGION", "OPERATION", "OK/s", "p50 ms", "p95", "p99", "max"]))
+        let opWidths = [14, 20, 9, 9, 9, 9, 9]
+        out.append(Self.row(["REGION", "OPERATION", "OK/s", "p50 ms", "p95", "p99", "max"], widths: opWidths))
         for r in regions {
             for (op, p) in r.latencyMs.sorted(by: { $0.key < $1.key }) {
                 out.append(Self.row([
                     r.name, op, Self.format(r.throughputPerS[op] ?? 0), Self.format(p.p50), Self.format(p.p95), Self.format(p.p99), Self.format(p.max),
-                ]))
+                ], widths: opWidths))
             }
         }
         let errorRows = regions.flatMap { r in r.errors.sorted(by: { $0.key < $1.key }).map { (r.name, $0.key, $0.value) } }
@@ -46,9 +48,8 @@ extension SimulationReport {
         return out.joined(separator: "\n")
     }
 
-    static func row(_ cells: [String], widths: [Int]? = nil) -> String {
-        let w = widths ?? [14] + Array(repeating: 11, count: max(cells.count - 1, 0))
-        return zip(cells, w).map { c, n in c.count >= n ? c + " " : c + String(repeating: " ", count: n - c.count) }.joined()
+    static func row(_ cells: [String], widths: [Int]) -> String {
+        zip(cells, widths).map { c, n in c.count >= n ? c + " " : c + String(repeating: " ", count: n - c.count) }.joined()
             .trimmingCharacters(in: .whitespaces)
     }
 

@@ -102,7 +102,7 @@ public struct Simulation: Sendable {
         let replicaURLs = replicaURLMap
         for region in topology.regions {
             try await waitUntilAnswering(region.name, url: replicaURLs[region.name] ?? "", healthy: true, client: client)
-            log("replica \(region.name) streaming on \(replicaURLs[region.name] ?? "")")
+            log("replica \(region.name) streaming on \(replicaURLs[region.name] ?? ""), its clients connect through \(clientURLs[region.name] ?? "")")
         }
 
         let observations = Observations(regions: topology.regions.map(\.name))

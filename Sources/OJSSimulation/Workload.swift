@@ -21,38 +21,59 @@ struct RegionWorkload: Sendable {
     func run() async {
         await withTaskGroup(of: Void.self) { group in
             let pushes = spec.pushesPerS ?? 10
-            if pushes > 0 { group.addTask { await pace(pushes) { i in await pushOne(i) } } }
+            if pushes > 0 { group.addTask { await paceOpenLoop(pushes) { i in await pushOne(i) } } }
             let batches = spec.batchesPerS ?? 1
-            if batches > 0 { group.addTask { await pace(batches) { i in await pushBatch(i) } } }
+            if batches > 0 { group.addTask { await paceOpenLoop(batches) { i in await pushBatch(i) } } }
             let workers = max(spec.workers ?? 2, 0)
             let fetches = spec.fetchesPerS ?? 6
             for w in 0..<workers where fetches > 0 {
-                group.addTask { await pace(fetches / Double(workers)) { _ in await work(worker: "\(region)-w\(w)") } }
+                group.addTask { await paceSequential(fetches / Double(workers)) { await work(worker: "\(region)-w\(w)") } }
             }
             let reads = spec.readsPerS ?? 20
             if reads > 0 {
                 group.addTask {
-                    var rng = SplitMix(seed)
-                    await pace(reads) { _ in
-                        let pick = rng.next()
-                        let bookmarked = rng.unit() < (spec.bookmarkedReadShare ?? 0.5)
-                        await readBack(pick: pick, bookmarked: bookmarked)
+                    await paceOpenLoop(reads) { i in
+                        // Derived from the read's index, so concurrent reads need no shared generator.
+                        var rng = SplitMix(seed &+ UInt64(i) &* 0x9E37_79B9)
+                        await readBack(pick: rng.next(), bookmarked: rng.unit() < (spec.bookmarkedReadShare ?? 0.5))
                     }
                 }
             }
         }
     }
 
-    /// Runs `body` about `rate` times a second until the end. A slow request delays the
-    /// next one rather than piling up work (the next start never lies in the past by more
-    /// than one interval), as a real client with one connection would.
-    private func pace(_ rate: Double, _ body: (Int) async -> Void) async {
+    /// Producers and readers are many independent clients: requests start at the configured
+    /// rate whatever the answers' latency (up to `maxInFlight` outstanding), so a far region
+    /// sends as much as a near one and pays for it in latency, not in rate.
+    private func paceOpenLoop(_ rate: Double, maxInFlight: Int = 64, _ body: @escaping @Sendable (Int) async -> Void) async {
+        let interval = Duration.nanoseconds(Int64(1e9 / rate))
+        await withTaskGroup(of: Void.self) { group in
+            var next = ContinuousClock.now
+            var inFlight = 0
+            var i = 0
+            while ContinuousClock.now < until {
+                if inFlight >= maxInFlight {
+                    await group.next()
+                    inFlight -= 1
+                    continue
+                }
+                let index = i
+                group.addTask { await body(index) }
+                inFlight += 1
+                i += 1
+                // Behind schedule (the cap was hit) the schedule restarts from now: no burst to catch up.
+                next = max(next + interval, ContinuousClock.now - interval)
+                if next > ContinuousClock.now { try? await Task.sleep(until: next, clock: .continuous) }
+            }
+        }
+    }
+
+    /// A worker is one loop: fetch, process, fetch again, at most `rate` times a second.
+    private func paceSequential(_ rate: Double, _ body: () async -> Void) async {
         let interval = Duration.nanoseconds(Int64(1e9 / rate))
         var next = ContinuousClock.now
-        var i = 0
         while ContinuousClock.now < until {
-            await body(i)
-            i += 1
+            await body()
             next = max(next + interval, ContinuousClock.now - interval)
             if next > ContinuousClock.now { try? await Task.sleep(until: next, clock: .continuous) }
         }
@@ -100,14 +121,24 @@ struct RegionWorkload: Sendable {
         let body = #"{"queues":["\#(queue)"],"count":\#(spec.fetchCount ?? 5),"worker_id":"\#(worker)","visibility_timeout_ms":\#(visibilityTimeoutMs)}"#
         guard let r = await timed("fetch", .POST, "/ojs/v1/workers/fetch", json: body, ok: [200]), r.status == 200 else { return }
         let received = ClaimLedger.now()
-        for job in r.json["jobs"] as? [[String: Any]] ?? [] {
-            guard let id = job["id"] as? String, let attempt = job["attempt"] as? Int else { continue }
+        let claimed = (r.json["jobs"] as? [[String: Any]] ?? []).compactMap { job -> (String, Int)? in
+            guard let id = job["id"] as? String, let attempt = job["attempt"] as? Int else { return nil }
+            return (id, attempt)
+        }
+        for (id, attempt) in claimed {
             observations.claims.claimed(.init(id: id, attempt: attempt, worker: worker, sent: sent, received: received))
-            let ackSent = ClaimLedger.now()
-            let ack = await timed("ack", .POST, "/ojs/v1/workers/ack", json: #"{"job_id":"\#(id)","result":{"ok":true}}"#, ok: [200])
-            if let ack, ack.status == 200 {
-                observations.claims.acked(id, sent: ackSent, received: ClaimLedger.now())
-                observations.acknowledgedAck(region, id: id, bookmark: ack.bookmark)
+        }
+        // The jobs of one fetch are processed side by side, as an SDK worker with concurrency would.
+        await withTaskGroup(of: Void.self) { group in
+            for (id, _) in claimed {
+                group.addTask {
+                    let ackSent = ClaimLedger.now()
+                    let ack = await timed("ack", .POST, "/ojs/v1/workers/ack", json: #"{"job_id":"\#(id)","result":{"ok":true}}"#, ok: [200])
+                    if let ack, ack.status == 200 {
+                        observations.claims.acked(id, sent: ackSent, received: ClaimLedger.now())
+                        observations.acknowledgedAck(region, id: id, bookmark: ack.bookmark)
+                    }
+                }
             }
         }
     }
