@@ -44,6 +44,7 @@ public final class ProcessSupervisor: @unchecked Sendable {
         p.executableURL = executable
         p.arguments = node.arguments
         p.standardOutput = FileHandle.nullDevice
+        p.environment = Self.environment(ProcessInfo.processInfo.environment)
         let path = logDirectory.appendingPathComponent("\(node.name).log").path
         if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
         if let log = FileHandle(forWritingAtPath: path) {
@@ -57,6 +58,13 @@ public final class ProcessSupervisor: @unchecked Sendable {
         do { try p.run() } catch { throw .spawnFailed(node.name, String(describing: error)) }
         running[node.name] = p
         nodes[node.name] = node
+    }
+
+    /// The nodes' environment: the user's `OJS_*` settings (a key, a port, a data directory)
+    /// would change what is simulated, so they are dropped; `OJS_EXIT_WITH_PARENT` makes a node
+    /// exit if this process is killed before it can stop them.
+    static func environment(_ inherited: [String: String]) -> [String: String] {
+        inherited.filter { !$0.key.hasPrefix("OJS_") }.merging(["OJS_EXIT_WITH_PARENT": "1"]) { $1 }
     }
 
     public func restart(_ name: String) throws(SupervisorError) {

@@ -40,24 +40,48 @@ final class SimulationTests: XCTestCase {
     }
 
     func testInterruptingASimulationLeavesNoProcessBehind() async throws {
-        let work = FileManager.default.temporaryDirectory.appendingPathComponent("ojs-sim-int-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: work) }
+        let (simulator, work) = try await Self.startSimulationAndAwaitItsNodes()
+        defer { Self.cleanUp(work) }
+        kill(simulator.processIdentifier, SIGINT)
+        try await Self.await("the simulator exits on SIGINT", within: 30) { !simulator.isRunning }
+        XCTAssertEqual(Self.processes(mentioning: work.path), [], "nodes outlived an interrupted simulation")
+    }
+
+    /// SIGKILL gives the simulator no chance to stop its nodes; they notice on their own.
+    func testNodesOfAKilledSimulatorExitByThemselves() async throws {
+        let (simulator, work) = try await Self.startSimulationAndAwaitItsNodes()
+        defer { Self.cleanUp(work) }
+        kill(simulator.processIdentifier, SIGKILL)
+        simulator.waitUntilExit()
+        try await Self.await("every node exits after the simulator was killed", within: 15) { Self.processes(mentioning: work.path).isEmpty }
+    }
+
+    static func startSimulationAndAwaitItsNodes() async throws -> (Process, URL) {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("ojs-sim-stop-\(UUID().uuidString)")
         let p = Process()
         p.executableURL = ServerProcess.binary
         p.arguments = ["simulate", "--duration", "60", "--work-dir", work.path]
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
-        defer { if p.isRunning { kill(p.processIdentifier, SIGKILL) } }
-        // Wait for the nodes: four processes whose arguments name the work directory.
-        let deadline = Date().addingTimeInterval(60)
-        while Self.processes(mentioning: work.path).count < 4, Date() < deadline, p.isRunning { try await Task.sleep(for: .milliseconds(100)) }
-        XCTAssertEqual(Self.processes(mentioning: work.path).count, 4)
-        kill(p.processIdentifier, SIGINT)
-        let exitDeadline = Date().addingTimeInterval(30)
-        while p.isRunning, Date() < exitDeadline { try await Task.sleep(for: .milliseconds(50)) }
-        XCTAssertFalse(p.isRunning, "the simulator did not exit on SIGINT")
-        XCTAssertEqual(Self.processes(mentioning: work.path), [], "nodes outlived an interrupted simulation")
+        // A primary and three replicas: four processes whose arguments name the work directory.
+        try await Self.await("the simulator starts its four nodes", within: 60) { processes(mentioning: work.path).count == 4 || !p.isRunning }
+        guard p.isRunning else { throw TestFailure("the simulator exited during start-up") }
+        return (p, work)
+    }
+
+    /// Whatever a test's outcome, nothing it started keeps running.
+    static func cleanUp(_ work: URL) {
+        for pid in processes(mentioning: work.path) { kill(pid, SIGKILL) }
+        try? FileManager.default.removeItem(at: work)
+    }
+
+    static func await(_ what: String, within seconds: TimeInterval, _ condition: () -> Bool) async throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while !condition() {
+            guard Date() < deadline else { throw TestFailure("timed out waiting until \(what)") }
+            try await Task.sleep(for: .milliseconds(100))
+        }
     }
 
     /// PIDs of live processes whose command line contains `text` (Linux /proc).
