@@ -6,7 +6,7 @@ public enum LagChart {
     static let colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
 
     public static func render(_ report: SimulationReport, width: Int = 900, height: Int = 420) -> String {
-        let left = 70.0, right = 150.0, top = 40.0, bottom = 50.0
+        let left = 70.0, right = 200.0, top = 40.0, bottom = 50.0
         let plotW = Double(width) - left - right, plotH = Double(height) - top - bottom
         let tMax = max(report.durationS, report.faults.map(\.endS).max() ?? 0, 1)
         let observed = report.regions.flatMap { $0.lagSeries.compactMap(\.lagMs) }.max() ?? 0
@@ -26,14 +26,14 @@ public enum LagChart {
             svg += "<rect x=\"\(r(x0))\" y=\"\(r(top))\" width=\"\(r(x1 - x0))\" height=\"\(r(plotH))\" fill=\"#f2b134\" fill-opacity=\"0.25\"/>\n"
             svg += "<line x1=\"\(r(x0))\" y1=\"\(r(top))\" x2=\"\(r(x0))\" y2=\"\(r(top + plotH))\" stroke=\"#b8860b\" stroke-dasharray=\"4 3\"/>\n"
             let labelY = top + 14 + Double(i % 3) * 14
-            svg += "<text x=\"\(r(x0 + 3))\" y=\"\(r(labelY))\" fill=\"#7a5a00\">\(escape(f.kind.replacingOccurrences(of: "_", with: " "))) \(escape(f.target))</text>\n"
+            svg += "<text x=\"\(r(x0 + 3))\" y=\"\(r(labelY))\" fill=\"#7a5a00\">\(escape(faultLabel(f)))</text>\n"
         }
         for tick in 0...5 {
             let v = yMax * Double(tick) / 5
             svg += "<line x1=\"\(r(left))\" y1=\"\(r(y(v)))\" x2=\"\(r(left + plotW))\" y2=\"\(r(y(v)))\" stroke=\"#e5e5e5\"/>\n"
             svg += "<text x=\"\(r(left - 8))\" y=\"\(r(y(v) + 4))\" text-anchor=\"end\">\(label(v))</text>\n"
         }
-        let step = niceCeiling(tMax / 8)
+        let step = niceCeiling(tMax / 8, multiples: [1, 2, 5, 10])
         var t = 0.0
         while t <= tMax + 1e-9 {
             svg += "<text x=\"\(r(x(t)))\" y=\"\(r(top + plotH + 18))\" text-anchor=\"middle\">\(label(t))</text>\n"
@@ -65,11 +65,16 @@ public enum LagChart {
         return svg + "</svg>\n"
     }
 
-    /// The smallest 1, 2 or 5 × 10^n at or above `v`, for round axis ticks.
-    static func niceCeiling(_ v: Double) -> Double {
+    static func faultLabel(_ f: FaultEvent) -> String {
+        f.kind == "partition" ? "partition \(f.target)" : "kill -9 \(f.target)"
+    }
+
+    /// The smallest round number (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 × 10^n) at or above `v`,
+    /// so the axis ends close above the data with round ticks.
+    static func niceCeiling(_ v: Double, multiples: [Double] = [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) -> Double {
         guard v > 0 else { return 1 }
         let magnitude = pow(10, floor(log10(v)))
-        for m in [1.0, 2, 5, 10] where m * magnitude >= v - 1e-9 { return m * magnitude }
+        for m in multiples where m * magnitude >= v - 1e-9 { return m * magnitude }
         return 10 * magnitude
     }
 

@@ -7,15 +7,9 @@ public struct Percentiles: Codable, Sendable, Equatable {
     public var p95: Double
     public var p99: Double
     public var max: Double
+}
 
-    public init(count: Int, p50: Double, p95: Double, p99: Double, max: Double) {
-        self.count = count
-        self.p50 = p50
-        self.p95 = p95
-        self.p99 = p99
-        self.max = max
-    }
-
+extension Percentiles {
     public init(_ values: [Double]) {
         let sorted = values.sorted()
         func rank(_ q: Double) -> Double {

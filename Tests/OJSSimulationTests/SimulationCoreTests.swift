@@ -96,7 +96,7 @@ final class SimulationCoreTests: XCTestCase {
         let svg = LagChart.render(Self.sampleReport())
         XCTAssertTrue(svg.hasPrefix("<svg"))
         XCTAssertEqual(svg.components(separatedBy: "<polyline").count - 1, 3, "the gap while the replica was down splits its line in two")
-        XCTAssertTrue(svg.contains("kill replica far"), svg)
+        XCTAssertTrue(svg.contains("kill -9 far"), svg)
         XCTAssertTrue(svg.contains("partition continental"), svg)
     }
 
