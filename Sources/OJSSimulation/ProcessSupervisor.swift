@@ -61,10 +61,10 @@ public final class ProcessSupervisor: @unchecked Sendable {
     }
 
     /// The nodes' environment: the user's `OJS_*` settings (a key, a port, a data directory)
-    /// would change what is simulated, so they are dropped; `OJS_EXIT_WITH_PARENT` makes a node
-    /// exit if this process is killed before it can stop them.
+    /// would change what is simulated, so they are dropped; `OJS_EXIT_WITH_PARENT` (this process's pid)
+    /// makes a node exit if this process is killed before it can stop them.
     static func environment(_ inherited: [String: String]) -> [String: String] {
-        inherited.filter { !$0.key.hasPrefix("OJS_") }.merging(["OJS_EXIT_WITH_PARENT": "1"]) { $1 }
+        inherited.filter { !$0.key.hasPrefix("OJS_") }.merging(["OJS_EXIT_WITH_PARENT": String(getpid())]) { $1 }
     }
 
     public func restart(_ name: String) throws(SupervisorError) {

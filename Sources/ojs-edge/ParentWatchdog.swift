@@ -6,9 +6,10 @@ import Foundation
 enum ParentWatchdog {
     static let variable = "OJS_EXIT_WITH_PARENT"
 
+    /// The variable holds the simulator's pid rather than a flag: a node whose parent dies
+    /// before this runs would otherwise take its new parent for the simulator.
     static func startIfRequested() {
-        guard Env.bool(variable) else { return }
-        let parent = getppid()
+        guard let parent = Env.int(variable).map(pid_t.init) else { return }
         Thread.detachNewThread {
             while getppid() == parent { sleep(1) }
             // Reparented: the simulator died. Exit at once, as a crash would; the node's
