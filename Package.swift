@@ -75,10 +75,22 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The edge simulator: link proxies, process supervision, workload and report.
+        .target(
+            name: "OJSSimulation",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "ojs-edge",
             dependencies: [
-                "OJSCore", "OJSStore", "OJSServer", "OJSReplication",
+                "OJSCore", "OJSStore", "OJSServer", "OJSReplication", "OJSSimulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -98,6 +110,7 @@ let package = Package(
         ),
         .testTarget(name: "OJSCoreTests", dependencies: ["OJSCore"], swiftSettings: strict),
         .testTarget(name: "OJSStoreTests", dependencies: ["OJSStore", "OJSCore"], swiftSettings: strict),
+        .testTarget(name: "OJSSimulationTests", dependencies: ["OJSSimulation"], swiftSettings: strict),
         .testTarget(name: "OJSReplicationTests", dependencies: ["OJSReplication", "OJSStore", "OJSCore", "CSQLite"], swiftSettings: strict),
         .testTarget(
             name: "OJSServerTests",
@@ -109,6 +122,6 @@ let package = Package(
             swiftSettings: strict
         ),
         // Real processes: depends on the executable so `swift test` builds it first.
-        .testTarget(name: "IntegrationTests", dependencies: ["ojs-edge"], swiftSettings: strict),
+        .testTarget(name: "IntegrationTests", dependencies: ["ojs-edge", "OJSSimulation"], swiftSettings: strict),
     ]
 )

@@ -50,6 +50,7 @@ struct Replica: AsyncParsableCommand {
 
     func run() async throws {
         let logger = LogSetup.bootstrap(level: logLevel, label: "ojs-edge.replica.\(region)")
+        ParentWatchdog.startIfRequested()
         var config = ServerConfiguration()
         config.host = host
         config.port = port

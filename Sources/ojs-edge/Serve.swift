@@ -53,6 +53,7 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let logger = LogSetup.bootstrap(level: logLevel, label: "ojs-edge")
+        ParentWatchdog.startIfRequested()
         // Checked before anything touches the data directory.
         var config = ServerConfiguration()
         config.host = host

@@ -1,4 +1,5 @@
 import Foundation
+import OJSSimulation
 import XCTest
 
 /// Repeated `kill -9` of the primary (and, every other round, of the replica) under a live
@@ -63,26 +64,6 @@ final class CrashLoopTests: XCTestCase {
             "crash loop: \(rounds) primary kills, \(rounds / 2) replica kills, \(record.pushed.count) acknowledged pushes and "
                 + "\(record.acked.count) acked jobs verified (\(unannounced) of them pushed without an answer), "
                 + "\(record.claims.count) claims checked, \(lost) lost, \(doubles.count) double claims")
-    }
-
-    /// The checker itself: it must see an overlap, a repeated attempt and a claim after an ack.
-    func testTheLedgerFindsOverlappingClaims() {
-        let ledger = Ledger()
-        ledger.claimed(.init(id: "a", attempt: 1, worker: "w1", sent: 0, received: 5))
-        ledger.claimed(.init(id: "a", attempt: 2, worker: "w2", sent: 100, received: 110))
-        ledger.claimed(.init(id: "b", attempt: 1, worker: "w1", sent: 0, received: 5))
-        ledger.claimed(.init(id: "b", attempt: 1, worker: "w2", sent: 3000, received: 3010))
-        ledger.claimed(.init(id: "c", attempt: 1, worker: "w1", sent: 0, received: 5))
-        ledger.acked("c", sent: 10, received: 20)
-        ledger.claimed(.init(id: "c", attempt: 2, worker: "w2", sent: 30, received: 40))
-        ledger.claimed(.init(id: "d", attempt: 1, worker: "w1", sent: 0, received: 5))
-        ledger.claimed(.init(id: "d", attempt: 2, worker: "w2", sent: 2500, received: 2510))
-        let record = ledger.snapshot()
-        let doubles = record.doubleClaims(visibilityMs: 2000)
-        XCTAssertTrue(doubles.contains { $0.hasPrefix("a#2") }, "\(doubles)")
-        XCTAssertTrue(doubles.contains { $0.hasPrefix("b#1") }, "\(doubles)")
-        XCTAssertFalse(doubles.contains { $0.hasPrefix("d") }, "a claim after the visibility timeout is a reclaim: \(doubles)")
-        XCTAssertEqual(record.claimsAfterAck(), ["c#2@w2 after its ack"])
     }
 
     /// Four producers and three workers until the kill switch fires.
@@ -188,57 +169,28 @@ final class KillSwitch: @unchecked Sendable {
     }
 }
 
-/// What clients were told, with monotonic send and receive times (milliseconds).
+/// What clients were told: answered pushes here, claims and acks in the simulator's
+/// `ClaimLedger`, whose checks this test shares.
 final class Ledger: @unchecked Sendable {
-    struct Claim: Equatable, CustomStringConvertible {
-        var id: String
-        var attempt: Int
-        var worker: String
-        var sent: Double
-        var received: Double
-        var description: String { "\(id)#\(attempt)@\(worker)" }
-    }
+    typealias Claim = ClaimRecord.Claim
 
     struct Record {
         var pushed: [String]
-        var acked: [String: (sent: Double, received: Double)]
-        var claims: [Claim]
-
-        /// Two deliveries of one job overlapping in time. A later claim is certainly early
-        /// when its answer arrived before the earlier claim's request was even sent plus the
-        /// visibility timeout (claim times lie between send and receive), unless the earlier
-        /// holder acked first.
-        func doubleClaims(visibilityMs: Int) -> [String] {
-            var found: [String] = []
-            let byJob = Dictionary(grouping: claims, by: \.id)
-            for (_, list) in byJob {
-                let ordered = list.sorted { $0.received < $1.received }
-                var seen = Set<Int>()
-                for c in ordered where !seen.insert(c.attempt).inserted { found.append("\(c) delivered twice") }
-                for (a, b) in zip(ordered, ordered.dropFirst()) where b.received < a.sent + Double(visibilityMs) {
-                    if let ack = acked[a.id], ack.received <= b.sent { continue }
-                    found.append("\(b) while \(a) still held it")
-                }
-            }
-            return found
-        }
-
-        /// Claims requested after the job's ack was answered.
-        func claimsAfterAck() -> [String] {
-            claims.compactMap { c in
-                guard let ack = acked[c.id], c.sent > ack.received else { return nil }
-                return "\(c) after its ack"
-            }
-        }
+        var claimRecord: ClaimRecord
+        var acked: [String: (sent: Double, received: Double)] { claimRecord.acked }
+        var claims: [Claim] { claimRecord.claims }
+        func doubleClaims(visibilityMs: Int) -> [String] { claimRecord.doubleClaims(visibilityMs: visibilityMs) }
+        func claimsAfterAck() -> [String] { claimRecord.claimsAfterAck() }
     }
 
     private let lock = NSLock()
-    private var record = Record(pushed: [], acked: [:], claims: [])
+    private var pushedIds: [String] = []
+    private let claims = ClaimLedger()
 
-    static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e6 }
+    static func now() -> Double { ClaimLedger.now() }
 
-    func pushed(_ id: String) { lock.withLock { record.pushed.append(id) } }
-    func claimed(_ claim: Claim) { lock.withLock { record.claims.append(claim) } }
-    func acked(_ id: String, sent: Double, received: Double) { lock.withLock { record.acked[id] = (sent, received) } }
-    func snapshot() -> Record { lock.withLock { record } }
+    func pushed(_ id: String) { lock.withLock { pushedIds.append(id) } }
+    func claimed(_ claim: Claim) { claims.claimed(claim) }
+    func acked(_ id: String, sent: Double, received: Double) { claims.acked(id, sent: sent, received: received) }
+    func snapshot() -> Record { Record(pushed: lock.withLock { pushedIds }, claimRecord: claims.snapshot()) }
 }

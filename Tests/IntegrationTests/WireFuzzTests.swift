@@ -1,4 +1,5 @@
 import Foundation
+import OJSSimulation
 import XCTest
 
 /// Mutated bytes on the wire, below the router: request lines, header blocks and chunked

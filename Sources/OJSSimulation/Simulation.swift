@@ -1,0 +1,245 @@
+import AsyncHTTPClient
+import Foundation
+import NIOHTTP1
+import NIOCore
+import NIOPosix
+
+/// One run: start the primary and a replica per region behind link proxies, drive every
+/// region's workload while the fault timeline plays, heal, verify the invariants, report.
+public struct Simulation: Sendable {
+    public struct Options: Sendable {
+        public var topology: Topology
+        public var durationS: Double
+        public var seed: UInt64
+        /// The `ojs-edge` binary to run the nodes with (normally this process's own).
+        public var executable: URL
+        /// Where the nodes' data and logs go; kept after the run when `keepData`.
+        public var workDirectory: URL
+        public var keepData: Bool
+        /// How often each replica's lag is sampled.
+        public var sampleIntervalMs: Int = 250
+
+        public init(topology: Topology, durationS: Double, seed: UInt64, executable: URL, workDirectory: URL, keepData: Bool) {
+            self.topology = topology
+            self.durationS = durationS
+            self.seed = seed
+            self.executable = executable
+            self.workDirectory = workDirectory
+            self.keepData = keepData
+        }
+    }
+
+    public let options: Options
+    public let supervisor: ProcessSupervisor
+    private let log: @Sendable (String) -> Void
+
+    public init(options: Options, log: @escaping @Sendable (String) -> Void) {
+        self.options = options
+        self.log = log
+        self.supervisor = ProcessSupervisor(executable: options.executable, logDirectory: options.workDirectory.appendingPathComponent("logs"))
+    }
+
+    public func run() async throws -> SimulationReport {
+        let fm = FileManager.default
+        try fm.createDirectory(at: options.workDirectory.appendingPathComponent("logs"), withIntermediateDirectories: true)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        var config = HTTPClient.Configuration()
+        config.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 16)
+        config.timeout = .init(connect: .seconds(3), read: .seconds(15))
+        let client = HTTPClient(eventLoopGroupProvider: .shared(group), configuration: config)
+        var proxies: [LinkProxy] = []
+        do {
+            let report = try await runNodes(client: client, group: group, proxies: &proxies)
+            await shutdown(client: client, group: group, proxies: proxies)
+            return report
+        } catch {
+            await shutdown(client: client, group: group, proxies: proxies)
+            throw error
+        }
+    }
+
+    private func shutdown(client: HTTPClient, group: MultiThreadedEventLoopGroup, proxies: [LinkProxy]) async {
+        supervisor.teardown()
+        for p in proxies { p.close() }
+        try? await client.shutdown()
+        try? await group.shutdownGracefully()
+        if !options.keepData { try? FileManager.default.removeItem(at: options.workDirectory) }
+    }
+
+    private func runNodes(client: HTTPClient, group: MultiThreadedEventLoopGroup, proxies: inout [LinkProxy]) async throws -> SimulationReport {
+        let topology = options.topology
+        let dir = options.workDirectory
+        var rng = SplitMix(options.seed)
+        let primaryPort = try PortAllocator.free()
+        let primaryURL = "http://127.0.0.1:\(primaryPort)"
+        try supervisor.start(.init(
+            name: "primary", port: primaryPort,
+            arguments: ["serve", "--host", "127.0.0.1", "--port", "\(primaryPort)", "--data-dir", dir.appendingPathComponent("primary").path, "--log-level", "warning"]))
+        try await waitUntilAnswering("primary", url: primaryURL, healthy: true, client: client)
+        log("primary on \(primaryURL)")
+
+        var links: [String: FaultTimeline.RegionLinks] = [:]
+        var replicaURLMap: [String: String] = [:]
+        var clientURLs: [String: String] = [:]
+        for region in topology.regions {
+            let toPrimary = try await LinkProxy.start(name: "\(region.name)->primary", link: region.primaryLink, upstreamPort: primaryPort, seed: rng.next(), group: group)
+            proxies.append(toPrimary)
+            let port = try PortAllocator.free()
+            try supervisor.start(.init(
+                name: region.name, port: port,
+                arguments: [
+                    "replica", "--primary", "http://127.0.0.1:\(toPrimary.port)", "--region", region.name, "--host", "127.0.0.1", "--port", "\(port)",
+                    "--data-dir", dir.appendingPathComponent("replica-\(region.name)").path, "--consistency-wait-ms", "\(topology.consistencyWaitMs ?? 2000)",
+                    "--log-level", "warning",
+                ]))
+            let toClients = try await LinkProxy.start(
+                name: "clients->\(region.name)", link: region.clientLink ?? Topology.Link(latencyMs: 0.5), upstreamPort: port, seed: rng.next(), group: group)
+            proxies.append(toClients)
+            links[region.name] = .init(toPrimary: toPrimary, toClients: toClients)
+            replicaURLMap[region.name] = "http://127.0.0.1:\(port)"
+            clientURLs[region.name] = "http://127.0.0.1:\(toClients.port)"
+        }
+        let replicaURLs = replicaURLMap
+        for region in topology.regions {
+            try await waitUntilAnswering(region.name, url: replicaURLs[region.name] ?? "", healthy: true, client: client)
+            log("replica \(region.name) streaming on \(replicaURLs[region.name] ?? ""), its clients connect through \(clientURLs[region.name] ?? "")")
+        }
+
+        let observations = Observations(regions: topology.regions.map(\.name))
+        let start = ContinuousClock.now
+        let until = start + .milliseconds(Int64(options.durationS * 1000))
+        let visibility = topology.visibilityTimeoutMs ?? 5000
+        let timeline = FaultTimeline(
+            faults: topology.faults ?? [], start: start, links: links,
+            nodes: .init(
+                kill: { [supervisor] name in supervisor.kill9(name) },
+                restart: { [self] name in
+                    try supervisor.restart(name)
+                    let url = name == "primary" ? primaryURL : replicaURLs[name] ?? ""
+                    try await waitUntilAnswering(name, url: url, healthy: name == "primary", client: client)
+                }))
+        log("workload running for \(Int(options.durationS)) s")
+        let sampler = LagSampler(client: client, replicaURLs: replicaURLs, start: start, until: until, intervalMs: options.sampleIntervalMs, observations: observations)
+        let faults = await withTaskGroup(of: [FaultEvent].self) { tasks in
+            tasks.addTask { await timeline.run(log: log) }
+            tasks.addTask {
+                await sampler.run()
+                return []
+            }
+            for region in topology.regions {
+                let workload = RegionWorkload(
+                    region: region.name, baseURL: clientURLs[region.name] ?? "", spec: region.workload ?? Topology.Workload(),
+                    visibilityTimeoutMs: visibility, client: client, observations: observations, seed: rng.next(), until: until)
+                tasks.addTask {
+                    await workload.run()
+                    return []
+                }
+            }
+            var all: [FaultEvent] = []
+            for await events in tasks { all += events }
+            return all
+        }
+        for l in links.values {
+            l.toPrimary.setPartitioned(false)
+            l.toClients.setPartitioned(false)
+        }
+        log("workload done; verifying")
+        let invariants = await verify(observations: observations, client: client, primaryURL: primaryURL, replicaURLs: replicaURLs, visibilityMs: visibility)
+        let snapshot = observations.snapshot()
+        return SimulationReport(
+            topology: topology.name, durationS: options.durationS, seed: options.seed, invariants: invariants,
+            regions: topology.regions.map { .init(name: $0.name, observations: snapshot.regions[$0.name] ?? .init(), durationS: options.durationS) },
+            faults: faults)
+    }
+
+    private func verify(observations: Observations, client: HTTPClient, primaryURL: String, replicaURLs: [String: String], visibilityMs: Int) async
+        -> SimulationReport.Invariants
+    {
+        let snapshot = observations.snapshot()
+        let check = Verification(client: client, primaryURL: primaryURL, replicaURLs: replicaURLs)
+        let lost = await check.lostJobs(snapshot.pushed)
+        let claims = observations.claims.snapshot()
+        let doubles = claims.doubleClaims(visibilityMs: visibilityMs) + claims.claimsAfterAck()
+        var compared: [String: Int] = [:]
+        var identical = true
+        var details = lost.prefix(5).map { "lost: \($0)" } + doubles.prefix(5).map { "double claim: \($0)" }
+        let deadline = ContinuousClock.now + .seconds(60)
+        for region in replicaURLs.keys.sorted() {
+            if let c = await check.compare(region: region, deadline: deadline) {
+                compared[region] = c.txid
+                if !c.identical {
+                    identical = false
+                    details.append("replica \(region) differs from the primary at txid \(c.txid)")
+                }
+            } else {
+                identical = false
+                details.append("replica \(region) never reached the primary's position")
+            }
+        }
+        let regions = snapshot.regions.values
+        for r in regions { details += r.rywViolations.prefix(5).map { "ryw: \($0)" } }
+        return .init(
+            rywViolationsWithBookmark: regions.reduce(0) { $0 + $1.rywViolations.count }, lostAcknowledgedJobs: lost.count,
+            doubleClaims: doubles.count, replicasIdentical: identical, acknowledgedJobsChecked: snapshot.pushed.count,
+            claimsChecked: claims.claims.count, bookmarkedReadsChecked: regions.reduce(0) { $0 + $1.readsWithBookmark }, comparedAtTxid: compared,
+            details: details)
+    }
+
+    /// Polls a node's health until it answers (200 when `healthy`, any answer otherwise: a
+    /// restarted replica reports 503 until it has caught up, which is the point of watching it).
+    func waitUntilAnswering(_ name: String, url: String, healthy: Bool, client: HTTPClient, timeoutS: Double = 60) async throws {
+        let deadline = ContinuousClock.now + .milliseconds(Int64(timeoutS * 1000))
+        while ContinuousClock.now < deadline {
+            if let r = try? await client.exchange(.GET, url + "/ojs/v1/health", timeout: .seconds(2)), !healthy || r.status == 200 { return }
+            guard supervisor.isRunning(name) else { throw SupervisorError.notHealthy(name + " exited") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw SupervisorError.notHealthy(name)
+    }
+}
+
+/// Samples every replica's own view of its lag on a fixed period.
+struct LagSampler {
+    let client: HTTPClient
+    let replicaURLs: [String: String]
+    let start: ContinuousClock.Instant
+    let until: ContinuousClock.Instant
+    let intervalMs: Int
+    let observations: Observations
+
+    func run() async {
+        var next = ContinuousClock.now
+        while next < until {
+            let t = Double((ContinuousClock.now - start) / .milliseconds(1)) / 1000
+            await withTaskGroup(of: Void.self) { group in
+                for (region, url) in replicaURLs {
+                    group.addTask {
+                        let r = try? await client.exchange(.GET, url + "/ojs/v1/replication/status", timeout: .milliseconds(Int64(intervalMs)))
+                        let lag = (r?.json["lag_ms"] as? NSNumber)?.doubleValue
+                        observations.lag(region, LagSample(t: (t * 100).rounded() / 100, lagMs: r?.status == 200 ? lag : nil))
+                    }
+                }
+            }
+            next += .milliseconds(Int64(intervalMs))
+            try? await Task.sleep(until: next, clock: .continuous)
+        }
+    }
+}
+
+/// A free loopback port, found by binding port 0. Another process could take it before the
+/// node binds it; on one machine running only this simulation that does not happen in practice.
+public enum PortAllocator {
+    public static func free() throws(SupervisorError) -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = 0
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        guard bound == 0 else { throw .spawnFailed("port allocation", "bind failed") }
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+}
