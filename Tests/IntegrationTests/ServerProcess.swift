@@ -39,13 +39,17 @@ final class ServerProcess {
 
     var pid: Int32? { process?.processIdentifier }
 
+    private lazy var errorLog = FileManager.default.temporaryDirectory.appendingPathComponent("ojs-process-\(UUID().uuidString).log").path
+
     func start() async throws {
         let p = Process()
         p.executableURL = Self.binary
         p.arguments = arguments
         p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
+        // Errors only (the log level is "error"), kept so a failed start can say why.
+        FileManager.default.createFile(atPath: errorLog, contents: nil)
+        p.standardError = FileHandle(forWritingAtPath: errorLog) ?? FileHandle.nullDevice
         // OJS_TEST_LOG_DIR keeps each process's JSON log, for debugging a failing test.
         if let logDir = ProcessInfo.processInfo.environment["OJS_TEST_LOG_DIR"] {
             let path = logDir + "/\(arguments[0])-\(port).log"
@@ -68,7 +72,10 @@ final class ServerProcess {
                 try? probe.sendRequest("GET", "/ojs/v1/health")
                 if probe.readResponse(timeout: 5)?.status == 200 { return }
             }
-            guard process?.isRunning == true else { throw TestFailure("server exited during start-up") }
+            guard process?.isRunning == true else {
+                let log = (try? String(contentsOfFile: errorLog, encoding: .utf8)) ?? ""
+                throw TestFailure("server exited during start-up: \(log.suffix(2000))")
+            }
             try await Task.sleep(for: .milliseconds(20))
         }
         throw TestFailure("server did not become healthy")
@@ -101,7 +108,10 @@ final class ServerProcess {
     /// The exit status of the last `terminate()`.
     private(set) var exitStatus: Int32?
 
-    deinit { kill9() }
+    deinit {
+        kill9()
+        try? FileManager.default.removeItem(atPath: errorLog)
+    }
 
     static func freePort() throws -> Int { try PortAllocator.free() }
 }
