@@ -92,7 +92,8 @@ struct Serve: AsyncParsableCommand {
                 to: store, directory: URL(fileURLWithPath: dataDir).appendingPathComponent("replication"), logger: logger,
                 segmentBytes: (Env.int("OJS_REPLICATION_SEGMENT_KB") ?? 16 * 1024) << 10,
                 retentionBytes: (Env.int("OJS_REPLICATION_RETENTION_KB") ?? 256 * 1024) << 10,
-                retentionAgeMs: Int64(Env.int("OJS_REPLICATION_RETENTION_HOURS") ?? 24) * 3_600_000)
+                retentionAgeMs: Int64(Env.int("OJS_REPLICATION_RETENTION_HOURS") ?? 24) * 3_600_000,
+                logSyncIntervalMs: Int64(Env.int("OJS_REPLICATION_LOG_SYNC_MS") ?? 100))
         } catch {
             throw refuse(error)
         }
@@ -108,5 +109,10 @@ struct Serve: AsyncParsableCommand {
         let app = PrimaryServer.makeApplication(
             store: store, config: config, logger: logger, replication: replication, services: exporter.map { [$0] } ?? [])
         try await app.runService()
+        do {
+            try replication.log.sync()
+        } catch {
+            logger.error("replication log sync at shutdown failed", metadata: ["error": .string("\(error)")])
+        }
     }
 }

@@ -132,6 +132,51 @@ final class ReplicationLogTests: XCTestCase {
         XCTAssertEqual(try log.records(after: 0, maxBytes: .max), chain)
     }
 
+    /// With batched fsyncs a power failure can leave any unsynced record of the newest segment
+    /// damaged while later ones reached the disk intact (pages are written back in any order):
+    /// the segment is cut at the first damaged record, never served past it.
+    func testDamageInsideTheNewestSegmentCutsItThere() throws {
+        let directory = newDirectory()
+        let chain: [EncodedRecord]
+        do {
+            let log = try ReplicationLog(directory: directory, syncIntervalMs: 60_000)
+            chain = try F.chain(generation: log.generation, count: 5)
+            for record in chain { try log.append(record) }
+        }
+        let segment = directory.appendingPathComponent("00000000000000000001.ojsr")
+        var bytes = try [UInt8](Data(contentsOf: segment))
+        let third = chain[0].bytes.count + chain[1].bytes.count
+        bytes[third + chain[2].bytes.count - 1] ^= 0xFF
+        try Data(bytes).write(to: segment)
+
+        let log = try ReplicationLog(directory: directory, syncIntervalMs: 60_000)
+        XCTAssertEqual(log.lastTxid, 2)
+        XCTAssertEqual(log.lastChecksum, chain[1].checksum)
+        XCTAssertEqual(log.recoveredTailBytes, bytes.count - third)
+        XCTAssertEqual(try log.records(after: 0, maxBytes: .max), Array(chain.prefix(2)))
+    }
+
+    /// Batched fsyncs never leave records unsynced in a closed segment, and `sync` leaves
+    /// nothing pending: both are what recovery's trust in older segments rests on.
+    func testBatchedSyncKeepsTheLogReadableAndReopenable() throws {
+        let directory = newDirectory()
+        let probe = try F.chain(generation: .random(), count: 1)[0].bytes.count
+        let chain: [EncodedRecord]
+        do {
+            let log = try ReplicationLog(directory: directory, segmentBytes: probe * 2, syncIntervalMs: 60_000)
+            chain = try F.chain(generation: log.generation, count: 7)
+            for record in chain { try log.append(record) }
+            XCTAssertEqual(log.segmentCount, 4)
+            XCTAssertEqual(try log.records(after: 0, maxBytes: .max), chain)
+            try log.sync()
+            try log.syncIfDue()
+        }
+        let log = try ReplicationLog(directory: directory, segmentBytes: probe * 2)
+        XCTAssertEqual(log.recoveredTailBytes, 0)
+        XCTAssertEqual(try log.records(after: 0, maxBytes: .max), chain)
+        XCTAssertThrowsError(try ReplicationLog(directory: newDirectory(), syncIntervalMs: -1))
+    }
+
     func testTornFirstRecordOfNewestSegmentRemovesTheSegment() throws {
         let directory = newDirectory()
         let chain: [EncodedRecord]

@@ -29,8 +29,15 @@ struct LogState: Sendable {
     var writer: Int32?
     /// Set when a failure leaves the on-disk state uncertain; appends refuse until reopen.
     var broken: String?
+    /// 0: fsync every record before `append` returns. Otherwise records written since the last
+    /// fsync are synced by the first append (or `syncIfDue`) at least this many ms after the
+    /// oldest of them, and always before the segment is closed.
+    let syncIntervalMs: Int64
+    /// Monotonic time of the oldest record written but not yet fsynced.
+    var unsyncedSince: Int64?
 
-    init(generation: Generation, startsAfter: UInt64, segments: [LogSegment], recoveredTailBytes: Int) {
+    init(generation: Generation, startsAfter: UInt64, segments: [LogSegment], recoveredTailBytes: Int, syncIntervalMs: Int64 = 0) {
+        self.syncIntervalMs = syncIntervalMs
         self.generation = generation
         self.startsAfter = startsAfter
         self.segments = segments
@@ -41,9 +48,41 @@ struct LogState: Sendable {
 
     var totalBytes: Int { segments.reduce(0) { $0 + $1.size } }
 
+    /// Closes the newest segment's descriptor, fsyncing what it has not synced yet (best
+    /// effort: a caller that must know uses `syncPending` first).
     mutating func closeWriter() {
-        if let writer { SegmentIO.closeFile(writer) }
+        if let writer {
+            if unsyncedSince != nil { _ = fsync(writer) }
+            SegmentIO.closeFile(writer)
+        }
         writer = nil
+        unsyncedSince = nil
+    }
+
+    /// Fsyncs records written since the last fsync. A failure marks the log unusable: after a
+    /// failed fsync the kernel may have dropped the dirty pages while reporting them clean,
+    /// and only a reopen (which re-verifies the newest segment) can say what is on disk.
+    mutating func syncPending() throws {
+        guard unsyncedSince != nil, let writer, let segment = segments.last else { return }
+        do {
+            try SegmentIO.syncFile(writer, path: segment.path)
+        } catch {
+            broken = "fsync of \(segment.path) failed"
+            throw error
+        }
+        unsyncedSince = nil
+    }
+
+    /// Syncs pending records once the oldest is `syncIntervalMs` old.
+    mutating func syncIfDue(now: Int64 = LogState.monotonicMillis()) throws {
+        guard let since = unsyncedSince, now - since >= syncIntervalMs else { return }
+        try syncPending()
+    }
+
+    static func monotonicMillis() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
     }
 
     mutating func append(_ bytes: [UInt8], header: RecordHeader, directory: String, segmentBytes: Int) throws {
@@ -63,6 +102,8 @@ struct LogState: Sendable {
         let needsNewSegment = segments.last.map { $0.size + bytes.count > segmentBytes } ?? true
         var created = false
         if needsNewSegment {
+            // Only the newest segment may hold unsynced records: recovery trusts older ones.
+            try syncPending()
             closeWriter()
             let path = directory + "/" + LogSegment.fileName(firstTxid: header.txid)
             // O_TRUNC is safe: no segment can hold txids beyond lastTxid, so a file with this
@@ -82,7 +123,8 @@ struct LogState: Sendable {
             created = true
         }
         guard var segment = segments.popLast() else { return }
-        defer { if created && segment.offsets.isEmpty { dropEmpty(segment) } else { segments.append(segment) } }
+        var placed = false
+        defer { if !placed { if created && segment.offsets.isEmpty { dropEmpty(segment) } else { segments.append(segment) } } }
 
         let fd: Int32
         if let writer {
@@ -103,20 +145,17 @@ struct LogState: Sendable {
             }
             throw error
         }
-        do {
-            try SegmentIO.syncFile(fd, path: segment.path)
-        } catch {
-            // After a failed fsync the kernel may have dropped the dirty pages while reporting
-            // them clean; only a reopen (which re-verifies the tail) can say what is on disk.
-            broken = "fsync of \(segment.path) failed"
-            throw error
-        }
+        if unsyncedSince == nil { unsyncedSince = Self.monotonicMillis() }
+        // The record is part of the log from here; a failed fsync below makes the log unusable.
         segment.offsets.append(offset)
         segment.size = offset + bytes.count
         segment.newestCommitTime = max(segment.newestCommitTime, header.commitTime)
         segment.lastChecksum = header.checksum
         lastTxid = header.txid
         lastChecksum = header.checksum
+        segments.append(segment)
+        placed = true
+        if syncIntervalMs == 0 { try syncPending() } else { try syncIfDue() }
     }
 
     /// Removes a segment created for a record whose write then failed, keeping the invariant

@@ -15,6 +15,12 @@ public final class ReplicationLog: Sendable {
     public let segmentBytes: Int
     public let retentionBytes: Int
     public let retentionAgeMs: Int64
+    /// 0: every record is fsynced before `append` returns. Otherwise fsyncs are batched: a
+    /// record is synced at most this long after it was appended while appends continue, by
+    /// `syncIfDue`, and always before its segment is closed. The database stays the source
+    /// of truth: a primary that restarts with a log that does not end at the database's
+    /// position (lost tail after a power failure) starts a new generation.
+    public let syncIntervalMs: Int64
 
     private let path: String
     private let generationPath: String
@@ -24,8 +30,9 @@ public final class ReplicationLog: Sendable {
     /// record at the end of the newest segment is truncated so appends continue cleanly.
     public init(
         directory: URL, segmentBytes: Int = 16 << 20, retentionBytes: Int = 256 << 20,
-        retentionAgeMs: Int64 = 24 * 3_600_000
+        retentionAgeMs: Int64 = 24 * 3_600_000, syncIntervalMs: Int64 = 0
     ) throws {
+        guard syncIntervalMs >= 0 else { throw ReplicationLogError.badConfiguration("syncIntervalMs must not be negative") }
         guard segmentBytes > 0 else { throw ReplicationLogError.badConfiguration("segmentBytes must be positive") }
         guard retentionBytes >= 0, retentionAgeMs >= 0 else {
             throw ReplicationLogError.badConfiguration("retention limits must not be negative")
@@ -38,6 +45,7 @@ public final class ReplicationLog: Sendable {
         self.segmentBytes = segmentBytes
         self.retentionBytes = retentionBytes
         self.retentionAgeMs = retentionAgeMs
+        self.syncIntervalMs = syncIntervalMs
         self.path = path
         self.generationPath = path + "/generation"
 
@@ -55,7 +63,8 @@ public final class ReplicationLog: Sendable {
         }
         let recovered = try SegmentRecovery.recover(directory: path, generation: file.generation, startsAfter: file.startsAfter)
         state = Mutex(LogState(generation: file.generation, startsAfter: file.startsAfter,
-                               segments: recovered.segments, recoveredTailBytes: recovered.truncatedBytes))
+                               segments: recovered.segments, recoveredTailBytes: recovered.truncatedBytes,
+                               syncIntervalMs: syncIntervalMs))
     }
 
     deinit {
@@ -97,7 +106,7 @@ public final class ReplicationLog: Sendable {
 
     // MARK: - Writing
 
-    /// Appends the next transaction durably (written and fsynced before returning). It must be
+    /// Appends the next transaction (fsynced before returning, or within `syncIntervalMs`). It must be
     /// `lastTxid + 1`, of this log's generation, and chain from `lastChecksum`.
     public func append(_ encoded: EncodedRecord) throws {
         guard encoded.kind == .transaction else { throw ReplicationLogError.notTransaction }
@@ -117,6 +126,18 @@ public final class ReplicationLog: Sendable {
         try state.withLock { state in
             try state.append(encoded.bytes, header: header, directory: path, segmentBytes: segmentBytes)
         }
+    }
+
+    /// Fsyncs records appended since the last fsync (at shutdown, or for a caller that needs
+    /// them on disk now).
+    public func sync() throws {
+        try state.withLock { try $0.syncPending() }
+    }
+
+    /// Fsyncs pending records whose batching interval has passed: called periodically so the
+    /// last records before writes stop do not wait for the kernel's own writeback.
+    public func syncIfDue() throws {
+        try state.withLock { try $0.syncIfDue() }
     }
 
     /// Starts a new history `generation` whose first transaction will be `lastTxid + 1`,

@@ -6,10 +6,12 @@ import Darwin
 
 /// Rebuilds the segment index when a log is opened, repairing what a crash can leave behind.
 ///
-/// Appends fsync every record before acknowledging it, so a crash can only damage the record
-/// being written: the tail of the newest segment. That tail is truncated away. Damage anywhere
-/// else means the files were changed outside the log, and opening fails rather than silently
-/// dropping acknowledged transactions.
+/// A segment is fsynced before the next one is created, so a crash can only damage the newest
+/// segment: the record being written, or — when fsyncs are batched (`syncIntervalMs`) — any
+/// record written since its last fsync, in any order the kernel wrote pages back. Every record
+/// of the newest segment is therefore checksummed, and the segment is cut at the first damaged
+/// one. Damage anywhere else means the files were changed outside the log, and opening fails
+/// rather than silently dropping transactions.
 enum SegmentRecovery {
     struct Result {
         var segments: [LogSegment]
@@ -121,9 +123,9 @@ enum SegmentRecovery {
                 break
             }
             guard offset + header.recordLength <= size else { damage = "partial record"; break }
-            if offset + header.recordLength == size, isNewest {
-                // The last record of the log is the one a crash may have left half-written
-                // with a plausible header; only its checksum can tell.
+            if isNewest {
+                // Unsynced records may be half on disk behind a plausible header; only the
+                // checksum can tell.
                 let whole = try SegmentIO.read(fd, count: header.recordLength, at: offset, path: path)
                 do {
                     try RecordCodec.verifyChecksum(whole[...], header: header)

@@ -47,10 +47,12 @@ public final class ReplicationSource: Sendable {
     /// replicas re-bootstrap from a snapshot.
     public static func attach(
         to store: Store, directory: URL, logger: Logger, segmentBytes: Int = 16 << 20, retentionBytes: Int = 256 << 20,
-        retentionAgeMs: Int64 = 24 * 3_600_000
+        retentionAgeMs: Int64 = 24 * 3_600_000, logSyncIntervalMs: Int64 = 0
     ) async throws -> ReplicationSource {
         guard let writer = store.writer else { throw StoreError.readOnly }
-        let log = try ReplicationLog(directory: directory, segmentBytes: segmentBytes, retentionBytes: retentionBytes, retentionAgeMs: retentionAgeMs)
+        let log = try ReplicationLog(
+            directory: directory, segmentBytes: segmentBytes, retentionBytes: retentionBytes, retentionAgeMs: retentionAgeMs,
+            syncIntervalMs: logSyncIntervalMs)
         let source = ReplicationSource(log: log, databasePath: store.configuration.path, logger: logger)
         let position = try await writer.exclusive { db -> Int64 in
             // Start from an empty WAL, so the reader's first frame is the next commit.

@@ -4,7 +4,8 @@ import OJSStore
 import ServiceLifecycle
 
 /// Runs the store's time-driven work every tick: promotions, expiry, reservation reclaim,
-/// execution timeouts, cron; and, every second, the replication log's retention.
+/// execution timeouts, cron; the replication log's batched fsync once writes stop; and, every
+/// second, the log's retention.
 /// Stops at graceful shutdown.
 struct SchedulerService: Service {
     let store: Store
@@ -19,6 +20,7 @@ struct SchedulerService: Service {
                 do {
                     try await store.tick()
                     ticks += 1
+                    try replication?.log.syncIfDue()
                     if let replication, ticks % max(1, 1000 / max(1, intervalMs)) == 0 {
                         try replication.log.applyRetention(now: store.clock())
                     }
