@@ -13,7 +13,7 @@ public final class WriteContext {
     /// Unix milliseconds, read once per batch so every request in it agrees on "now".
     public internal(set) var now: Int64 = 0
     private var lastSeq: Int64 = 0
-    private var rng = SystemRandomNumberGenerator()
+    private var rng = BufferedSystemRandom()
     /// Work to run once the batch's transaction has committed (never on rollback).
     var afterCommit: [@Sendable () -> Void] = []
     /// The `now` at which time-driven maintenance last ran in this context, so a batch of
