@@ -21,27 +21,28 @@ public enum Migrations {
         );
         """
 
-    /// Applies every migration not yet recorded, each in its own transaction.
-    /// Returns the names applied.
+    /// Applies every migration not yet recorded, all in one transaction: a new database pays
+    /// one commit (one sync) rather than one per migration, and a failing migration leaves
+    /// the schema exactly as it was. Returns the names applied.
     @discardableResult
     public static func apply(to connection: Connection) throws -> [String] {
         try connection.execute(ledger)
         var done = Set<String>()
         try connection.query("SELECT name FROM d1_migrations") { done.insert($0.text(0)) }
-        var applied: [String] = []
-        for migration in all where !done.contains(migration.name) {
-            try connection.execute("BEGIN IMMEDIATE")
-            do {
+        let pending = all.filter { !done.contains($0.name) }
+        guard !pending.isEmpty else { return [] }
+        try connection.execute("BEGIN IMMEDIATE")
+        do {
+            for migration in pending {
                 try connection.execute(migration.sql)
                 try connection.run("INSERT INTO d1_migrations (name) VALUES (?)", [.text(migration.name)])
-                try connection.execute("COMMIT")
-            } catch {
-                try? connection.execute("ROLLBACK")
-                throw error
             }
-            applied.append(migration.name)
+            try connection.execute("COMMIT")
+        } catch {
+            try? connection.execute("ROLLBACK")
+            throw error
         }
-        return applied
+        return pending.map(\.name)
     }
 
     /// Writes every migration as `NNNN_description.sql` into `directory`.
