@@ -47,6 +47,13 @@ public final class Connection {
             try execute("PRAGMA synchronous=\(options.synchronous.rawValue)")
             // The writer checkpoints itself, after replication has captured the frames.
             try execute("PRAGMA wal_autocheckpoint=0")
+            // Every request in a group commit runs in its own SAVEPOINT, and SQLite keeps the
+            // statement journal (the pages' prior contents) in a temp file by default: 9 pwrites
+            // per job in a batch push, 40 % of the writer thread's time. In memory it is a copy.
+            try execute("PRAGMA temp_store=MEMORY")
+            // A commit of a few thousand batch-pushed jobs dirties megabytes of pages; keep
+            // them in the cache rather than spilling them into the WAL mid-transaction.
+            try execute("PRAGMA cache_size=-16384")
         }
         try execute("PRAGMA foreign_keys=ON")
     }
