@@ -6,7 +6,6 @@ import Synchronization
 final class WorkQueue<Item: Sendable>: Sendable {
     private struct State {
         var items: [Item] = []
-        var head = 0
         var closed = false
     }
 
@@ -31,20 +30,14 @@ final class WorkQueue<Item: Sendable>: Sendable {
         while true {
             available.wait()
             let batch = state.withLock { s -> [Item]? in
-                let pending = s.items.count - s.head
+                let pending = s.items.count
                 if pending == 0 { return s.closed ? nil : [] }
                 let n = Swift.min(pending, max)
-                let out = Array(s.items[s.head..<(s.head + n)])
+                let out = Array(s.items[..<n])
                 // Drop the taken items now: a slot left behind keeps its closures alive, and
                 // with them a whole request's parsed jobs and results (a 1000-job batch is
                 // about 1.5 MB) until the array is next compacted.
-                if n == pending {
-                    s.items.removeAll(keepingCapacity: true)
-                    s.head = 0
-                } else {
-                    s.items.removeFirst(s.head + n)
-                    s.head = 0
-                }
+                s.items.removeFirst(n)
                 return out
             }
             guard let batch else {
