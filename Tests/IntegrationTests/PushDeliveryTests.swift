@@ -5,9 +5,7 @@ import XCTest
 /// and settles them from its answers and late receipts (`docs/serverless.md`).
 final class PushDeliveryTests: XCTestCase {
     func testDeliveredSignedAndCompletedExactlyOnce() async throws {
-        let h = try PushHarness()
-        try await h.start()
-        addTeardownBlock { await h.stop() }
+        let h = try await PushHarness.started(for: self)
         let bound = try await h.bind("emails", "ok")
         XCTAssertEqual(bound["state"] as? String, "active")
         XCTAssertEqual(bound["secret"] as? String, "****cdef", "the secret is never shown in full")
@@ -36,9 +34,7 @@ final class PushDeliveryTests: XCTestCase {
     }
 
     func testRetriesFollowTheBackoffAndFailedReceiptsCount() async throws {
-        let h = try PushHarness()
-        try await h.start()
-        addTeardownBlock { await h.stop() }
+        let h = try await PushHarness.started(for: self)
         try await h.bind("flaky", "flaky")
         let id = try await h.push(
             "flaky", retry: #"{"max_attempts":4,"initial_interval":"PT0.3S","backoff_coefficient":2,"jitter":false}"#)
@@ -59,9 +55,7 @@ final class PushDeliveryTests: XCTestCase {
     }
 
     func testTimeoutsAreRetryableFailures() async throws {
-        let h = try PushHarness()
-        try await h.start()
-        addTeardownBlock { await h.stop() }
+        let h = try await PushHarness.started(for: self)
         try await h.bind("slow", "slow", extra: #""timeout_ms":200"#)
         let id = try await h.push("slow", retry: #"{"max_attempts":2,"initial_interval":"PT0.1S","jitter":false}"#)
         let job = try await h.job(id, reaches: "discarded")
@@ -71,9 +65,7 @@ final class PushDeliveryTests: XCTestCase {
     }
 
     func testNonRetryable4xxDiscardsAtOnce() async throws {
-        let h = try PushHarness()
-        try await h.start()
-        addTeardownBlock { await h.stop() }
+        let h = try await PushHarness.started(for: self)
         try await h.bind("picky", "reject")
         let id = try await h.push("picky", retry: #"{"max_attempts":5}"#)
         let job = try await h.job(id, reaches: "discarded")
@@ -84,9 +76,7 @@ final class PushDeliveryTests: XCTestCase {
     }
 
     func testLateReceiptIsAcceptedOnlyWhileTheDeliveryIsActive() async throws {
-        let h = try PushHarness()
-        try await h.start()
-        addTeardownBlock { await h.stop() }
+        let h = try await PushHarness.started(for: self)
         // The function answers 202 and POSTs its receipt a moment later.
         try await h.bind("later", "late")
         let id = try await h.push("later")

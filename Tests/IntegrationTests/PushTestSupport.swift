@@ -21,6 +21,14 @@ final class PushHarness: @unchecked Sendable {
         try await server.start()
     }
 
+    /// A started harness that stops when `test` ends.
+    static func started(for test: XCTestCase) async throws -> PushHarness {
+        let h = try PushHarness()
+        try await h.start()
+        test.addTeardownBlock { await h.stop() }
+        return h
+    }
+
     func stop() async {
         server.terminate()
         await function.stop()

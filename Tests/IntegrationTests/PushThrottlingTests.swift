@@ -9,9 +9,7 @@ import FoundationNetworking
 /// and disabling an endpoint that refuses us — all measured at the example function.
 final class PushThrottlingTests: XCTestCase {
     func testConcurrencyLimitHoldsAtTheFunction() async throws {
-        let h = try PushHarness()
-        try await h.start()
-        addTeardownBlock { await h.stop() }
+        let h = try await PushHarness.started(for: self)
         h.function.setFailing(false, holdMs: 150)
         try await h.bind("narrow", "hold", extra: #""concurrency":2"#)
         var ids: [String] = []
@@ -23,9 +21,7 @@ final class PushThrottlingTests: XCTestCase {
     }
 
     func testRateLimitHoldsOverEveryWindow() async throws {
-        let h = try PushHarness()
-        try await h.start()
-        addTeardownBlock { await h.stop() }
+        let h = try await PushHarness.started(for: self)
         try await h.bind("metered", "ok", extra: #""concurrency":50,"rate":{"per_second":5,"burst":2}"#)
         // Enqueued in one batch so the whole burst is waiting at once.
         let jobs = (0..<9).map { #"{"type":"push.test","args":[\#($0)],"options":{"queue":"metered"}}"# }
@@ -46,9 +42,7 @@ final class PushThrottlingTests: XCTestCase {
     }
 
     func testTooManyRequestsBacksOffWithoutCountingAnAttempt() async throws {
-        let h = try PushHarness()
-        try await h.start()
-        addTeardownBlock { await h.stop() }
+        let h = try await PushHarness.started(for: self)
         try await h.bind("crowded", "busy")
         let id = try await h.push("crowded", retry: #"{"max_attempts":1}"#)
         let job = try await h.job(id, reaches: "completed", within: 15)
@@ -66,9 +60,7 @@ final class PushThrottlingTests: XCTestCase {
     }
 
     func testCircuitOpensHalfOpensAndClosesAgain() async throws {
-        let h = try PushHarness()
-        try await h.start()
-        addTeardownBlock { await h.stop() }
+        let h = try await PushHarness.started(for: self)
         try await h.bind("shaky", "fail", extra: #""timeout_ms":2000,"circuit_breaker":{"failure_threshold":2,"cooldown_ms":300}"#)
         let id = try await h.push(
             "shaky", retry: #"{"max_attempts":20,"initial_interval":"PT0.05S","backoff_coefficient":1,"jitter":false}"#)
@@ -92,9 +84,7 @@ final class PushThrottlingTests: XCTestCase {
     }
 
     func testUnauthorizedAndNotFoundDisableTheEndpointAndKeepTheJob() async throws {
-        let h = try PushHarness()
-        try await h.start()
-        addTeardownBlock { await h.stop() }
+        let h = try await PushHarness.started(for: self)
         for (queue, behaviour, status) in [("locked", "unauthorized", 401), ("moved", "gone", 404)] {
             try await h.bind(queue, behaviour)
             let first = try await h.push(queue, retry: #"{"max_attempts":1}"#)

@@ -78,12 +78,12 @@ extension Store {
                         [.text(id), .text(job.id), .text(queue), .int(Int64(job.attempt)), .int(now)])
                     claim.deliveries.append(PushDelivery(job: job, deliveryId: id))
                 }
+                endpoint.inFlight += jobs.count
                 if !jobs.isEmpty, var b = bucket {
                     b.take(jobs.count, now: now)
                     bucket = b
                     endpoint.tokens = b.tokens
                     endpoint.tokensAt = b.updatedAt
-                    endpoint.inFlight += jobs.count
                     if b.tokens < 1, endpoint.available > jobs.count { retry(in: b.millisUntilNextToken(now: now)) }
                 }
             }
