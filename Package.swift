@@ -122,6 +122,15 @@ let package = Package(
             swiftSettings: strict
         ),
         // Real processes: depends on the executable so `swift test` builds it first.
-        .testTarget(name: "IntegrationTests", dependencies: ["ojs-edge", "OJSSimulation"], swiftSettings: strict),
+        // The push tests' example function is a small Hummingbird server that checks
+        // signatures with the core's HMAC.
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "ojs-edge", "OJSSimulation", "OJSCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict),
     ]
 )

@@ -8,11 +8,10 @@ import ServiceLifecycle
 /// Assembles the primary: router, middleware, scheduler, replication source.
 public enum PrimaryServer {
     public static func makeRouter(
-        store: Store, config: ServerConfiguration, logger: Logger, replication: ReplicationSource? = nil
+        store: Store, config: ServerConfiguration, logger: Logger, replication: ReplicationSource? = nil, metrics: OJSMetrics = OJSMetrics()
     ) -> Router<OJSRequestContext> {
         let router = Router(context: OJSRequestContext.self)
         let health = HealthState()
-        let metrics = OJSMetrics()
         let writer = store.writer
         writer?.addTimingObserver { size, micros in metrics.writerBatch(size: size, commitMicros: micros) }
         // Outermost, so the request span covers everything, errors rendered by OJSMiddleware included.
@@ -37,9 +36,13 @@ public enum PrimaryServer {
     public static func makeApplication(
         store: Store, config: ServerConfiguration, logger: Logger, replication: ReplicationSource? = nil, services extra: [any Service] = []
     ) -> some ApplicationProtocol {
-        let router = makeRouter(store: store, config: config, logger: logger, replication: replication)
+        let metrics = OJSMetrics()
+        let router = makeRouter(store: store, config: config, logger: logger, replication: replication, metrics: metrics)
         var services: [any Service] = extra
         if config.tracing { services.append(JobSpanService(store: store, tracing: JobTracing())) }
+        if config.pushDelivery {
+            services.append(PushDispatcher(store: store, logger: logger, metrics: metrics, pollMs: config.pushPollMs, version: config.version))
+        }
         if config.tickIntervalMs > 0 {
             services.append(SchedulerService(store: store, intervalMs: config.tickIntervalMs, logger: logger, replication: replication))
         }

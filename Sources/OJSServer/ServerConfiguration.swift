@@ -37,6 +37,11 @@ public struct ServerConfiguration: Sendable {
     /// server only copies a client's `traceparent` header into the job's meta.
     public var tracing = false
 
+    /// Delivers the jobs of queues bound to function URLs (primary only; `docs/serverless.md`).
+    public var pushDelivery = true
+    /// The push dispatcher's longest wait between passes when no commit wakes it.
+    public var pushPollMs = 1000
+
     /// API keys; when non-empty every `/ojs/v1` endpoint but health needs one as a Bearer token.
     public var apiKeys: [String] = []
     /// Required as `Authorization: Bearer …` on the replication endpoints when set.

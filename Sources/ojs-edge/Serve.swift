@@ -42,6 +42,13 @@ struct Serve: AsyncParsableCommand {
         help: "How long a push's Idempotency-Key replays its first answer (env OJS_IDEMPOTENCY_WINDOW_SECONDS; default 24 hours).")
     var idempotencyWindowSeconds: Int = Env.int("OJS_IDEMPOTENCY_WINDOW_SECONDS") ?? 86_400
 
+    @Option(
+        name: .customLong("push-config"),
+        help: ArgumentHelp(
+            "A JSON file binding queues to function URLs for push delivery, applied at start (env OJS_PUSH_CONFIG; see docs/serverless.md).",
+            valueName: "path"))
+    var pushConfig: String? = Env.string("OJS_PUSH_CONFIG")
+
     func validate() throws {
         guard SynchronousMode(rawValue: synchronous.uppercased()) != nil else {
             throw ValidationError("--synchronous must be FULL, NORMAL or EXTRA.")
@@ -104,6 +111,16 @@ struct Serve: AsyncParsableCommand {
                 "host": .string(host), "port": .stringConvertible(port), "database": .string(storeConfig.path),
                 "synchronous": .string(storeConfig.synchronous.rawValue), "test_mode": .stringConvertible(testMode),
             ])
+        if let pushConfig {
+            do {
+                for binding in try PushConfigFile.load(pushConfig) { try await store.bindPushEndpoint(binding, resetState: false) }
+            } catch {
+                let reason = "cannot apply the push configuration \(pushConfig): \(error)"
+                logger.critical("refusing to start", metadata: ["reason": .string(reason)])
+                FileHandle.standardError.write(Data(("ojs-edge: " + reason + "\n").utf8))
+                throw ExitCode(78)
+            }
+        }
         let exporter = try Telemetry.bootstrapTracing(serviceName: "ojs-edge", logger: logger)
         config.tracing = exporter != nil
         let app = PrimaryServer.makeApplication(

@@ -83,16 +83,26 @@ public struct NackRequest: Sendable, Equatable {
         let requeue = try o.bool("requeue") ?? false
         var failure = JobFailure(code: "handler_error", message: "Job failed")
         if let eo = try o.object("error") {
-            failure.code = try eo.string("code", path: "error.code") ?? failure.code
-            failure.type = try eo.string("type", path: "error.type")
-            failure.message = try eo.string("message", path: "error.message") ?? failure.message
-            failure.retryable = try eo.bool("retryable", path: "error.retryable")
-            failure.details = try eo.object("details", path: "error.details")
-            if let bt = eo["backtrace"] ?? eo["stack"], !bt.isNull { failure.backtrace = bt }
+            failure = try JobFailure.parse(eo)
         } else if let m = o["message"]?.stringValue {
             failure.message = m
         }
         return NackRequest(jobId: jobId, workerId: try optionalString(o, "worker_id"), requeue: requeue, failure: failure)
+    }
+}
+
+extension JobFailure {
+    /// A failure as a NACK or a push receipt sends it (`error` object); missing fields get
+    /// the `handler_error` defaults.
+    public static func parse(_ eo: JSONObject, path: String = "error") throws(OJSError) -> JobFailure {
+        var failure = JobFailure(code: "handler_error", message: "Job failed")
+        failure.code = try eo.string("code", path: path + ".code") ?? failure.code
+        failure.type = try eo.string("type", path: path + ".type")
+        failure.message = try eo.string("message", path: path + ".message") ?? failure.message
+        failure.retryable = try eo.bool("retryable", path: path + ".retryable")
+        failure.details = try eo.object("details", path: path + ".details")
+        if let bt = eo["backtrace"] ?? eo["stack"], !bt.isNull { failure.backtrace = bt }
+        return failure
     }
 }
 

@@ -49,6 +49,21 @@ public final class OJSMetrics: Sendable {
         registry.makeCounter(name: "ojs_jobs_\(outcome)_total", labels: [("queue", queue)], help: "Jobs \(outcome) (through ack/nack)").increment()
     }
 
+    /// A push delivery's outcome (`completed`, `failed`, `accepted`, `throttled`, `disabled`,
+    /// `rejected`, `timeout`, `error`).
+    func pushDelivery(_ outcome: String, queue: String) {
+        registry.makeCounter(
+            name: "ojs_push_deliveries_total", labels: [("queue", queue), ("outcome", outcome)], help: "Push deliveries by outcome"
+        ).increment()
+    }
+
+    /// A push endpoint's health changed: 1 for its current state, 0 for the others.
+    func pushEndpointState(_ state: String, queue: String) {
+        for s in ["active", "open", "half_open", "disabled"] {
+            gauge("ojs_push_endpoint_state", labels: [("queue", queue), ("state", s)], help: "1 for the push endpoint's current state", s == state ? 1 : 0)
+        }
+    }
+
     /// A replica applied a batch.
     public func replicaApplied(records: Int, bytes: Int, duration: Duration) {
         registry.makeCounter(name: "ojs_replication_applied_records_total", help: "Records applied by this replica").increment(by: Double(records))

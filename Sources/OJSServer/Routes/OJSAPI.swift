@@ -32,6 +32,7 @@ struct OJSAPI: Sendable {
         addWorkflowRoutes(router)
         addCronRoutes(router)
         addAdminRoutes(router)
+        addPushRoutes(router)
         addProgressRoutes(router)
         addReplicationRoutes(router)
         addMetricsRoute(router)

@@ -51,8 +51,10 @@ extension Store {
         return claimed
     }
 
+    /// Every claim clears `delivery_id`: a push claim then sets its own, and a receipt for an
+    /// earlier delivery can never settle a later claim of the same job.
     static let claimSet = """
-        state = 'active', attempt = attempt + 1, started_at = ?1, worker_id = ?2, next_attempt_at = NULL,
+        state = 'active', attempt = attempt + 1, started_at = ?1, worker_id = ?2, next_attempt_at = NULL, delivery_id = NULL,
           visible_until = ?1 + coalesce(?3, visibility_timeout_ms, ?4),
           timeout_at = CASE WHEN coalesce(timeout_ms, ?5) > 0 THEN ?1 + coalesce(timeout_ms, ?5) END
         """

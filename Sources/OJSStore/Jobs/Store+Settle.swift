@@ -11,25 +11,31 @@ extension Store {
     public func ack(_ request: AckRequest) async throws -> JobSnapshot {
         try await write { ctx in
             let current = try Self.activeJob(request.jobId, workerId: request.workerId, operation: "acknowledge", db: ctx.db)
-            let job = try ctx.db.updatedJob(
-                """
-                UPDATE jobs SET state = 'completed', completed_at = ?, result = ?, error = NULL, visible_until = NULL,
-                  timeout_at = NULL, next_attempt_at = NULL
-                WHERE id = ? AND state = 'active' RETURNING \(JobColumns.list)
-                """, [.int(ctx.now), SQLValue(request.result.map { $0.jsonText }), .text(current.id)]
-            )
-            try ctx.db.run(
-                "UPDATE job_progress SET progress = 1.0, updated_at = ? WHERE job_id = ?", [.int(ctx.now), .text(job.id)])
-            try EventLog.record(
-                ctx, type: "job.completed", job: job,
-                data: [
-                    ("job_type", .string(job.type)), ("queue", .string(job.queue)),
-                    ("duration_ms", .int(ctx.now - (current.startedAt ?? ctx.now))), ("attempt", .int(Int64(job.attempt))),
-                    ("result", request.result ?? .null),
-                ])
-            try Workflows.jobSettled(job, ctx: ctx)
-            return job
+            return try Self.complete(current, result: request.result, ctx: ctx)
         }
+    }
+
+    /// Completes an active job: stores the result, records the event, advances its workflow.
+    /// Shared by ACK and push receipts.
+    static func complete(_ current: JobSnapshot, result: JSONValue?, ctx: WriteContext) throws -> JobSnapshot {
+        let job = try ctx.db.updatedJob(
+            """
+            UPDATE jobs SET state = 'completed', completed_at = ?, result = ?, error = NULL, visible_until = NULL,
+              timeout_at = NULL, next_attempt_at = NULL
+            WHERE id = ? AND state = 'active' RETURNING \(JobColumns.list)
+            """, [.int(ctx.now), SQLValue(result.map { $0.jsonText }), .text(current.id)]
+        )
+        try ctx.db.run(
+            "UPDATE job_progress SET progress = 1.0, updated_at = ? WHERE job_id = ?", [.int(ctx.now), .text(job.id)])
+        try EventLog.record(
+            ctx, type: "job.completed", job: job,
+            data: [
+                ("job_type", .string(job.type)), ("queue", .string(job.queue)),
+                ("duration_ms", .int(ctx.now - (current.startedAt ?? ctx.now))), ("attempt", .int(Int64(job.attempt))),
+                ("result", result ?? .null),
+            ])
+        try Workflows.jobSettled(job, ctx: ctx)
+        return job
     }
 
     /// NACK: the retry policy decides between `available` (requeue), `retryable` and `discarded`.

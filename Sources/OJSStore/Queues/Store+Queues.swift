@@ -97,7 +97,7 @@ extension Store {
     /// Deletes everything (test mode only).
     public func reset() async throws {
         try await write { ctx in
-            for table in ["jobs", "events", "queues", "workers", "workflows", "crons", "rate_limits", "job_progress", "idempotency_keys"] {
+            for table in ["jobs", "events", "queues", "workers", "workflows", "crons", "rate_limits", "job_progress", "idempotency_keys", "push_endpoints", "push_deliveries"] {
                 try ctx.db.run("DELETE FROM \(table)")
             }
         }
