@@ -38,16 +38,23 @@ public enum PrimaryServer {
         store: Store, config: ServerConfiguration, logger: Logger, replication: ReplicationSource? = nil, services extra: [any Service] = []
     ) -> some ApplicationProtocol {
         let router = makeRouter(store: store, config: config, logger: logger, replication: replication)
-        var services: [any Service] = extra
-        if config.tracing { services.append(JobSpanService(store: store, tracing: JobTracing())) }
-        if config.tickIntervalMs > 0 {
-            services.append(SchedulerService(store: store, intervalMs: config.tickIntervalMs, logger: logger, replication: replication))
-        }
         return Application(
             router: router,
             server: HTTPServerSettings.server(config),
             configuration: HTTPServerSettings.application(config, serverName: "ojs-edge", logger: logger),
-            services: services,
+            services: extra + backgroundServices(store: store, config: config, logger: logger, replication: replication),
             logger: logger)
+    }
+
+    /// What runs beside the HTTP server. Serverless mode has no ticker: the scheduler's pass
+    /// runs in fetches, job GETs and `POST /ojs/v1/admin/tick`. Span export consumes events
+    /// the writer hands it (no timer, no writes); replication streams are requests.
+    static func backgroundServices(store: Store, config: ServerConfiguration, logger: Logger, replication: ReplicationSource?) -> [any Service] {
+        var services: [any Service] = []
+        if config.tracing { services.append(JobSpanService(store: store, tracing: JobTracing())) }
+        if config.tickIntervalMs > 0 && !config.serverless {
+            services.append(SchedulerService(store: store, intervalMs: config.tickIntervalMs, logger: logger, replication: replication))
+        }
+        return services
     }
 }

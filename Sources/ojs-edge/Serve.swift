@@ -34,6 +34,9 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup(title: "Limits")
     var limits: LimitOptions
 
+    @OptionGroup(title: "Scheduling")
+    var scheduling: SchedulingOptions
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env OJS_LOG_LEVEL).")
     var logLevel: String = Env.string("OJS_LOG_LEVEL") ?? "info"
 
@@ -72,6 +75,7 @@ struct Serve: AsyncParsableCommand {
         var storeConfig = StoreConfiguration(path: URL(fileURLWithPath: dataDir).appendingPathComponent("ojs.db").path)
         storeConfig.synchronous = SynchronousMode(rawValue: synchronous.uppercased()) ?? .full
         storeConfig.maxDatabaseBytes = maxDatabaseBytes
+        scheduling.apply(to: &config, store: &storeConfig)
         // A read-only or full data directory is an operator's problem to fix: say which.
         func refuse(_ error: any Error) -> ExitCode {
             let reason = "cannot open the data directory \(dataDir): \(error). Check that --data-dir exists, is writable and has free space."
@@ -102,6 +106,7 @@ struct Serve: AsyncParsableCommand {
             metadata: [
                 "host": .string(host), "port": .stringConvertible(port), "database": .string(storeConfig.path),
                 "synchronous": .string(storeConfig.synchronous.rawValue), "test_mode": .stringConvertible(testMode),
+                "serverless": .stringConvertible(config.serverless),
             ])
         let exporter = try Telemetry.bootstrapTracing(serviceName: "ojs-edge", logger: logger)
         config.tracing = exporter != nil
