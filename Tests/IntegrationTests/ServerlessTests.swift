@@ -10,6 +10,8 @@ final class ServerlessTests: XCTestCase {
         try await cluster.start(replicas: ["eu"])
         let health = try await HTTP.exchange("GET", cluster.primary.baseURL + "/ojs/v1/health")
         XCTAssertEqual(health.json["serverless"] as? Bool, true)
+        let status = try await HTTP.exchange("GET", cluster.primary.baseURL + "/ojs/v1/replication/status")
+        XCTAssertEqual(status.json["serverless"] as? Bool, true)
 
         let direct = try await HTTP.exchange("POST", cluster.primary.baseURL + "/ojs/v1/admin/tick")
         XCTAssertEqual(direct.status, 200)
