@@ -8,7 +8,8 @@ import ServiceLifecycle
 /// Assembles the primary: router, middleware, scheduler, replication source.
 public enum PrimaryServer {
     public static func makeRouter(
-        store: Store, config: ServerConfiguration, logger: Logger, replication: ReplicationSource? = nil, metrics: OJSMetrics = OJSMetrics()
+        store: Store, config: ServerConfiguration, logger: Logger, replication: ReplicationSource? = nil, metrics: OJSMetrics = OJSMetrics(),
+        push: PushDispatcher? = nil
     ) -> Router<OJSRequestContext> {
         let router = Router(context: OJSRequestContext.self)
         let health = HealthState()
@@ -27,7 +28,7 @@ public enum PrimaryServer {
         router.add(middleware: AuthMiddleware(keys: config.apiKeys))
         OJSAPI(
             store: store, config: config, health: health, role: .primary(replication), metrics: metrics,
-            tracing: config.tracing ? JobTracing() : nil
+            tracing: config.tracing ? JobTracing() : nil, push: push
         ).register(on: router)
         return router
     }
@@ -37,20 +38,32 @@ public enum PrimaryServer {
         store: Store, config: ServerConfiguration, logger: Logger, replication: ReplicationSource? = nil, services extra: [any Service] = []
     ) -> some ApplicationProtocol {
         let metrics = OJSMetrics()
-        let router = makeRouter(store: store, config: config, logger: logger, replication: replication, metrics: metrics)
-        var services: [any Service] = extra
-        if config.tracing { services.append(JobSpanService(store: store, tracing: JobTracing())) }
-        if config.pushDelivery {
-            services.append(PushDispatcher(store: store, logger: logger, metrics: metrics, pollMs: config.pushPollMs, version: config.version))
-        }
-        if config.tickIntervalMs > 0 {
-            services.append(SchedulerService(store: store, intervalMs: config.tickIntervalMs, logger: logger, replication: replication))
-        }
+        // In serverless mode nothing runs between requests: deliveries go out from the tick.
+        let push = config.pushDelivery
+            ? PushDispatcher(store: store, logger: logger, metrics: metrics, pollMs: config.pushPollMs, version: config.version) : nil
+        let router = makeRouter(
+            store: store, config: config, logger: logger, replication: replication, metrics: metrics, push: config.serverless ? push : nil)
         return Application(
             router: router,
             server: HTTPServerSettings.server(config),
             configuration: HTTPServerSettings.application(config, serverName: "ojs-edge", logger: logger),
-            services: services,
+            services: extra + backgroundServices(store: store, config: config, logger: logger, replication: replication, push: push),
             logger: logger)
+    }
+
+    /// What runs beside the HTTP server. Serverless mode has no ticker and no push
+    /// dispatcher: the scheduler's pass runs in fetches, job GETs and `POST
+    /// /ojs/v1/admin/tick`, and so do push deliveries. Span export consumes events the writer
+    /// hands it (no timer, no writes); replication streams are requests.
+    static func backgroundServices(
+        store: Store, config: ServerConfiguration, logger: Logger, replication: ReplicationSource?, push: PushDispatcher? = nil
+    ) -> [any Service] {
+        var services: [any Service] = []
+        if config.tracing { services.append(JobSpanService(store: store, tracing: JobTracing())) }
+        if let push, !config.serverless { services.append(push) }
+        if config.tickIntervalMs > 0 && !config.serverless {
+            services.append(SchedulerService(store: store, intervalMs: config.tickIntervalMs, logger: logger, replication: replication))
+        }
+        return services
     }
 }

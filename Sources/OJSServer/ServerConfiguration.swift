@@ -20,8 +20,12 @@ public struct ServerConfiguration: Sendable {
     public var maxConnections = 1024
     /// Per-request bounds that need the parsed body (batch size, args/meta size, fetch width).
     public var limits = RequestLimits()
-    /// Scheduler tick; 0 disables the background scheduler (serverless mode).
+    /// Scheduler tick; 0 disables the background scheduler.
     public var tickIntervalMs = 100
+    /// Serverless mode (`docs/serverless.md`): no background timers at all. The scheduler's
+    /// work runs at the start of fetches, at a job GET that has a transition due, and from
+    /// `POST /ojs/v1/admin/tick`. Set the store's `serverless` to match.
+    public var serverless = false
     public var version = "0.1.0"
     /// The OJS conformance level advertised in the manifest: only what passes.
     public var conformanceLevel = 4

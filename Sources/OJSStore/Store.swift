@@ -14,6 +14,17 @@ public struct StoreConfiguration: Sendable {
     public var defaultExecutionTimeoutMs: Int64 = 1_800_000
     /// How long events are kept.
     public var eventRetentionMs: Int64 = 24 * 3_600_000
+    /// Completed jobs are deleted this long after completing; nil keeps them forever.
+    public var completedRetentionMs: Int64? = 24 * 3_600_000
+    /// Discarded and cancelled jobs are deleted this long after they ended; nil keeps them
+    /// forever. Dead letters are never purged: they leave only by replay or delete.
+    public var discardedRetentionMs: Int64? = 7 * 24 * 3_600_000
+    /// The most rows of each kind one purge pass deletes, so a pass never holds the writer
+    /// for long; a backlog drains over successive passes.
+    public var purgeBatchSize = 500
+    /// Serverless mode: no ticker runs, so every fetch starts with the whole scheduler pass
+    /// (cron included), and purges at most once a second.
+    public var serverless = false
     /// How many error entries a job keeps.
     public var maxErrorHistory = 50
     /// A quota on the database file: writes past it fail as on a full disk (507), reads go on.

@@ -26,13 +26,20 @@ struct Serve: AsyncParsableCommand {
     var synchronous: String = Env.string("OJS_SYNCHRONOUS") ?? "FULL"
 
     @Flag(name: .customLong("test-mode"), help: "Enable POST /ojs/v1/admin/reset and heartbeat test directives (env OJS_TEST_MODE=1). Never in production.")
-    var testMode: Bool = Env.bool("OJS_TEST_MODE")
+    var testModeFlag = false
+
+    /// The flag or the variable: ArgumentParser refuses a flag whose default is `true` (a
+    /// debug build stops at start-up), so the environment is not read as the default.
+    var testMode: Bool { testModeFlag || Env.bool("OJS_TEST_MODE") }
 
     @Option(name: .customLong("max-db-bytes"), help: "Quota on the database size; writes past it get 507 storage_full (env OJS_MAX_DB_BYTES).")
     var maxDatabaseBytes: Int64? = Env.int("OJS_MAX_DB_BYTES").map(Int64.init)
 
     @OptionGroup(title: "Limits")
     var limits: LimitOptions
+
+    @OptionGroup(title: "Scheduling")
+    var scheduling: SchedulingOptions
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env OJS_LOG_LEVEL).")
     var logLevel: String = Env.string("OJS_LOG_LEVEL") ?? "info"
@@ -79,6 +86,7 @@ struct Serve: AsyncParsableCommand {
         var storeConfig = StoreConfiguration(path: URL(fileURLWithPath: dataDir).appendingPathComponent("ojs.db").path)
         storeConfig.synchronous = SynchronousMode(rawValue: synchronous.uppercased()) ?? .full
         storeConfig.maxDatabaseBytes = maxDatabaseBytes
+        scheduling.apply(to: &config, store: &storeConfig)
         // A read-only or full data directory is an operator's problem to fix: say which.
         func refuse(_ error: any Error) -> ExitCode {
             let reason = "cannot open the data directory \(dataDir): \(error). Check that --data-dir exists, is writable and has free space."
@@ -110,6 +118,7 @@ struct Serve: AsyncParsableCommand {
             metadata: [
                 "host": .string(host), "port": .stringConvertible(port), "database": .string(storeConfig.path),
                 "synchronous": .string(storeConfig.synchronous.rawValue), "test_mode": .stringConvertible(testMode),
+                "serverless": .stringConvertible(config.serverless),
             ])
         if let pushConfig {
             do {

@@ -33,6 +33,26 @@ final class PushDeliveryTests: XCTestCase {
         XCTAssertEqual(entries.first?["http_status"] as? Int, 200)
     }
 
+    /// In serverless mode nothing delivers between requests: a tick makes the delivery pass
+    /// and answers only once the deliveries it started are settled.
+    func testServerlessModeDeliversFromTheTick() async throws {
+        let h = try await PushHarness.started(for: self, extraArguments: ["--serverless"])
+        try await h.bind("emails", "ok")
+        let ids = [try await h.push("emails", args: "[1]"), try await h.push("emails", args: "[2]")]
+        let tick = try await HTTP.exchange("POST", h.base + "/ojs/v1/admin/tick")
+        XCTAssertEqual(tick.status, 200)
+        XCTAssertEqual(tick.json["serverless"] as? Bool, true)
+        XCTAssertEqual(tick.json["push_deliveries"] as? Int, 2)
+        for id in ids {
+            let job = try await h.job(id)
+            XCTAssertEqual(job["state"] as? String, "completed", "settled before the tick answered")
+            XCTAssertEqual(h.function.hits(job: id).count, 1)
+        }
+        h.assertSignaturesValid()
+        let idle = try await HTTP.exchange("POST", h.base + "/ojs/v1/admin/tick")
+        XCTAssertEqual(idle.json["push_deliveries"] as? Int, 0)
+    }
+
     func testRetriesFollowTheBackoffAndFailedReceiptsCount() async throws {
         let h = try await PushHarness.started(for: self)
         try await h.bind("flaky", "flaky")

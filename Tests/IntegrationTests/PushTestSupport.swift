@@ -22,8 +22,8 @@ final class PushHarness: @unchecked Sendable {
     }
 
     /// A started harness that stops when `test` ends.
-    static func started(for test: XCTestCase) async throws -> PushHarness {
-        let h = try PushHarness()
+    static func started(for test: XCTestCase, extraArguments: [String] = []) async throws -> PushHarness {
+        let h = try PushHarness(extraArguments: extraArguments)
         try await h.start()
         test.addTeardownBlock { await h.stop() }
         return h

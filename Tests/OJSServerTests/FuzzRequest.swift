@@ -39,6 +39,8 @@ struct FuzzRequest: Sendable, CustomStringConvertible {
         ("DELETE", "/ojs/v1/admin/dead-letter/:id", nil), ("POST", "/ojs/v1/admin/dead-letter/:id/retry", nil),
         ("GET", "/ojs/v1/admin/jobs/:id", nil), ("POST", "/ojs/v1/admin/jobs/bulk/retry", #"{"filter":{"state":"discarded","queue":"fuzz"}}"#),
         ("GET", "/ojs/v1/admin/queues", nil), ("GET", "/ojs/v1/admin/stats", nil), ("GET", "/ojs/v1/admin/workers", nil),
+        ("POST", "/ojs/v1/admin/tick", nil), ("POST", "/ojs/v1/dead-letter/retry", #"{"queue":"fuzz","limit":5}"#),
+        ("POST", "/ojs/v1/admin/dead-letter/retry", nil), ("POST", "/ojs/v1/dead-letter/delete", #"{"type":"fuzz.a","confirm":true}"#),
         ("POST", "/ojs/v1/admin/queues/:id/pause", nil), ("POST", "/ojs/v1/admin/queues/:id/resume", nil),
         ("PUT", "/ojs/v1/admin/queues/:id/config", #"{"backpressure":{"max_depth":5,"strategy":"reject"}}"#),
         ("GET", "/ojs/v1/events", nil), ("GET", "/ojs/v1/rate-limits/:id", nil), ("GET", "/ojs/v1/health", nil),

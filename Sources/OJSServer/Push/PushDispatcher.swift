@@ -41,24 +41,43 @@ public final class PushDispatcher: Service, Sendable {
 
     static func workerId(_ queue: String) -> String { "push/" + queue }
 
+    static func makeClient() -> HTTPClient {
+        HTTPClient(eventLoopGroupProvider: .singleton, configuration: HTTPClient.Configuration(redirectConfiguration: .disallow))
+    }
+
     public func run() async throws {
-        let client = HTTPClient(
-            eventLoopGroupProvider: .singleton, configuration: HTTPClient.Configuration(redirectConfiguration: .disallow))
+        let client = Self.makeClient()
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 let seen = self.commits.value
-                let waitMs = await self.pass(client)
+                let waitMs = await self.pass(client).waitMs
                 _ = await self.commits.wait(atLeast: seen + 1, timeout: .milliseconds(waitMs))
             }
         }
-        for task in inFlight.withLock({ Array($0.values) }) { await task.value }
+        await finishInFlight()
         try? await client.shutdown()
     }
 
-    /// Claims and starts deliveries for every endpoint with waiting jobs; returns how long
-    /// to wait for a commit before the next pass.
-    func pass(_ client: HTTPClient) async -> Int64 {
+    /// Serverless mode: one pass from `POST /ojs/v1/admin/tick`, returning once the
+    /// deliveries it started are answered and settled, so the platform's invocation covers
+    /// them (each is bounded by its endpoint's timeout). Returns how many it started.
+    public func passAndWait() async -> Int {
+        let client = Self.makeClient()
+        let started = await pass(client).started
+        await finishInFlight()
+        try? await client.shutdown()
+        return started
+    }
+
+    private func finishInFlight() async {
+        for task in inFlight.withLock({ Array($0.values) }) { await task.value }
+    }
+
+    /// Claims and starts deliveries for every endpoint with waiting jobs; returns how many it
+    /// started and how long to wait for a commit before the next pass.
+    func pass(_ client: HTTPClient) async -> (started: Int, waitMs: Int64) {
         var waitMs = Int64(pollMs)
+        var started = 0
         do {
             if store.clock() / 60_000 != lastPurgeMinute.exchange(store.clock() / 60_000, ordering: .relaxed) {
                 try await store.purgePushDeliveries()
@@ -70,11 +89,12 @@ public final class PushDispatcher: Service, Sendable {
                 if let retry = claim.retryInMs { waitMs = min(waitMs, retry) }
                 guard let config = claim.endpoint?.config else { continue }
                 for delivery in claim.deliveries { start(delivery, endpoint: config, client: client) }
+                started += claim.deliveries.count
             }
         } catch {
             logger.error("push dispatch pass failed", metadata: ["error": .string("\(error)")])
         }
-        return max(1, waitMs)
+        return (started, max(1, waitMs))
     }
 
     private let lastPurgeMinute = Atomic<Int64>(0)

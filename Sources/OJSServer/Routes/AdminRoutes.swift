@@ -37,7 +37,7 @@ extension OJSAPI {
         }
         router.get("/ojs/v1/admin/jobs/:id") { _, context in
             let id = try Self.parameter(context, "id")
-            guard let job = try await store.job(id: id) else { throw OJSError.notFound("job", id) }
+            guard let job = try await currentJob(id: id) else { throw OJSError.notFound("job", id) }
             return JSONResponse.make(.ok, bytes: Array(job.json.utf8))
         }
         router.get("/ojs/v1/admin/workers") { request, _ in

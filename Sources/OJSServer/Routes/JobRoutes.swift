@@ -9,7 +9,7 @@ extension OJSAPI {
         router.post("/ojs/v1/jobs/batch") { request, _ in try await pushBatch(request) }
         router.get("/ojs/v1/jobs/:id") { _, context in
             let id = try Self.parameter(context, "id")
-            guard let job = try await store.job(id: id) else { throw OJSError.notFound("job", id) }
+            guard let job = try await currentJob(id: id) else { throw OJSError.notFound("job", id) }
             return JobRendering.job(job)
         }
         router.delete("/ojs/v1/jobs/:id") { _, context in
@@ -22,6 +22,15 @@ extension OJSAPI {
                 w.field("previous_state", "pending")
             }
         }
+    }
+
+    /// The job as a GET shows it. In serverless mode no ticker moves a due job along, so a
+    /// job with a transition due (promotion, expiry, lapsed reservation, timeout) has it
+    /// applied first: a client polling a job sees what the ticker would have shown it.
+    func currentJob(id: String) async throws -> JobSnapshot? {
+        guard let job = try await store.job(id: id) else { return nil }
+        guard config.serverless, case .primary = role, !job.state.isTerminal else { return job }
+        return try await store.applyDueTransitions(forJob: id) ? try await store.job(id: id) : job
     }
 
     func push(_ request: Request) async throws -> Response {

@@ -20,6 +20,9 @@ struct OJSAPI: Sendable {
     let metrics: OJSMetrics
     /// Present when tracing is on; every span call sits behind it.
     let tracing: JobTracing?
+    /// Serverless mode's push dispatcher, run by `POST /ojs/v1/admin/tick` (otherwise the
+    /// dispatcher is a background service and this is nil).
+    var push: PushDispatcher? = nil
 
     typealias Context = OJSRequestContext
 
@@ -28,11 +31,13 @@ struct OJSAPI: Sendable {
         addJobRoutes(router)
         addWorkerRoutes(router)
         addDeadLetterRoutes(router)
+        addDeadLetterBulkRoutes(router)
         addQueueRoutes(router)
         addWorkflowRoutes(router)
         addCronRoutes(router)
         addAdminRoutes(router)
         addPushRoutes(router)
+        addTickRoutes(router)
         addProgressRoutes(router)
         addReplicationRoutes(router)
         addMetricsRoute(router)

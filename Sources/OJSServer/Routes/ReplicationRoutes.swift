@@ -77,7 +77,7 @@ extension OJSAPI {
         let now = store.clock()
         switch role {
         case .primary(let source):
-            var o: JSONObject = ["role": "primary", "txid": .int(store.writer?.position.txid ?? 0)]
+            var o: JSONObject = ["role": "primary", "serverless": .bool(config.serverless), "txid": .int(store.writer?.position.txid ?? 0)]
             if let source {
                 let s = source.stats
                 o["generation"] = .string(s.generation.text)

@@ -64,7 +64,7 @@ extension OJSAPI {
             status == "ok" ? .ok : .serviceUnavailable,
             [
                 "status": .string(status), "version": .string(config.version), "uptime_seconds": .int(Int64(health.uptimeSeconds)),
-                "role": "primary", "backend": .object(backend),
+                "role": "primary", "serverless": .bool(config.serverless), "backend": .object(backend),
             ])
     }
 

@@ -4,7 +4,10 @@ import OJSCore
 /// Fires due cron entries from the scheduler's tick. The firing, the job it enqueues and the
 /// new `next_run_at` are one transaction, so a tick fires at most once even across restarts.
 enum CronRunner {
-    static func fireDue(_ ctx: WriteContext, config: StoreConfiguration) throws {
+    /// Returns how many entries enqueued a job.
+    @discardableResult
+    static func fireDue(_ ctx: WriteContext, config: StoreConfiguration) throws -> Int {
+        var firedCount = 0
         var due: [(name: String, expression: String, timezone: String, overlap: String, template: String, lastJob: String?, nextRun: Int64)] = []
         try ctx.db.query(
             """
@@ -23,6 +26,7 @@ enum CronRunner {
                     let job = try Store.insert(try JobSpec.parse(request, now: ctx.now, limits: .unbounded), ctx: ctx).job
                     jobId = job.id
                     fired = true
+                    firedCount += 1
                     try EventLog.record(
                         ctx, type: "cron.triggered", subject: entry.name, queue: job.queue, jobType: job.type,
                         data: [("cron_name", .string(entry.name)), ("job_id", .string(job.id))])
@@ -39,6 +43,7 @@ enum CronRunner {
                 """,
                 [SQLValue(next), SQLValue(fired), .int(ctx.now), .int(fired ? 1 : 0), SQLValue(jobId), .text(entry.name)])
         }
+        return firedCount
     }
 
     /// Whether a due entry may enqueue now. `skip` waits while its previous job is unfinished

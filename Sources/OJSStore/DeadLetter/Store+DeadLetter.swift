@@ -19,11 +19,11 @@ public struct DeadLetterStats: Sendable {
 /// `dead_letter` carry `dead_lettered_at`. Retry brings one back; delete removes it for good.
 extension Store {
     public func deadLetters(queue: String?, type: String?, limit: Int, offset: Int) async throws -> DeadLetterPage {
-        try await read { db in
-            var filter = "dead_lettered_at IS NOT NULL AND state = 'discarded'"
-            var values: [SQLValue] = []
-            if let queue { filter += " AND queue = ?"; values.append(.text(queue)) }
-            if let type { filter += " AND type = ?"; values.append(.text(type)) }
+        var selection = DeadLetterFilter()
+        selection.queue = queue
+        selection.type = type
+        let (filter, values) = Self.deadLetterCondition(selection)
+        return try await read { db in
             let total = try db.scalar("SELECT count(*) FROM jobs WHERE \(filter)", values)
             let jobs = try db.jobs(
                 "SELECT \(JobColumns.list) FROM jobs WHERE \(filter) ORDER BY dead_lettered_at DESC, id LIMIT ? OFFSET ?",
@@ -34,7 +34,7 @@ extension Store {
 
     public func deadLetterStats() async throws -> DeadLetterStats {
         try await read { db in
-            let filter = "dead_lettered_at IS NOT NULL AND state = 'discarded'"
+            let filter = Self.inDeadLetterQueue
             var stats = DeadLetterStats(total: 0, byQueue: [], byErrorType: [])
             try db.query("SELECT count(*), min(dead_lettered_at), max(dead_lettered_at) FROM jobs WHERE \(filter)") {
                 stats.total = $0.int(0)
@@ -75,10 +75,15 @@ extension Store {
     /// Removes a job from the dead-letter queue for good.
     public func deleteDeadLetter(id: String) async throws {
         try await write { ctx in
-            let n = try ctx.db.run(
-                "DELETE FROM jobs WHERE id = ? AND dead_lettered_at IS NOT NULL AND state = 'discarded'", [.text(id)])
-            guard n > 0 else { throw OJSError.notFound("dead-letter job", id) }
-            try ctx.db.run("DELETE FROM job_progress WHERE job_id = ?", [.text(id)])
+            guard try Self.deleteDeadLetterRow(id: id, ctx: ctx) else { throw OJSError.notFound("dead-letter job", id) }
         }
+    }
+
+    /// False when `id` is not in the dead-letter queue.
+    static func deleteDeadLetterRow(id: String, ctx: WriteContext) throws -> Bool {
+        let n = try ctx.db.run("DELETE FROM jobs WHERE id = ? AND \(inDeadLetterQueue)", [.text(id)])
+        guard n > 0 else { return false }
+        try ctx.db.run("DELETE FROM job_progress WHERE job_id = ?", [.text(id)])
+        return true
     }
 }

@@ -36,8 +36,11 @@ enum IdempotencyKeys {
             ])
     }
 
-    static func purgeExpired(_ ctx: WriteContext) throws {
-        try ctx.db.run("DELETE FROM idempotency_keys WHERE expires_at <= ?", [.int(ctx.now)])
+    /// Deletes up to `limit` expired keys (oldest first); returns how many.
+    static func purgeExpired(_ ctx: WriteContext, limit: Int) throws -> Int {
+        try ctx.db.run(
+            "DELETE FROM idempotency_keys WHERE key IN (SELECT key FROM idempotency_keys WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2)",
+            [.int(ctx.now), .int(Int64(limit))])
     }
 }
 

@@ -10,7 +10,7 @@ extension Store {
     }
 
     static func claim(_ request: FetchRequest, ctx: WriteContext, config: StoreConfiguration) throws -> [JobSnapshot] {
-        try Maintenance.runDue(ctx, config: config)
+        try SchedulerPass.beforeFetch(ctx, config: config)
         if let workerId = request.workerId {
             let state = try Workers.touch(workerId, ctx: ctx)
             if Workers.isDraining(state) { return [] }

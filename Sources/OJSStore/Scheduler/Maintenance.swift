@@ -5,17 +5,22 @@ import OJSCore
 /// scheduler's tick and, lazily, at the start of every fetch (so a job due 200 ms ago is
 /// fetchable even between ticks, and in serverless mode with no ticker at all).
 enum Maintenance {
-    static func runDue(_ ctx: WriteContext, config: StoreConfiguration) throws {
-        guard ctx.maintainedAt != ctx.now else { return }
+    /// Returns what it did; all zero when this batch already ran it (another request in the
+    /// same transaction did the work).
+    @discardableResult
+    static func runDue(_ ctx: WriteContext, config: StoreConfiguration) throws -> TickReport {
+        var report = TickReport()
+        guard ctx.maintainedAt != ctx.now else { return report }
         ctx.maintainedAt = ctx.now
-        try expire(ctx)
-        try promote(ctx)
-        try reclaimReservations(ctx, config: config)
-        try failTimedOut(ctx, config: config)
+        report.expired = try expire(ctx)
+        report.promoted = try promote(ctx)
+        report.reclaimed = try reclaimReservations(ctx, config: config)
+        report.timedOut = try failTimedOut(ctx, config: config)
+        return report
     }
 
     /// `scheduled`/`retryable` with `run_at <= now` → `available`, FIFO position by due time.
-    static func promote(_ ctx: WriteContext) throws {
+    static func promote(_ ctx: WriteContext) throws -> Int {
         try ctx.db.run(
             """
             UPDATE jobs SET state = 'available', enqueued_at = ?1, seq = (run_at << 10) | (rowid & 1023), run_at = NULL
@@ -24,7 +29,7 @@ enum Maintenance {
     }
 
     /// Unstarted jobs past `expires_at` → `discarded` (no `completed_at`).
-    static func expire(_ ctx: WriteContext) throws {
+    static func expire(_ ctx: WriteContext) throws -> Int {
         let error = JSONValue.object(
             JSONObject([
                 ("code", "expired"), ("type", "expired"), ("message", "Job expired before it was started"),
@@ -41,12 +46,13 @@ enum Maintenance {
             try EventLog.record(ctx, type: "job.expired", job: job, data: [("job_type", .string(job.type)), ("queue", .string(job.queue))])
             try Workflows.jobSettled(job, ctx: ctx)
         }
+        return expired.count
     }
 
     /// Active jobs whose reservation lapsed (no ack, no heartbeat) go back to `available`
     /// for another worker, with a `visibility_timeout` entry in their error history. One
     /// that has used all its attempts is failed through its retry policy instead.
-    static func reclaimReservations(_ ctx: WriteContext, config: StoreConfiguration) throws {
+    static func reclaimReservations(_ ctx: WriteContext, config: StoreConfiguration) throws -> Int {
         let lapsed = try ctx.db.jobs(
             "SELECT \(JobColumns.list) FROM jobs WHERE state = 'active' AND visible_until <= ?", [.int(ctx.now)])
         for job in lapsed {
@@ -69,10 +75,11 @@ enum Maintenance {
                     .int(ctx.nextSeq()), .int(ctx.now), .text(job.id),
                 ])
         }
+        return lapsed.count
     }
 
     /// Active jobs past their execution timeout fail with a `timeout` error (no grace period).
-    static func failTimedOut(_ ctx: WriteContext, config: StoreConfiguration) throws {
+    static func failTimedOut(_ ctx: WriteContext, config: StoreConfiguration) throws -> Int {
         var timedOut: [(JobSnapshot, Int64)] = []
         try ctx.db.query(
             "SELECT \(JobColumns.list), coalesce(timeout_ms, ?) FROM jobs WHERE state = 'active' AND timeout_at IS NOT NULL AND timeout_at <= ?",
@@ -81,11 +88,6 @@ enum Maintenance {
         for (job, timeout) in timedOut {
             _ = try Store.fail(job, failure: .executionTimeout(timeoutMs: timeout), requeue: false, ctx: ctx, config: config)
         }
-    }
-
-    /// Drops events past their retention and idempotency keys past their window.
-    static func purge(_ ctx: WriteContext, config: StoreConfiguration) throws {
-        try ctx.db.run("DELETE FROM events WHERE time < ?", [.int(ctx.now - config.eventRetentionMs)])
-        try IdempotencyKeys.purgeExpired(ctx)
+        return timedOut.count
     }
 }

@@ -19,6 +19,8 @@ public final class WriteContext {
     /// The `now` at which time-driven maintenance last ran in this context, so a batch of
     /// fetches runs it once.
     var maintainedAt: Int64 = -1
+    /// When the last retention purge ran, so serverless fetches purge at most once a second.
+    var purgedAt: Int64 = Int64.min / 2
 
     let walFrames = WALFrameCount()
 

@@ -1,0 +1,65 @@
+import OJSCore
+
+/// Deletes what has outlived its retention: completed, discarded and cancelled jobs, finished
+/// workflows with no jobs left, old events and expired idempotency keys. Each kind deletes at
+/// most `purgeBatchSize` rows per pass, so one pass holds the writer for milliseconds even
+/// after a long pause; a backlog drains over the following passes (`more` says one remains).
+enum Retention {
+    static func purge(_ ctx: WriteContext, config: StoreConfiguration) throws -> PurgeReport {
+        var report = PurgeReport()
+        let batch = max(1, config.purgeBatchSize)
+        if let keep = config.completedRetentionMs {
+            report.completed = try purgeJobs("state = 'completed' AND completed_at <= ?1", order: "completed_at", before: ctx.now - keep, batch: batch, ctx)
+        }
+        if let keep = config.discardedRetentionMs {
+            // Dead letters (`dead_lettered_at` set) are never purged: they leave the queue only
+            // by an operator's replay or delete.
+            report.discarded = try purgeJobs(
+                "state = 'discarded' AND dead_lettered_at IS NULL AND discarded_at <= ?1", order: "discarded_at", before: ctx.now - keep, batch: batch, ctx)
+            report.cancelled = try purgeJobs("state = 'cancelled' AND cancelled_at <= ?1", order: "cancelled_at", before: ctx.now - keep, batch: batch, ctx)
+        }
+        if let keep = config.completedRetentionMs {
+            report.workflows = try purgeWorkflows(before: ctx.now - keep, batch: batch, ctx)
+        }
+        report.events = try ctx.db.run(
+            "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE time < ?1 ORDER BY time LIMIT ?2)",
+            [.int(ctx.now - config.eventRetentionMs), .int(Int64(batch))])
+        report.idempotencyKeys = try IdempotencyKeys.purgeExpired(ctx, limit: batch)
+        report.more = [report.completed, report.discarded, report.cancelled, report.workflows, report.events, report.idempotencyKeys]
+            .contains { $0 >= batch }
+        return report
+    }
+
+    /// Deletes up to `batch` jobs matching `condition` (with `?1` the cutoff), oldest first,
+    /// and their progress rows. A job of a workflow that is still running is kept whatever
+    /// its age: the workflow reads its steps' states and results to decide what runs next,
+    /// and a missing step would look like one never started.
+    private static func purgeJobs(_ condition: String, order: String, before cutoff: Int64, batch: Int, _ ctx: WriteContext) throws -> Int {
+        var ids: [String] = []
+        try ctx.db.query(
+            """
+            DELETE FROM jobs WHERE id IN (
+              SELECT id FROM jobs WHERE \(condition)
+                AND (workflow_id IS NULL OR NOT EXISTS (SELECT 1 FROM workflows w WHERE w.id = jobs.workflow_id AND w.state = 'running'))
+              ORDER BY \(order) LIMIT ?2)
+            RETURNING id
+            """, [.int(cutoff), .int(Int64(batch))]
+        ) { ids.append($0.text(0)) }
+        guard !ids.isEmpty else { return 0 }
+        let list = JSONValue.array(ids.map { .string($0) }).jsonText
+        try ctx.db.run("DELETE FROM job_progress WHERE job_id IN (SELECT value FROM json_each(?))", [.text(list)])
+        return ids.count
+    }
+
+    /// A finished workflow goes once all its jobs have gone, so `GET /workflows/{id}` never
+    /// shows a workflow whose steps vanished while the workflow itself is still listed.
+    private static func purgeWorkflows(before cutoff: Int64, batch: Int, _ ctx: WriteContext) throws -> Int {
+        try ctx.db.run(
+            """
+            DELETE FROM workflows WHERE id IN (
+              SELECT id FROM workflows WHERE state != 'running' AND finished_at <= ?1
+                AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.workflow_id = workflows.id)
+              ORDER BY finished_at LIMIT ?2)
+            """, [.int(cutoff), .int(Int64(batch))])
+    }
+}
