@@ -41,6 +41,9 @@ public final class Store: Sendable {
     public let writer: Writer?
     public let readers: ReadPool
     public let clock: Writer.Clock
+    /// Counts committed changes to push bindings, so the push dispatcher can sleep while no
+    /// queue is bound instead of looking for endpoints after every commit.
+    public let pushBindings = PositionBroadcaster()
 
     public static let systemClock: Writer.Clock = { Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
 

@@ -50,8 +50,15 @@ public final class PushDispatcher: Service, Sendable {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 let seen = self.commits.value
-                let waitMs = await self.pass(client).waitMs
-                _ = await self.commits.wait(atLeast: seen + 1, timeout: .milliseconds(waitMs))
+                let bindings = self.store.pushBindings.value
+                let pass = await self.pass(client)
+                if pass.endpoints == 0 {
+                    // Nothing is bound: sleep until a binding changes rather than look for
+                    // endpoints after every commit of an ordinary workload.
+                    _ = await self.store.pushBindings.wait(atLeast: bindings + 1, timeout: .milliseconds(Int64(self.pollMs)))
+                } else {
+                    _ = await self.commits.wait(atLeast: seen + 1, timeout: .milliseconds(pass.waitMs))
+                }
             }
         }
         await finishInFlight()
@@ -73,16 +80,20 @@ public final class PushDispatcher: Service, Sendable {
         for task in inFlight.withLock({ Array($0.values) }) { await task.value }
     }
 
-    /// Claims and starts deliveries for every endpoint with waiting jobs; returns how many it
-    /// started and how long to wait for a commit before the next pass.
-    func pass(_ client: HTTPClient) async -> (started: Int, waitMs: Int64) {
+    /// Claims and starts deliveries for every endpoint with waiting jobs; returns how many
+    /// endpoints are bound, how many deliveries it started and how long to wait for a commit
+    /// before the next pass.
+    func pass(_ client: HTTPClient) async -> (endpoints: Int, started: Int, waitMs: Int64) {
         var waitMs = Int64(pollMs)
         var started = 0
+        var endpoints = 0
         do {
             if store.clock() / 60_000 != lastPurgeMinute.exchange(store.clock() / 60_000, ordering: .relaxed) {
                 try await store.purgePushDeliveries()
             }
-            for endpoint in try await store.pushEndpoints() where endpoint.available > 0 && endpoint.circuit.state != .disabled {
+            let bound = try await store.pushEndpoints()
+            endpoints = bound.count
+            for endpoint in bound where endpoint.available > 0 && endpoint.circuit.state != .disabled {
                 let queue = endpoint.config.queue
                 let claim = try await store.claimPushDeliveries(queue: queue, workerId: Self.workerId(queue), maxBatch: Self.maxBatch)
                 if let change = claim.stateChange { logStateChange(queue: queue, change, reason: claim.endpoint?.circuit.reason) }
@@ -94,7 +105,7 @@ public final class PushDispatcher: Service, Sendable {
         } catch {
             logger.error("push dispatch pass failed", metadata: ["error": .string("\(error)")])
         }
-        return (started, max(1, waitMs))
+        return (endpoints, started, max(1, waitMs))
     }
 
     private let lastPurgeMinute = Atomic<Int64>(0)

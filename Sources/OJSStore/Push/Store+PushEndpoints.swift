@@ -45,8 +45,14 @@ extension Store {
                   updated_at = ?11\(reset)
                 """, values)
             guard let endpoint = try PushEndpoint.load(c.queue, db: ctx.db) else { throw OJSError.notFound("push endpoint", c.queue) }
+            self.bindingsChanged(ctx)
             return endpoint
         }
+    }
+
+    func bindingsChanged(_ ctx: WriteContext) {
+        let bindings = pushBindings
+        ctx.onCommit { bindings.publish(bindings.value + 1) }
     }
 
     /// Removes a binding. Deliveries in flight still settle their jobs; no new ones start.
@@ -54,6 +60,7 @@ extension Store {
         try await write { ctx in
             guard let endpoint = try PushEndpoint.load(queue, db: ctx.db) else { throw OJSError.notFound("push endpoint", queue) }
             try ctx.db.run("DELETE FROM push_endpoints WHERE queue = ?", [.text(queue)])
+            self.bindingsChanged(ctx)
             return endpoint
         }
     }

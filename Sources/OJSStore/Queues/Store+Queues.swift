@@ -100,6 +100,7 @@ extension Store {
             for table in ["jobs", "events", "queues", "workers", "workflows", "crons", "rate_limits", "job_progress", "idempotency_keys", "push_endpoints", "push_deliveries"] {
                 try ctx.db.run("DELETE FROM \(table)")
             }
+            self.bindingsChanged(ctx)
         }
     }
 }
