@@ -59,7 +59,7 @@ extension Store {
             let ids = try await write { ctx in
                 var ids: [String] = []
                 try ctx.db.query(
-                    "SELECT id FROM jobs WHERE \(condition) ORDER BY dead_lettered_at, id LIMIT ?", values + [.int(Int64(want))]
+                    "SELECT id FROM jobs WHERE \(condition) ORDER BY dead_lettered_at, rowid LIMIT ?", values + [.int(Int64(want))]
                 ) { ids.append($0.text(0)) }
                 for id in ids { try apply(id, ctx) }
                 return ids
