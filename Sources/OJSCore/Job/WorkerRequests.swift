@@ -81,7 +81,7 @@ public struct NackRequest: Sendable, Equatable {
         guard let o = body.objectValue else { throw OJSError(.invalidRequest, "Nack body must be a JSON object.") }
         let jobId = try requiredJobId(o)
         let requeue = try o.bool("requeue") ?? false
-        var failure = JobFailure(code: "handler_error", message: "Job failed")
+        var failure = JobFailure.handlerError()
         if let eo = try o.object("error") {
             failure = try JobFailure.parse(eo)
         } else if let m = o["message"]?.stringValue {
@@ -92,10 +92,15 @@ public struct NackRequest: Sendable, Equatable {
 }
 
 extension JobFailure {
+    /// What a worker's or a function's failure is when it says no more than `message`.
+    public static func handlerError(_ message: String = "Job failed") -> JobFailure {
+        JobFailure(code: "handler_error", message: message)
+    }
+
     /// A failure as a NACK or a push receipt sends it (`error` object); missing fields get
     /// the `handler_error` defaults.
     public static func parse(_ eo: JSONObject, path: String = "error") throws(OJSError) -> JobFailure {
-        var failure = JobFailure(code: "handler_error", message: "Job failed")
+        var failure = JobFailure.handlerError()
         failure.code = try eo.string("code", path: path + ".code") ?? failure.code
         failure.type = try eo.string("type", path: path + ".type")
         failure.message = try eo.string("message", path: path + ".message") ?? failure.message

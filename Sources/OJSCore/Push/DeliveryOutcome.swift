@@ -119,7 +119,7 @@ public enum Receipt {
             return .completed(result: o["result"])
         case "failed":
             if let text = o["error"]?.stringValue {
-                return .failed(JobFailure(code: "handler_error", message: text))
+                return .failed(.handlerError(text))
             }
             return .failed(try JobFailure.parse(try o.object("error") ?? JSONObject()))
         case let other:
