@@ -91,7 +91,7 @@ public final class PushDispatcher: Service, Sendable {
             if store.clock() / 60_000 != lastPurgeMinute.exchange(store.clock() / 60_000, ordering: .relaxed) {
                 try await store.purgePushDeliveries()
             }
-            let bound = try await store.pushEndpoints()
+            let bound = try await store.pushEndpoints(countingUpTo: 1)
             endpoints = bound.count
             for endpoint in bound where endpoint.available > 0 && endpoint.circuit.state != .disabled {
                 let queue = endpoint.config.queue

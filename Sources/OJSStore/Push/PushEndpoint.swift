@@ -16,7 +16,7 @@ public struct PushEndpoint: Sendable, Equatable {
     public var updatedAt: Int64
     /// Active jobs of the queue holding a delivery (sent, or accepted awaiting a receipt).
     public var inFlight: Int
-    /// Jobs of the queue waiting in `available`.
+    /// Jobs of the queue waiting in `available` (at most the cap when loaded with `countingUpTo`).
     public var available: Int
 
     /// The rate limit's bucket at `now`, or nil when the endpoint has no rate.
@@ -42,13 +42,22 @@ public struct PushEndpoint: Sendable, Equatable {
         return o
     }
 
-    static let columns = """
-        queue, url, secret, concurrency, rate_per_second, burst, timeout_ms, receipt_timeout_ms, failure_threshold, cooldown_ms, \
-        state, state_reason, state_changed_at, consecutive_failures, opened_at, tokens, tokens_at, throttled_until, throttle_streak, \
-        created_at, updated_at, \
-        (SELECT count(*) FROM jobs j WHERE j.queue = push_endpoints.queue AND j.state = 'active' AND j.delivery_id IS NOT NULL), \
-        (SELECT count(*) FROM jobs j WHERE j.queue = push_endpoints.queue AND j.state = 'available')
-        """
+    /// The stored row plus the two counts. `countingUpTo` stops counting waiting jobs at
+    /// that many: the dispatcher only compares the count with a batch size, and counting a
+    /// deep backlog in full on every pass (on the writer thread, for a claim) would cost
+    /// time in proportion to the queue. The admin API counts in full.
+    static func columns(countingUpTo cap: Int? = nil) -> String {
+        let waiting = "j.queue = push_endpoints.queue AND j.state = 'available'"
+        let available = cap.map { "(SELECT count(*) FROM (SELECT 1 FROM jobs j WHERE \(waiting) LIMIT \(max(1, $0))))" }
+            ?? "(SELECT count(*) FROM jobs j WHERE \(waiting))"
+        return """
+            queue, url, secret, concurrency, rate_per_second, burst, timeout_ms, receipt_timeout_ms, failure_threshold, cooldown_ms, \
+            state, state_reason, state_changed_at, consecutive_failures, opened_at, tokens, tokens_at, throttled_until, throttle_streak, \
+            created_at, updated_at, \
+            (SELECT count(*) FROM jobs j WHERE j.queue = push_endpoints.queue AND j.state = 'active' AND j.delivery_id IS NOT NULL), \
+            \(available)
+            """
+    }
 
     static func row(_ r: Row) -> PushEndpoint {
         var config = PushEndpointConfig(queue: r.text(0), url: r.text(1), secret: r.text(2))
@@ -67,8 +76,8 @@ public struct PushEndpoint: Sendable, Equatable {
             throttleStreak: Int(r.int(18)), createdAt: r.int(19), updatedAt: r.int(20), inFlight: Int(r.int(21)), available: Int(r.int(22)))
     }
 
-    static func load(_ queue: String, db: Connection) throws -> PushEndpoint? {
-        try db.first("SELECT \(columns) FROM push_endpoints WHERE queue = ?", [.text(queue)], row)
+    static func load(_ queue: String, db: Connection, countingUpTo cap: Int? = nil) throws -> PushEndpoint? {
+        try db.first("SELECT \(columns(countingUpTo: cap)) FROM push_endpoints WHERE queue = ?", [.text(queue)], row)
     }
 
     /// Saves the health, bucket and back-off (the configuration changes only through `bind`).

@@ -37,7 +37,8 @@ extension Store {
     public func claimPushDeliveries(queue: String, workerId: String, maxBatch: Int) async throws -> PushClaim {
         let config = configuration
         return try await write { ctx in
-            guard var endpoint = try PushEndpoint.load(queue, db: ctx.db) else { return PushClaim() }
+            // Counting past `maxBatch` waiting jobs could not change any decision below.
+            guard var endpoint = try PushEndpoint.load(queue, db: ctx.db, countingUpTo: maxBatch + 1) else { return PushClaim() }
             let now = ctx.now
             let before = endpoint.circuit
             var claim = PushClaim()
@@ -161,7 +162,7 @@ extension Store {
                 .int(ctx.now), SQLValue(httpStatus), .text(live == nil ? "superseded" : outcome.label), SQLValue(detail(outcome)),
                 SQLValue(waiting), .text(deliveryId),
             ])
-        guard let queue = live?.queue, var endpoint = try PushEndpoint.load(queue, db: ctx.db) else { return settlement }
+        guard let queue = live?.queue, var endpoint = try PushEndpoint.load(queue, db: ctx.db, countingUpTo: 1) else { return settlement }
         let before = endpoint.circuit.state
         endpoint.circuit.record(outcome.effect, now: ctx.now)
         if case .throttled(let retryAfter) = outcome {

@@ -69,10 +69,12 @@ extension Store {
         try await read { db in try PushEndpoint.load(queue, db: db) }
     }
 
-    public func pushEndpoints() async throws -> [PushEndpoint] {
+    /// Every binding. `countingUpTo` caps each endpoint's `available` count (the dispatcher
+    /// needs only whether jobs wait; the admin API shows the full count).
+    public func pushEndpoints(countingUpTo cap: Int? = nil) async throws -> [PushEndpoint] {
         try await read { db in
             var out: [PushEndpoint] = []
-            try db.query("SELECT \(PushEndpoint.columns) FROM push_endpoints ORDER BY queue") { out.append(PushEndpoint.row($0)) }
+            try db.query("SELECT \(PushEndpoint.columns(countingUpTo: cap)) FROM push_endpoints ORDER BY queue") { out.append(PushEndpoint.row($0)) }
             return out
         }
     }
