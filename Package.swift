@@ -27,6 +27,9 @@ let package = Package(
         // Tests only: property-based fuzzing of every endpoint.
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
+        // SHA-256, HMAC and AES-GCM (sealed push secrets): no hand-written cryptography. Already in
+        // the graph through swift-certificates.
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         // OTLP/HTTP only: the gRPC exporter would add grpc-swift to every build for nothing.
         .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.6.0", traits: ["OTLPHTTP"]),
     ],
@@ -43,11 +46,12 @@ let package = Package(
         ),
         .target(
             name: "OJSCore",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
         .target(
             name: "OJSStore",
-            dependencies: ["OJSCore", "CSQLite"],
+            dependencies: ["OJSCore", "CSQLite", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict
         ),
         .target(
@@ -128,6 +132,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "ojs-edge", "OJSSimulation", "OJSCore",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

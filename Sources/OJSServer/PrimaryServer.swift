@@ -25,7 +25,8 @@ public enum PrimaryServer {
                     let bookmark = Bookmark(txid: writer?.position.txid ?? 0, generation: generation)
                     return [(.bookmark, bookmark.text), (.servedBy, "primary")]
                 }, metrics: metrics))
-        router.add(middleware: AuthMiddleware(keys: config.apiKeys))
+        router.add(middleware: CanonicalPathMiddleware())
+        router.add(middleware: AuthMiddleware(apiKeys: config.apiKeys, replicationKey: config.replicationKey))
         OJSAPI(
             store: store, config: config, health: health, role: .primary(replication), metrics: metrics,
             tracing: config.tracing ? JobTracing() : nil, push: push
@@ -40,7 +41,8 @@ public enum PrimaryServer {
         let metrics = OJSMetrics()
         // In serverless mode nothing runs between requests: deliveries go out from the tick.
         let push = config.pushDelivery
-            ? PushDispatcher(store: store, logger: logger, metrics: metrics, pollMs: config.pushPollMs, version: config.version) : nil
+            ? PushDispatcher(
+                store: store, logger: logger, metrics: metrics, pollMs: config.pushPollMs, version: config.version, targets: config.pushTargets) : nil
         let router = makeRouter(
             store: store, config: config, logger: logger, replication: replication, metrics: metrics, push: config.serverless ? push : nil)
         return Application(

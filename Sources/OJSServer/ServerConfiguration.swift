@@ -43,12 +43,17 @@ public struct ServerConfiguration: Sendable {
 
     /// Delivers the jobs of queues bound to function URLs (primary only; `docs/serverless.md`).
     public var pushDelivery = true
+    /// Internal addresses push deliveries may reach anyway (`--push-allow-hosts`); empty, every
+    /// loopback, private, link-local, unspecified and multicast address is refused.
+    public var pushTargets = PushTargetPolicy()
     /// The push dispatcher's longest wait between passes when no commit wakes it.
     public var pushPollMs = 1000
 
-    /// API keys; when non-empty every `/ojs/v1` endpoint but health needs one as a Bearer token.
+    /// API keys; when non-empty every route outside `AccessPolicy`'s allowlist needs one as a
+    /// Bearer token.
     public var apiKeys: [String] = []
-    /// Required as `Authorization: Bearer …` on the replication endpoints when set.
+    /// Required as `Authorization: Bearer …` on the replication endpoints whenever any key is
+    /// set (`AccessPolicy`); with API keys but no replication key they are closed.
     public var replicationKey: String?
     /// How long a replica holds a read whose bookmark (or staleness bound) it cannot meet yet,
     /// before forwarding it to the primary.
@@ -74,6 +79,11 @@ extension ServerConfiguration {
         }
         if !loopback && apiKeys.isEmpty && !allowInsecureNoAuth {
             return "Refusing to listen on \(host) without an API key: set OJS_API_KEY (or OJS_ALLOW_INSECURE_NO_AUTH=true to accept unauthenticated access)."
+        }
+        // The replication endpoints hand out the whole database (snapshot, stream): off
+        // loopback they need their own key, which an API key does not replace.
+        if !loopback && replicationKey == nil && !allowInsecureNoAuth {
+            return "Refusing to listen on \(host) without a replication key: the replication endpoints serve the whole database. Set OJS_REPLICATION_KEY on this node and its replicas (or OJS_ALLOW_INSECURE_NO_AUTH=true to accept unauthenticated access)."
         }
         return nil
     }

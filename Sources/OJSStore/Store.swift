@@ -29,6 +29,11 @@ public struct StoreConfiguration: Sendable {
     public var maxErrorHistory = 50
     /// A quota on the database file: writes past it fail as on a full disk (507), reads go on.
     public var maxDatabaseBytes: Int64?
+    /// Seals push endpoints' secrets before they are stored (`SecretSealer`). nil: a random key
+    /// for this process only, so no secret is ever stored in plaintext, but sealed ones do not
+    /// open after a restart (fine for tests). `serve` always passes the key from
+    /// `OJS_SECRET_KEY` or its key file.
+    public var secretSealer: SecretSealer?
 
     public init(path: String) { self.path = path }
 }
@@ -44,12 +49,15 @@ public final class Store: Sendable {
     /// Counts committed changes to push bindings, so the push dispatcher can sleep while no
     /// queue is bound instead of looking for endpoints after every commit.
     public let pushBindings = PositionBroadcaster()
+    /// Seals and opens push endpoints' secrets.
+    public let sealer: SecretSealer
 
     public static let systemClock: Writer.Clock = { Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
 
     public init(configuration: StoreConfiguration, clock: @escaping Writer.Clock = Store.systemClock) throws {
         self.configuration = configuration
         self.clock = clock
+        self.sealer = try configuration.secretSealer ?? SecretSealer(key: SecretSealer.generateKey())
         let directory = URL(fileURLWithPath: configuration.path).deletingLastPathComponent()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         self.writer = try Writer(
@@ -61,6 +69,7 @@ public final class Store: Sendable {
     public init(replicaConfiguration configuration: StoreConfiguration, gate: any ReadGate, clock: @escaping Writer.Clock = Store.systemClock) throws {
         self.configuration = configuration
         self.clock = clock
+        self.sealer = try configuration.secretSealer ?? SecretSealer(key: SecretSealer.generateKey())
         self.writer = nil
         self.readers = try ReadPool(path: configuration.path, size: max(1, configuration.readers), gate: gate)
     }

@@ -43,8 +43,8 @@ struct Replica: AsyncParsableCommand {
     func validate() throws {
         guard primary.hasPrefix("http://") || primary.hasPrefix("https://") else { throw ValidationError("--primary must be an http(s) URL.") }
         guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535.") }
-        guard !region.isEmpty, region.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
-            throw ValidationError("--region must be letters, digits, '-' or '_'.")
+        guard ReplicaRegistry.isValidRegion(region) else {
+            throw ValidationError("--region must be 1-\(ReplicaRegistry.maxRegionLength) ASCII letters, digits, '-', '_' or '.'.")
         }
     }
 
@@ -58,6 +58,7 @@ struct Replica: AsyncParsableCommand {
         config.replicaMaxLagMs = maxLagMs
         limits.apply(to: &config)
         config.apiKeys = ServerConfiguration.parseAPIKeys(Env.string("OJS_API_KEY"))
+        config.replicationKey = Env.string("OJS_REPLICATION_KEY")
         if let refusal = config.startupRefusal(allowInsecureNoAuth: Env.bool("OJS_ALLOW_INSECURE_NO_AUTH")) {
             logger.critical("refusing to start", metadata: ["reason": .string(refusal)])
             FileHandle.standardError.write(Data(("ojs-edge: " + refusal + "\n").utf8))

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import OJSCore
 import OJSReplication
 import OJSServer
 import OJSStore
@@ -56,6 +57,20 @@ struct Serve: AsyncParsableCommand {
             valueName: "path"))
     var pushConfig: String? = Env.string("OJS_PUSH_CONFIG")
 
+    @Option(
+        name: .customLong("push-allow-hosts"),
+        help: ArgumentHelp(
+            "Comma-separated hosts or CIDR ranges that push deliveries may reach although they are internal (loopback, private, link-local), e.g. 127.0.0.1/32,fn.internal (env OJS_PUSH_ALLOW_HOSTS).",
+            valueName: "list"))
+    var pushAllowHosts: String = Env.string("OJS_PUSH_ALLOW_HOSTS") ?? ""
+
+    @Option(
+        name: .customLong("secret-key-file"),
+        help: ArgumentHelp(
+            "File holding the key that seals push secrets, created with mode 0600 on first start; ignored when OJS_SECRET_KEY is set (env OJS_SECRET_KEY_FILE; default <data-dir>/secret.key).",
+            valueName: "path"))
+    var secretKeyFile: String = Env.string("OJS_SECRET_KEY_FILE") ?? ""
+
     func validate() throws {
         guard SynchronousMode(rawValue: synchronous.uppercased()) != nil else {
             throw ValidationError("--synchronous must be FULL, NORMAL or EXTRA.")
@@ -63,6 +78,25 @@ struct Serve: AsyncParsableCommand {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535.") }
         guard Logger.Level(rawValue: logLevel.lowercased()) != nil else { throw ValidationError("--log-level is not a log level.") }
         guard idempotencyWindowSeconds > 0 else { throw ValidationError("--idempotency-window-seconds must be positive.") }
+        do {
+            _ = try PushTargetPolicy(allow: pushAllowHosts.split(separator: ",").map(String.init))
+        } catch {
+            throw ValidationError("--push-allow-hosts: \((error as? OJSError)?.message ?? "\(error)")")
+        }
+    }
+
+    /// The sealing key: `OJS_SECRET_KEY`, else the key file (created on first start), plus the
+    /// previous keys of a rotation (`OJS_SECRET_KEY_PREVIOUS`, comma-separated).
+    func secretSealer() throws -> SecretSealer {
+        let key: [UInt8]
+        if let text = Env.string("OJS_SECRET_KEY") {
+            key = try SecretSealer.parseKey(text)
+        } else {
+            let path = secretKeyFile.isEmpty ? URL(fileURLWithPath: dataDir).appendingPathComponent(SecretKeyFile.defaultName).path : secretKeyFile
+            key = try SecretKeyFile.loadOrCreate(path: path)
+        }
+        let previous = try (Env.string("OJS_SECRET_KEY_PREVIOUS") ?? "").split(separator: ",").map { try SecretSealer.parseKey(String($0)) }
+        return try SecretSealer(key: key, previous: previous)
     }
 
     func run() async throws {
@@ -77,6 +111,7 @@ struct Serve: AsyncParsableCommand {
         config.replicationKey = Env.string("OJS_REPLICATION_KEY")
         config.apiKeys = ServerConfiguration.parseAPIKeys(Env.string("OJS_API_KEY"))
         config.idempotencyWindowMs = Int64(idempotencyWindowSeconds) * 1000
+        config.pushTargets = (try? PushTargetPolicy(allow: pushAllowHosts.split(separator: ",").map(String.init))) ?? PushTargetPolicy()
         if let refusal = config.startupRefusal(allowInsecureNoAuth: Env.bool("OJS_ALLOW_INSECURE_NO_AUTH")) {
             logger.critical("refusing to start", metadata: ["reason": .string(refusal)])
             FileHandle.standardError.write(Data(("ojs-edge: " + refusal + "\n").utf8))
@@ -94,6 +129,15 @@ struct Serve: AsyncParsableCommand {
             FileHandle.standardError.write(Data(("ojs-edge: " + reason + "\n").utf8))
             return ExitCode(73)
         }
+        do {
+            try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+            storeConfig.secretSealer = try secretSealer()
+        } catch {
+            let reason = "cannot load the key that seals push secrets: \(error)"
+            logger.critical("refusing to start", metadata: ["reason": .string(reason)])
+            FileHandle.standardError.write(Data(("ojs-edge: " + reason + "\n").utf8))
+            throw ExitCode(78)
+        }
         let store: Store
         do {
             store = try Store(configuration: storeConfig)
@@ -101,6 +145,18 @@ struct Serve: AsyncParsableCommand {
             throw refuse(error)
         }
         defer { store.close() }
+        do {
+            let resealed = try await store.resealPushSecrets()
+            if resealed > 0 { logger.notice("push secrets sealed under the current key", metadata: ["count": .stringConvertible(resealed)]) }
+        } catch {
+            let reason = "cannot seal the stored push secrets: \(error). Give the previous key in OJS_SECRET_KEY_PREVIOUS, or unbind the endpoints."
+            logger.critical("refusing to start", metadata: ["reason": .string(reason)])
+            FileHandle.standardError.write(Data(("ojs-edge: " + reason + "\n").utf8))
+            throw ExitCode(78)
+        }
+        if !config.apiKeys.isEmpty && config.replicationKey == nil {
+            logger.warning("API keys are set but OJS_REPLICATION_KEY is not: the replication endpoints are closed, so no replica can follow")
+        }
         let replication: ReplicationSource
         do {
             replication = try await ReplicationSource.attach(
@@ -122,7 +178,11 @@ struct Serve: AsyncParsableCommand {
             ])
         if let pushConfig {
             do {
-                for binding in try PushConfigFile.load(pushConfig) { try await store.bindPushEndpoint(binding, resetState: false) }
+                let targets = PushTargetGuard(policy: config.pushTargets)
+                for binding in try PushConfigFile.load(pushConfig) {
+                    try await targets.checkBinding(binding.url)
+                    try await store.bindPushEndpoint(binding, resetState: false)
+                }
             } catch {
                 let reason = "cannot apply the push configuration \(pushConfig): \(error)"
                 logger.critical("refusing to start", metadata: ["reason": .string(reason)])

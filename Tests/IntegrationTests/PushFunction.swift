@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Hummingbird
 import Logging
@@ -95,7 +96,9 @@ final class PushFunction: @unchecked Sendable {
         // The signature covers the exact bytes received, so it is checked before parsing.
         func header(_ name: String) -> String { request.headers.first { $0.name.canonicalName == name }?.value ?? "" }
         let signature = header("x-ojs-signature")
-        let expected = "sha256=" + SHA256.hexString(SHA256.hmac(key: Array(secret.utf8), message: body))
+        // Computed here with swift-crypto directly, not with the server's own signing code.
+        let mac = HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Array(secret.utf8)))
+        let expected = "sha256=" + mac.map { String(format: "%02x", $0) }.joined()
         let parsed = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any] ?? [:]
         let job = parsed["job"] as? [String: Any] ?? [:]
         let jobId = job["id"] as? String ?? ""

@@ -43,14 +43,26 @@ final class PrimitivesTests: XCTestCase {
     }
 
     func testSHA256AndHMACVectors() {
-        XCTAssertEqual(SHA256.hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        XCTAssertEqual(SHA256.hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        XCTAssertEqual(Digests.sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        XCTAssertEqual(Digests.sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         XCTAssertEqual(
-            SHA256.hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
+            Digests.sha256Hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
             "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
         // RFC 4231 test case 2.
-        let mac = SHA256.hmac(key: Array("Jefe".utf8), message: Array("what do ya want for nothing?".utf8))
-        XCTAssertEqual(SHA256.hexString(mac), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+        let mac = Digests.hmacSHA256Hex(key: Array("Jefe".utf8), message: Array("what do ya want for nothing?".utf8))
+        XCTAssertEqual(mac, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+    }
+
+    func testConstantTimeEqualityAndSignatureCheck() {
+        XCTAssertTrue(ConstantTime.equal("k1", "k1"))
+        XCTAssertFalse(ConstantTime.equal("k1", "k2"))
+        XCTAssertFalse(ConstantTime.equal("k1", "k1 "), "a longer key with the right prefix must not match")
+        XCTAssertFalse(ConstantTime.equal("", "k1"))
+        let body = Array(#"{"job":{}}"#.utf8)
+        let header = DeliverySignature.header(body: body, secret: "s3cret")
+        XCTAssertTrue(DeliverySignature.verify(header: header, body: body, secret: "s3cret"))
+        XCTAssertFalse(DeliverySignature.verify(header: header, body: body + [0x20], secret: "s3cret"))
+        XCTAssertFalse(DeliverySignature.verify(header: header, body: body, secret: "other"))
     }
 
     func testStateMachine() {

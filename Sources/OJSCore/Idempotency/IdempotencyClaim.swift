@@ -20,7 +20,7 @@ public struct IdempotencyClaim: Sendable, Equatable {
                 details: ["header": "Idempotency-Key"])
         }
         self.key = key
-        self.fingerprint = SHA256.hexString(SHA256.hash(Array("\(method) \(path)\n".utf8) + body))
+        self.fingerprint = Digests.sha256Hex(Array("\(method) \(path)\n".utf8) + body)
         self.windowMs = windowMs
     }
 

@@ -94,10 +94,16 @@ public enum DeliveryOutcome: Sendable, Equatable {
         }
     }
 
+    /// How much of a function's failure body a job's error keeps. Enough to recognise an error
+    /// page ("502 Bad Gateway", a framework's first line), too little to carry a document back:
+    /// the answer to a delivery must not become a way to read what the function's host holds.
+    public static let excerptBytes = 80
+
     static func excerpt(_ body: [UInt8]) -> String {
         guard !body.isEmpty else { return "" }
-        let text = String(decoding: body.prefix(200), as: UTF8.self)
-        return ": " + text + (body.count > 200 ? "…" : "")
+        let printable = body.prefix(excerptBytes).map { $0 < 0x20 || $0 == 0x7F ? UInt8(ascii: " ") : $0 }
+        let text = String(decoding: printable, as: UTF8.self)
+        return ": " + text + (body.count > excerptBytes ? "…" : "")
     }
 
     static func statusWord(_ status: Int) -> String {

@@ -32,7 +32,8 @@ public struct PushEndpointConfig: Sendable, Equatable {
 
     /// The secret as shown by the admin API: its last four characters at most, and only
     /// when long enough that they give little away.
-    public var maskedSecret: String { secret.count >= 16 ? "****" + secret.suffix(4) : "****" }
+    /// A sealed secret (as loaded from the database) shows nothing at all.
+    public var maskedSecret: String { secret.count >= 16 && !SecretSealer.isSealed(secret) ? "****" + secret.suffix(4) : "****" }
 
     /// Parses a binding object; `queue` comes from the path, or from the object in a config file.
     public static func parse(_ value: JSONValue, queue pathQueue: String? = nil) throws(OJSError) -> PushEndpointConfig {

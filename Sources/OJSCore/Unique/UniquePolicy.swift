@@ -125,7 +125,7 @@ public struct UniquePolicy: Sendable, Equatable {
             parts["meta"] = .object(filtered)
         }
         if let customKey { parts["key"] = .string(customKey) }
-        return SHA256.hex(JSONValue.object(parts).canonicalText)
+        return Digests.sha256Hex(JSONValue.object(parts).canonicalText)
     }
 
     /// Keeps only the named keys of object arguments (arrays of objects are filtered element-wise).

@@ -49,21 +49,48 @@ public final class ReplicaRegistry: Sendable {
         }
     }
 
-    public func report(region: String, _ report: Report, now: Int64) {
+    /// The most replicas tracked at once. A deployment runs one replica per region, so 64 is
+    /// far above any real topology while bounding the registry's memory and the metric series
+    /// its entries create, whatever a caller sends.
+    public static let capacity = 64
+    /// A replica with no open stream and no report for this long is forgotten (10 minutes: long
+    /// enough to ride out a restart or a partition while still showing as `disconnected`).
+    public static let idleExpiryMs: Int64 = 10 * 60_000
+    /// Region names in stream requests and position reports: the queue-name alphabet, short.
+    public static let maxRegionLength = 64
+
+    /// Whether `region` is a name the registry accepts: 1–64 ASCII letters, digits, `-`, `_`
+    /// or `.` (it becomes a metric label and a path segment).
+    public static func isValidRegion(_ region: String) -> Bool {
+        !region.isEmpty && region.utf8.count <= maxRegionLength
+            && region.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0)) }
+    }
+
+    /// Records a replica's reported position. Accepted only from a replica whose stream is open
+    /// (the report names the region of a stream the replication key opened): a report for any
+    /// other region is refused and creates nothing.
+    @discardableResult
+    public func report(region: String, _ report: Report, now: Int64) -> Bool {
         known.withLock { k in
-            var entry = k[region] ?? Known(report: report, reportedAt: now, lastStreamChange: now)
+            guard var entry = k[region], entry.streams > 0 else { return false }
             entry.report = report
             entry.reportedAt = now
             k[region] = entry
+            return true
         }
     }
 
-    public func streamOpened(region: String, after txid: UInt64, now: Int64) {
+    /// Counts an opened stream; false when the registry is full of live replicas (idle ones
+    /// are forgotten first), and the stream must then be refused.
+    public func streamOpened(region: String, after txid: UInt64, now: Int64) -> Bool {
         known.withLock { k in
+            Self.expire(&k, now: now)
+            if k[region] == nil && k.count >= Self.capacity { return false }
             var entry = k[region] ?? Known(report: Report(appliedTxid: txid, state: "catching_up", generation: nil), reportedAt: now, lastStreamChange: now)
             entry.streams += 1
             entry.lastStreamChange = now
             k[region] = entry
+            return true
         }
     }
 
@@ -76,9 +103,17 @@ public final class ReplicaRegistry: Sendable {
         }
     }
 
+    /// Drops replicas with no open stream and no contact for `idleExpiryMs`.
+    static func expire(_ k: inout [String: Known], now: Int64) {
+        k = k.filter { $0.value.streams > 0 || now - max($0.value.reportedAt, $0.value.lastStreamChange) <= idleExpiryMs }
+    }
+
     /// Every known replica with its lag against `lastTxid`.
     public func entries(lastTxid: UInt64, now: Int64) -> [Entry] {
-        let snapshot = known.withLock { $0 }
+        let snapshot = known.withLock { k in
+            Self.expire(&k, now: now)
+            return k
+        }
         let recent = history.withLock { $0 }
         return snapshot.keys.sorted().compactMap { region in
             guard let k = snapshot[region] else { return nil }

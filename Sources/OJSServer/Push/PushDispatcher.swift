@@ -19,6 +19,8 @@ public final class PushDispatcher: Service, Sendable {
     let metrics: OJSMetrics?
     let pollMs: Int
     let version: String
+    /// Checks each delivery's address again (DNS may have changed since binding).
+    let targets: PushTargetGuard
     /// Raised after every commit that changed something; a pass waits for it to move.
     let commits = PositionBroadcaster()
     private let inFlight = Mutex<[Int: Task<Void, Never>]>([:])
@@ -27,8 +29,11 @@ public final class PushDispatcher: Service, Sendable {
     /// Deliveries claimed per endpoint per pass: bounds one transaction, not the throughput.
     static let maxBatch = 32
 
-    public init(store: Store, logger: Logger, metrics: OJSMetrics?, pollMs: Int = 1000, version: String = "0.1.0") {
+    public init(
+        store: Store, logger: Logger, metrics: OJSMetrics?, pollMs: Int = 1000, version: String = "0.1.0", targets: PushTargetPolicy = PushTargetPolicy()
+    ) {
         self.store = store
+        self.targets = PushTargetGuard(policy: targets)
         self.logger = logger
         self.metrics = metrics
         self.pollMs = max(10, pollMs)
@@ -123,8 +128,28 @@ public final class PushDispatcher: Service, Sendable {
 
     func deliver(_ delivery: PushDelivery, endpoint: PushEndpointConfig, client: HTTPClient) async {
         let queue = endpoint.queue
-        let (outcome, status) = await PushRequest.send(
-            delivery, endpoint: endpoint, workerId: Self.workerId(queue), version: version, client: client, clock: store.clock)
+        let outcome: DeliveryOutcome
+        let status: Int?
+        let secret: String
+        do {
+            secret = try store.openSecret(endpoint)
+        } catch {
+            await settle(delivery, queue: queue, outcome: .disabled(reason: "the endpoint's secret cannot be opened: \(error); bind it again"), status: nil)
+            return
+        }
+        switch await targets.vet(endpoint.url) {
+        case .success(let target):
+            (outcome, status) = await PushRequest.send(
+                delivery, endpoint: endpoint, secret: secret, target: target, workerId: Self.workerId(queue), version: version, client: client,
+                clock: store.clock)
+        case .failure(let refusal):
+            // The job is released, not failed; the endpoint waits for an operator, who sees why.
+            (outcome, status) = (.disabled(reason: "the function's address is not an allowed push target: \(refusal)"), nil)
+        }
+        await settle(delivery, queue: queue, outcome: outcome, status: status)
+    }
+
+    func settle(_ delivery: PushDelivery, queue: String, outcome: DeliveryOutcome, status: Int?) async {
         metrics?.pushDelivery(outcome.label, queue: queue)
         do {
             let settled = try await store.settlePushDelivery(jobId: delivery.job.id, deliveryId: delivery.deliveryId, outcome: outcome, httpStatus: status)

@@ -17,24 +17,30 @@ enum PushRequest {
         return w.bytes
     }
 
-    static func make(_ delivery: PushDelivery, endpoint: PushEndpointConfig, workerId: String, version: String) -> HTTPClientRequest {
+    /// `target` is where the guard checked the function lives (for `http://`, the checked
+    /// address, with the name in `Host`).
+    static func make(
+        _ delivery: PushDelivery, endpoint: PushEndpointConfig, secret: String, target: PushTargetGuard.Target, workerId: String, version: String
+    ) -> HTTPClientRequest {
         let bytes = body(job: delivery.job, workerId: workerId, deliveryId: delivery.deliveryId)
-        var request = HTTPClientRequest(url: endpoint.url)
+        var request = HTTPClientRequest(url: target.url)
         request.method = .POST
+        if let host = target.hostHeader { request.headers.add(name: "Host", value: host) }
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "User-Agent", value: "ojs-edge/\(version)")
         request.headers.add(name: "X-OJS-Delivery-ID", value: delivery.deliveryId)
         request.headers.add(name: "X-OJS-Job-ID", value: delivery.job.id)
-        request.headers.add(name: "X-OJS-Signature", value: DeliverySignature.header(body: bytes, secret: endpoint.secret))
+        request.headers.add(name: "X-OJS-Signature", value: DeliverySignature.header(body: bytes, secret: secret))
         request.body = .bytes(ByteBuffer(bytes: bytes))
         return request
     }
 
     /// Sends one delivery and classifies the answer; never throws (no answer is an outcome too).
     static func send(
-        _ delivery: PushDelivery, endpoint: PushEndpointConfig, workerId: String, version: String, client: HTTPClient, clock: () -> Int64
+        _ delivery: PushDelivery, endpoint: PushEndpointConfig, secret: String, target: PushTargetGuard.Target, workerId: String,
+        version: String, client: HTTPClient, clock: () -> Int64
     ) async -> (outcome: DeliveryOutcome, status: Int?) {
-        let request = make(delivery, endpoint: endpoint, workerId: workerId, version: version)
+        let request = make(delivery, endpoint: endpoint, secret: secret, target: target, workerId: workerId, version: version)
         do {
             let response = try await client.execute(request, timeout: .milliseconds(endpoint.timeoutMs))
             let body = try await response.body.collect(upTo: maxReceiptBytes)

@@ -20,7 +20,8 @@ public enum ReplicaServer {
         }
         if config.tracing { router.add(middleware: TracingMiddleware<OJSRequestContext>()) }
         router.add(middleware: OJSMiddleware(logger: logger, consistency: { [] }, metrics: metrics))
-        router.add(middleware: AuthMiddleware(keys: config.apiKeys))
+        router.add(middleware: CanonicalPathMiddleware())
+        router.add(middleware: AuthMiddleware(apiKeys: config.apiKeys, replicationKey: config.replicationKey))
         let forwarder = PrimaryForwarder(
             primaryURL: primaryURL, client: client, maxBodyBytes: config.maxBodyBytes, region: region, tracing: config.tracing)
         router.add(

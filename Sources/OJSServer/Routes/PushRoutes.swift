@@ -18,8 +18,9 @@ extension OJSAPI {
         }
         router.put("/ojs/v1/admin/push-endpoints/:name") { request, context in
             let queue = try Self.queueName(context)
-            let config = try PushEndpointConfig.parse(try await JSONBody.object(request, limit: config.maxBodyBytes), queue: queue)
-            return JSONResponse.value(.ok, .object(try await store.bindPushEndpoint(config).json()))
+            let binding = try PushEndpointConfig.parse(try await JSONBody.object(request, limit: config.maxBodyBytes), queue: queue)
+            try await PushTargetGuard(policy: config.pushTargets).checkBinding(binding.url)
+            return JSONResponse.value(.ok, .object(try await store.bindPushEndpoint(binding).json()))
         }
         router.delete("/ojs/v1/admin/push-endpoints/:name") { _, context in
             let endpoint = try await store.unbindPushEndpoint(queue: try Self.queueName(context))

@@ -12,13 +12,17 @@ extension OJSAPI {
     func addReplicationRoutes(_ router: Router<Context>) {
         router.get("/ojs/v1/replication/status") { _, _ in replicationStatus() }
         router.get("/ojs/v1/replication/digest") { _, _ in
-            let d = try await store.digest()
+            let d: ContentDigest
+            do {
+                d = try await store.digest()
+            } catch let unsettled as DigestUnsettled {
+                throw OJSError(.unavailable, "No digest: \(unsettled).")
+            }
             return JSONResponse.value(.ok, ["txid": .int(d.txid), "sha256": .string(d.sha256), "tables": .int(Int64(d.tables)), "rows": .int(Int64(d.rows))])
         }
         guard case .primary(let source?) = role else { return }
         addPositionReportRoute(router, source: source)
         router.get("/ojs/v1/replication/snapshot") { request, _ in
-            try checkReplicationKey(request)
             let snapshot = try await source.snapshot()
             let bytes = try snapshot.encode()
             var headers = HTTPFields()
@@ -27,7 +31,6 @@ extension OJSAPI {
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
         }
         router.get("/ojs/v1/replication/stream") { request, _ in
-            try checkReplicationKey(request)
             guard let afterText = request.queryString("after"), let after = UInt64(afterText) else {
                 throw OJSError.invalid("Query parameter 'after' (a txid) is required.", field: "after")
             }
@@ -44,8 +47,13 @@ extension OJSAPI {
             var headers = HTTPFields()
             headers[.contentType] = "application/vnd.ojs-edge.records"
             let clock = store.clock
-            let region = request.queryString("region").map { String($0.prefix(64)) } ?? "unnamed"
-            source.replicas.streamOpened(region: region, after: after, now: clock())
+            let region = request.queryString("region") ?? "unnamed"
+            guard ReplicaRegistry.isValidRegion(region) else {
+                throw OJSError.invalid("Query parameter 'region' must be 1-64 ASCII letters, digits, '-', '_' or '.'.", field: "region")
+            }
+            guard source.replicas.streamOpened(region: region, after: after, now: clock()) else {
+                throw OJSError(.unavailable, "This primary already serves \(ReplicaRegistry.capacity) replicas; retry once one disconnects.")
+            }
             return Response(
                 status: .ok, headers: headers,
                 body: ResponseBody { writer in
@@ -122,15 +130,20 @@ extension OJSAPI {
 
     func addPositionReportRoute(_ router: Router<Context>, source: ReplicationSource) {
         router.post("/ojs/v1/replication/replicas/:region/position") { request, context in
-            try checkReplicationKey(request)
             let region = try Self.parameter(context, "region")
             let body = try await JSONBody.object(request, limit: 4096)
             guard let applied = body["applied_txid"]?.intValue, applied >= 0 else {
                 throw OJSError.invalid("Field 'applied_txid' must be a non-negative integer.", field: "applied_txid")
             }
             let state = body["state"]?.stringValue ?? "streaming"
+            guard ReplicaStatus.State(rawValue: state) != nil else {
+                throw OJSError.invalid("Field 'state' is not a replica state.", field: "state")
+            }
+            let generation = body["generation"]?.stringValue.map { String($0.prefix(64)) }
             let now = store.clock()
-            source.replicas.report(region: region, .init(appliedTxid: UInt64(applied), state: state, generation: body["generation"]?.stringValue), now: now)
+            guard source.replicas.report(region: region, .init(appliedTxid: UInt64(applied), state: state, generation: generation), now: now) else {
+                throw OJSError(.conflict, "No replication stream is open for region '\(region)': open one before reporting a position.")
+            }
             if let entry = source.replicas.entries(lastTxid: source.log.lastTxid, now: now).first(where: { $0.region == region }) {
                 metrics.observeLag(region: region, ms: entry.lagMs)
             }
@@ -148,26 +161,5 @@ extension OJSAPI {
         case .ahead(let last):
             return OJSError(.generationMismatch, "The position is past this primary's last txid \(last).", details: ["last_txid": .int(Int64(last))])
         }
-    }
-
-    /// Constant-time comparison of `Authorization: Bearer <key>` with the replication key.
-    func checkReplicationKey(_ request: Request) throws {
-        guard let key = config.replicationKey else { return }
-        guard ConstantTime.equal(request.bearerToken, key) else {
-            throw OJSError(.unauthorized, "The replication endpoints need Authorization: Bearer <replication key>.")
-        }
-    }
-}
-
-/// Comparison whose time does not depend on where the inputs differ.
-enum ConstantTime {
-    static func equal(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8)
-        let y = Array(b.utf8)
-        var diff = UInt8(x.count == y.count ? 0 : 1)
-        for i in 0..<max(x.count, y.count) {
-            diff |= (i < x.count ? x[i] : 0) ^ (i < y.count ? y[i] : 0)
-        }
-        return diff == 0
     }
 }

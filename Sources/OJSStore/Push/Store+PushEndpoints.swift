@@ -27,10 +27,11 @@ extension Store {
     /// does not quietly re-enable an endpoint that refused us.
     @discardableResult
     public func bindPushEndpoint(_ config: PushEndpointConfig, resetState: Bool = true) async throws -> PushEndpoint {
-        try await write { ctx in
+        let sealed = try sealer.seal(config.secret, context: Self.secretContext(queue: config.queue))
+        return try await write { ctx in
             let c = config
             let values: [SQLValue] = [
-                .text(c.queue), .text(c.url), .text(c.secret), .int(Int64(c.concurrency)), c.ratePerSecond.map { .double($0) } ?? .null,
+                .text(c.queue), .text(c.url), .text(sealed), .int(Int64(c.concurrency)), c.ratePerSecond.map { .double($0) } ?? .null,
                 .int(Int64(c.burst)), .int(c.timeoutMs), .int(c.receiptTimeoutMs), .int(Int64(c.failureThreshold)), .int(c.cooldownMs),
                 .int(ctx.now),
             ]
@@ -47,6 +48,35 @@ extension Store {
             guard let endpoint = try PushEndpoint.load(c.queue, db: ctx.db) else { throw OJSError.notFound("push endpoint", c.queue) }
             self.bindingsChanged(ctx)
             return endpoint
+        }
+    }
+
+    /// What a sealed secret is bound to: its table and queue, so it opens on no other row.
+    static func secretContext(queue: String) -> String { "push_endpoints.secret:" + queue }
+
+    /// The signing secret of a binding as loaded (sealed in the database). Throws when this
+    /// node lacks the key that sealed it (a replica, or a primary started with another key).
+    public func openSecret(_ config: PushEndpointConfig) throws(SecretSealerError) -> String {
+        try sealer.open(config.secret, context: Self.secretContext(queue: config.queue))
+    }
+
+    /// Seals every secret stored in plaintext (a database from before sealing) and reseals
+    /// those sealed under a previous key, in one transaction; returns how many it rewrote.
+    /// Run at start-up, so a key rotation completes on the first start with the new key.
+    @discardableResult
+    public func resealPushSecrets() async throws -> Int {
+        let sealer = self.sealer
+        return try await write { ctx in
+            var rows: [(String, String)] = []
+            try ctx.db.query("SELECT queue, secret FROM push_endpoints") { rows.append(($0.text(0), $0.text(1))) }
+            var rewritten = 0
+            for (queue, stored) in rows where sealer.needsReseal(stored) {
+                let context = Self.secretContext(queue: queue)
+                let fresh = try sealer.seal(try sealer.open(stored, context: context), context: context)
+                try ctx.db.run("UPDATE push_endpoints SET secret = ? WHERE queue = ?", [.text(fresh), .text(queue)])
+                rewritten += 1
+            }
+            return rewritten
         }
     }
 
