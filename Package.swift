@@ -131,7 +131,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "ojs-edge", "OJSSimulation", "OJSCore",
+                "ojs-edge", "OJSSimulation", "OJSCore", "OJSServer", "OJSStore", "OJSReplication",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

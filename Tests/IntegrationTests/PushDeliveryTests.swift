@@ -8,7 +8,7 @@ final class PushDeliveryTests: XCTestCase {
         let h = try await PushHarness.started(for: self)
         let bound = try await h.bind("emails", "ok")
         XCTAssertEqual(bound["state"] as? String, "active")
-        XCTAssertEqual(bound["secret"] as? String, "****cdef", "the secret is never shown in full")
+        XCTAssertEqual(bound["secret"] as? String, "****", "the secret is stored sealed and never shown")
         var ids: [String] = []
         for i in 0..<5 { ids.append(try await h.push("emails", args: "[\(i)]")) }
         for (i, id) in ids.enumerated() {
@@ -163,7 +163,7 @@ final class PushDeliveryTests: XCTestCase {
     }
 
     func testReceiptsAndBindingsThroughAReplica() async throws {
-        let cluster = try Cluster()
+        let cluster = try Cluster(primaryEnvironment: PushHarness.allowLoopback)
         defer { cluster.stop() }
         try await cluster.start(replicas: ["eu"])
         let function = PushFunction(secret: PushHarness.secret)

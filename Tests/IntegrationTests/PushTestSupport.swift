@@ -8,9 +8,13 @@ final class PushHarness: @unchecked Sendable {
     let function = PushFunction(secret: PushHarness.secret)
     let root: URL
 
-    init(extraArguments: [String] = []) throws {
+    /// The example function listens on loopback, which push targets may reach only when
+    /// allowlisted.
+    static let allowLoopback = ["OJS_PUSH_ALLOW_HOSTS": "127.0.0.1/32"]
+
+    init(extraArguments: [String] = [], environment: [String: String] = PushHarness.allowLoopback) throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("ojs-push-\(UUID().uuidString)")
-        server = try ServerProcess(dataDir: root, extraArguments: extraArguments)
+        server = try ServerProcess(dataDir: root, extraArguments: extraArguments, environment: environment)
     }
 
     var base: String { server.baseURL }

@@ -166,11 +166,13 @@ enum Command {
 
     /// A command still running after `timeout` seconds is killed and reported as status -1.
     static func run(
-        _ executable: URL, _ arguments: [String], capture: Capture = .standardOutput, timeout: TimeInterval = 120
+        _ executable: URL, _ arguments: [String], capture: Capture = .standardOutput, timeout: TimeInterval = 120,
+        environment: [String: String] = [:]
     ) throws -> (status: Int32, text: String) {
         let p = Process()
         p.executableURL = executable
         p.arguments = arguments
+        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let pipe = Pipe()
         p.standardOutput = capture == .standardOutput ? pipe : FileHandle.nullDevice
         p.standardError = capture == .standardError ? pipe : FileHandle.nullDevice
