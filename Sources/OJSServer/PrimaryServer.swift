@@ -26,7 +26,7 @@ public enum PrimaryServer {
                     return [(.bookmark, bookmark.text), (.servedBy, "primary")]
                 }, metrics: metrics))
         router.add(middleware: CanonicalPathMiddleware())
-        router.add(middleware: AuthMiddleware(apiKeys: config.apiKeys, replicationKey: config.replicationKey))
+        router.add(middleware: AuthMiddleware(apiKeys: config.apiKeys, replicationKeys: config.replicationKeys))
         OJSAPI(
             store: store, config: config, health: health, role: .primary(replication), metrics: metrics,
             tracing: config.tracing ? JobTracing() : nil, push: push

@@ -52,9 +52,11 @@ public struct ServerConfiguration: Sendable {
     /// API keys; when non-empty every route outside `AccessPolicy`'s allowlist needs one as a
     /// Bearer token.
     public var apiKeys: [String] = []
-    /// Required as `Authorization: Bearer …` on the replication endpoints whenever any key is
-    /// set (`AccessPolicy`); with API keys but no replication key they are closed.
-    public var replicationKey: String?
+    /// Replication keys (`OJS_REPLICATION_KEY`, comma-separated like the API keys): one of them
+    /// is required as `Authorization: Bearer …` on the replication endpoints whenever any key is
+    /// set (`AccessPolicy`); with API keys but no replication key they are closed. Several keys
+    /// let a primary accept the old and the new key during a rotation; a replica sends the first.
+    public var replicationKeys: [String] = []
     /// How long a replica holds a read whose bookmark (or staleness bound) it cannot meet yet,
     /// before forwarding it to the primary.
     public var consistencyWaitMs = 2000
@@ -65,8 +67,9 @@ public struct ServerConfiguration: Sendable {
 }
 
 extension ServerConfiguration {
-    /// Keys as `OJS_API_KEY` gives them: one key, or several separated by commas.
-    public static func parseAPIKeys(_ text: String?) -> [String] {
+    /// Keys as `OJS_API_KEY` and `OJS_REPLICATION_KEY` give them: one key, or several separated
+    /// by commas.
+    public static func parseKeys(_ text: String?) -> [String] {
         (text ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
@@ -82,7 +85,7 @@ extension ServerConfiguration {
         }
         // The replication endpoints hand out the whole database (snapshot, stream): off
         // loopback they need their own key, which an API key does not replace.
-        if !loopback && replicationKey == nil && !allowInsecureNoAuth {
+        if !loopback && replicationKeys.isEmpty && !allowInsecureNoAuth {
             return "Refusing to listen on \(host) without a replication key: the replication endpoints serve the whole database. Set OJS_REPLICATION_KEY on this node and its replicas (or OJS_ALLOW_INSECURE_NO_AUTH=true to accept unauthenticated access)."
         }
         return nil

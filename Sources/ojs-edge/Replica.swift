@@ -57,8 +57,8 @@ struct Replica: AsyncParsableCommand {
         config.consistencyWaitMs = consistencyWaitMs
         config.replicaMaxLagMs = maxLagMs
         limits.apply(to: &config)
-        config.apiKeys = ServerConfiguration.parseAPIKeys(Env.string("OJS_API_KEY"))
-        config.replicationKey = Env.string("OJS_REPLICATION_KEY")
+        config.apiKeys = ServerConfiguration.parseKeys(Env.string("OJS_API_KEY"))
+        config.replicationKeys = ServerConfiguration.parseKeys(Env.string("OJS_REPLICATION_KEY"))
         if let refusal = config.startupRefusal(allowInsecureNoAuth: Env.bool("OJS_ALLOW_INSECURE_NO_AUTH")) {
             logger.critical("refusing to start", metadata: ["reason": .string(refusal)])
             FileHandle.standardError.write(Data(("ojs-edge: " + refusal + "\n").utf8))
@@ -66,7 +66,7 @@ struct Replica: AsyncParsableCommand {
         }
         let directory = URL(fileURLWithPath: dataDir.isEmpty ? "./data/replica-\(region)" : dataDir)
         let client = HTTPClient.shared
-        var tailerConfig = ReplicaTailer.Configuration(primaryURL: primary, region: region, replicationKey: Env.string("OJS_REPLICATION_KEY"))
+        var tailerConfig = ReplicaTailer.Configuration(primaryURL: primary, region: region, replicationKey: config.replicationKeys.first)
         tailerConfig.batchWindowMs = Env.int("OJS_REPLICA_BATCH_MS") ?? tailerConfig.batchWindowMs
         let applier = try ReplicaApplier(dataDirectory: directory)
         let tailer = ReplicaTailer(configuration: tailerConfig, applier: applier, client: client, logger: logger, clock: Store.systemClock)

@@ -108,8 +108,8 @@ struct Serve: AsyncParsableCommand {
         config.port = port
         config.testMode = testMode
         limits.apply(to: &config)
-        config.replicationKey = Env.string("OJS_REPLICATION_KEY")
-        config.apiKeys = ServerConfiguration.parseAPIKeys(Env.string("OJS_API_KEY"))
+        config.replicationKeys = ServerConfiguration.parseKeys(Env.string("OJS_REPLICATION_KEY"))
+        config.apiKeys = ServerConfiguration.parseKeys(Env.string("OJS_API_KEY"))
         config.idempotencyWindowMs = Int64(idempotencyWindowSeconds) * 1000
         config.pushTargets = (try? PushTargetPolicy(allow: pushAllowHosts.split(separator: ",").map(String.init))) ?? PushTargetPolicy()
         if let refusal = config.startupRefusal(allowInsecureNoAuth: Env.bool("OJS_ALLOW_INSECURE_NO_AUTH")) {
@@ -154,7 +154,7 @@ struct Serve: AsyncParsableCommand {
             FileHandle.standardError.write(Data(("ojs-edge: " + reason + "\n").utf8))
             throw ExitCode(78)
         }
-        if !config.apiKeys.isEmpty && config.replicationKey == nil {
+        if !config.apiKeys.isEmpty && config.replicationKeys.isEmpty {
             logger.warning("API keys are set but OJS_REPLICATION_KEY is not: the replication endpoints are closed, so no replica can follow")
         }
         let replication: ReplicationSource

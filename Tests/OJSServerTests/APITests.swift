@@ -173,12 +173,14 @@ final class APITests: XCTestCase {
         XCTAssertNotNil(config.startupRefusal(allowInsecureNoAuth: false), "open listener without a key")
         XCTAssertNil(config.startupRefusal(allowInsecureNoAuth: true))
         config.apiKeys = ["k"]
+        XCTAssertTrue(config.startupRefusal(allowInsecureNoAuth: false)?.contains("OJS_REPLICATION_KEY") == true, "an API key does not close replication")
+        config.replicationKeys = ["r"]
         XCTAssertNil(config.startupRefusal(allowInsecureNoAuth: false))
         config.testMode = true
         XCTAssertNotNil(config.startupRefusal(allowInsecureNoAuth: true), "test mode only on loopback")
         config.host = "127.0.0.1"
         config.apiKeys = []
         XCTAssertNil(config.startupRefusal(allowInsecureNoAuth: false))
-        XCTAssertEqual(ServerConfiguration.parseAPIKeys(" a, b ,,c"), ["a", "b", "c"])
+        XCTAssertEqual(ServerConfiguration.parseKeys(" a, b ,,c"), ["a", "b", "c"])
     }
 }

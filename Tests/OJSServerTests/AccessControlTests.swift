@@ -37,7 +37,7 @@ final class AccessControlTests: XCTestCase {
         config.testMode = true
         config.tickIntervalMs = 0
         config.apiKeys = ["k1", "k2"]
-        config.replicationKey = "r1"
+        config.replicationKeys = ["r1", "r0"]
         let router = PrimaryServer.makeRouter(store: store, config: config, logger: logger, replication: replication)
         let routes = router.routes.map(Self.concrete)
         let app = Application(router: router, logger: logger)
@@ -153,8 +153,10 @@ final class AccessControlTests: XCTestCase {
                     XCTAssertEqual(response.status, .unauthorized, "\(path) with key '\(key)': an API key is not the replication key")
                 }
             }
-            let digest = try await client.execute(uri: "/ojs/v1/replication/digest", method: .get, headers: [.authorization: "Bearer r1"])
-            XCTAssertEqual(digest.status, .ok)
+            for key in ["r1", "r0"] {
+                let digest = try await client.execute(uri: "/ojs/v1/replication/digest", method: .get, headers: [.authorization: "Bearer \(key)"])
+                XCTAssertEqual(digest.status, .ok, "every listed replication key opens replication (rotation)")
+            }
             let report = try await client.execute(
                 uri: "/ojs/v1/replication/replicas/eu/position", method: .post,
                 headers: [.authorization: "Bearer r1", .contentType: "application/json"], body: ByteBuffer(string: #"{"applied_txid":1}"#))

@@ -21,7 +21,7 @@ public enum ReplicaServer {
         if config.tracing { router.add(middleware: TracingMiddleware<OJSRequestContext>()) }
         router.add(middleware: OJSMiddleware(logger: logger, consistency: { [] }, metrics: metrics))
         router.add(middleware: CanonicalPathMiddleware())
-        router.add(middleware: AuthMiddleware(apiKeys: config.apiKeys, replicationKey: config.replicationKey))
+        router.add(middleware: AuthMiddleware(apiKeys: config.apiKeys, replicationKeys: config.replicationKeys))
         let forwarder = PrimaryForwarder(
             primaryURL: primaryURL, client: client, maxBodyBytes: config.maxBodyBytes, region: region, tracing: config.tracing)
         router.add(

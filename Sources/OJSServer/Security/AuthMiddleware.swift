@@ -13,15 +13,15 @@ import OJSCore
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = OJSRequestContext
     let apiKeys: [String]
-    let replicationKey: String?
+    let replicationKeys: [String]
 
-    init(apiKeys: [String], replicationKey: String?) {
+    init(apiKeys: [String], replicationKeys: [String]) {
         self.apiKeys = apiKeys
-        self.replicationKey = replicationKey
+        self.replicationKeys = replicationKeys
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard !apiKeys.isEmpty || replicationKey != nil else { return try await next(request, context) }
+        guard !apiKeys.isEmpty || !replicationKeys.isEmpty else { return try await next(request, context) }
         let sent = request.bearerToken
         switch AccessPolicy.requirement(method: request.method, path: request.uri.path) {
         case .none:
@@ -39,18 +39,17 @@ struct AuthMiddleware: RouterMiddleware {
         return try await next(request, context)
     }
 
-    /// Checks every key, so the time taken does not reveal which one came close.
-    func matchesAPIKey(_ sent: String) -> Bool {
-        var matched = false
-        for key in apiKeys where ConstantTime.equal(sent, key) { matched = true }
-        return matched
-    }
+    func matchesAPIKey(_ sent: String) -> Bool { Self.matches(sent, apiKeys) }
 
     /// With no replication key configured (but API keys set) the replication endpoints are
     /// closed: no key can open them.
-    func matchesReplicationKey(_ sent: String) -> Bool {
-        guard let replicationKey else { return false }
-        return ConstantTime.equal(sent, replicationKey)
+    func matchesReplicationKey(_ sent: String) -> Bool { Self.matches(sent, replicationKeys) }
+
+    /// Checks every key, so the time taken does not reveal which one came close.
+    static func matches(_ sent: String, _ keys: [String]) -> Bool {
+        var matched = false
+        for key in keys where ConstantTime.equal(sent, key) { matched = true }
+        return matched
     }
 
     func refusal(_ sent: String, need: String) -> OJSError {
