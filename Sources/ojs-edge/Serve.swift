@@ -146,13 +146,15 @@ struct Serve: AsyncParsableCommand {
         }
         defer { store.close() }
         do {
-            let resealed = try await store.resealPushSecrets()
-            if resealed > 0 { logger.notice("push secrets sealed under the current key", metadata: ["count": .stringConvertible(resealed)]) }
+            let report = try await store.resealPushSecrets()
+            if report.resealed > 0 { logger.notice("push secrets sealed under the current key", metadata: ["count": .stringConvertible(report.resealed)]) }
+            if !report.unopenable.isEmpty {
+                logger.error(
+                    "push secrets sealed under a key this node does not have: give it in OJS_SECRET_KEY_PREVIOUS, or bind these endpoints again",
+                    metadata: ["queues": .string(report.unopenable.joined(separator: ","))])
+            }
         } catch {
-            let reason = "cannot seal the stored push secrets: \(error). Give the previous key in OJS_SECRET_KEY_PREVIOUS, or unbind the endpoints."
-            logger.critical("refusing to start", metadata: ["reason": .string(reason)])
-            FileHandle.standardError.write(Data(("ojs-edge: " + reason + "\n").utf8))
-            throw ExitCode(78)
+            throw refuse(error)
         }
         if !config.apiKeys.isEmpty && config.replicationKeys.isEmpty {
             logger.warning("API keys are set but OJS_REPLICATION_KEY is not: the replication endpoints are closed, so no replica can follow")

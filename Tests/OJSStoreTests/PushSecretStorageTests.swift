@@ -44,8 +44,8 @@ final class PushSecretStorageTests: StoreTestCase {
         store = try Store(configuration: config, clock: clock.function)
         let first = try await store.resealPushSecrets()
         let second = try await store.resealPushSecrets()
-        XCTAssertEqual(first, 2)
-        XCTAssertEqual(second, 0, "nothing left to reseal")
+        XCTAssertEqual(first, Store.ResealReport(resealed: 2, unopenable: []))
+        XCTAssertEqual(second.resealed, 0, "nothing left to reseal")
         for (queue, expected) in [("a", Self.secret), ("b", "plain-" + Self.secret)] {
             XCTAssertFalse(try storedSecret(queue).contains(Self.secret))
             let loaded = try await store.pushEndpoint(queue: queue)
@@ -69,5 +69,18 @@ final class PushSecretStorageTests: StoreTestCase {
         XCTAssertEqual(try SecretKeyFile.loadOrCreate(path: path), first, "the same key on the next start")
         chmod(path, 0o644)
         XCTAssertThrowsError(try SecretKeyFile.loadOrCreate(path: path), "a key others can read is refused")
+    }
+
+    func testASecretUnderAnUnknownKeyIsReportedNotFatal() async throws {
+        try await store.bindPushEndpoint(PushEndpointConfig(queue: "lost", url: "https://fn.example.com/", secret: Self.secret))
+        let path = directory.appendingPathComponent("ojs.db").path
+        store.close()
+        var config = StoreConfiguration(path: path)
+        config.secretSealer = try SecretSealer(key: SecretSealer.generateKey())
+        store = try Store(configuration: config, clock: clock.function)
+        let report = try await store.resealPushSecrets()
+        XCTAssertEqual(report, Store.ResealReport(resealed: 0, unopenable: ["lost"]))
+        let loaded = try await store.pushEndpoint(queue: "lost")
+        XCTAssertThrowsError(try store.openSecret(try XCTUnwrap(loaded).config))
     }
 }

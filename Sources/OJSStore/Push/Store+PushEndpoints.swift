@@ -60,23 +60,35 @@ extension Store {
         try sealer.open(config.secret, context: Self.secretContext(queue: config.queue))
     }
 
+    /// What `resealPushSecrets` did: secrets rewritten under the current key, and the queues
+    /// whose secret this node cannot open (sealed under a key it lacks, or damaged).
+    public struct ResealReport: Sendable, Equatable {
+        public var resealed = 0
+        public var unopenable: [String] = []
+    }
+
     /// Seals every secret stored in plaintext (a database from before sealing) and reseals
-    /// those sealed under a previous key, in one transaction; returns how many it rewrote.
-    /// Run at start-up, so a key rotation completes on the first start with the new key.
+    /// those sealed under a previous key, in one transaction. Run at start-up, so a key
+    /// rotation completes on the first start with the new key. A secret this node cannot open
+    /// is left as it is and reported: the server still starts (so its endpoint can be bound
+    /// again), and that endpoint is disabled at its next delivery.
     @discardableResult
-    public func resealPushSecrets() async throws -> Int {
+    public func resealPushSecrets() async throws -> ResealReport {
         let sealer = self.sealer
         return try await write { ctx in
             var rows: [(String, String)] = []
-            try ctx.db.query("SELECT queue, secret FROM push_endpoints") { rows.append(($0.text(0), $0.text(1))) }
-            var rewritten = 0
+            try ctx.db.query("SELECT queue, secret FROM push_endpoints ORDER BY queue") { rows.append(($0.text(0), $0.text(1))) }
+            var report = ResealReport()
             for (queue, stored) in rows where sealer.needsReseal(stored) {
                 let context = Self.secretContext(queue: queue)
-                let fresh = try sealer.seal(try sealer.open(stored, context: context), context: context)
-                try ctx.db.run("UPDATE push_endpoints SET secret = ? WHERE queue = ?", [.text(fresh), .text(queue)])
-                rewritten += 1
+                guard let plaintext = try? sealer.open(stored, context: context) else {
+                    report.unopenable.append(queue)
+                    continue
+                }
+                _ = try ctx.db.run("UPDATE push_endpoints SET secret = ? WHERE queue = ?", [.text(try sealer.seal(plaintext, context: context)), .text(queue)])
+                report.resealed += 1
             }
-            return rewritten
+            return report
         }
     }
 
