@@ -6,7 +6,7 @@ import Foundation
 public struct PushEndpointConfig: Sendable, Equatable {
     public var queue: String
     public var url: String
-    /// The HMAC key of `X-OJS-Signature`. Never logged; shown masked.
+    /// The HMAC key of the delivery signature. Never logged; shown masked.
     public var secret: String
     /// Deliveries in flight at once (including accepted ones awaiting a late receipt).
     public var concurrency: Int = 10
