@@ -60,6 +60,9 @@ extension ReplicaServer {
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: config.forwardPoolSize)
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.redirectConfiguration = .disallow
+        // The forwarder makes its own client span and injects it; a second one from the client
+        // (it takes the global tracer when built) would add a second `traceparent`.
+        configuration.tracing.tracer = nil
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }
 }
