@@ -36,12 +36,12 @@ struct Replica: AsyncParsableCommand {
 
     @Option(
         name: .customLong("forward-pool-size"),
-        help: "Connections to the primary for forwarded requests, apart from the replication stream's (env OJS_FORWARD_POOL_SIZE; default 64).")
+        help: "Connections to the primary for forwarded requests, apart from the replication stream's (env OJS_FORWARD_POOL_SIZE).")
     var forwardPoolSize: Int = Env.int("OJS_FORWARD_POOL_SIZE") ?? Defaults.server.forwardPoolSize
 
     @Option(
         name: .customLong("forward-timeout-ms"),
-        help: "How long a forwarded request waits for the primary's answer; past it the client gets 504 x_outcome_unknown (env OJS_FORWARD_TIMEOUT_MS; default 10000).")
+        help: "How long a forwarded request waits for the primary's answer; past it the client gets 504 x_outcome_unknown (env OJS_FORWARD_TIMEOUT_MS).")
     var forwardTimeoutMs: Int = Env.int("OJS_FORWARD_TIMEOUT_MS") ?? Defaults.server.forwardTimeoutMs
 
     @OptionGroup(title: "Limits")
@@ -87,8 +87,7 @@ struct Replica: AsyncParsableCommand {
         let tailer = ReplicaTailer(configuration: tailerConfig, applier: applier, client: client, logger: logger, clock: Store.systemClock)
         logger.info("replica starting", metadata: ["primary": .string(primary), "region": .string(region), "data_dir": .string(directory.path)])
         try await tailer.prepare()
-        var storeConfig = StoreConfiguration(path: applier.databasePath)
-        storeConfig.readers = 4
+        let storeConfig = StoreConfiguration(path: applier.databasePath)
         let store = try Store(replicaConfiguration: storeConfig, gate: applier.lock)
         defer { store.close() }
         let exporter = try Telemetry.bootstrapTracing(serviceName: "ojs-edge-replica", logger: logger)

@@ -16,12 +16,12 @@ struct SchedulingOptions: ParsableArguments {
 
     @Option(
         name: .customLong("completed-retention-seconds"),
-        help: "Delete completed jobs this long after they completed; 0 keeps them forever (env OJS_COMPLETED_RETENTION_SECONDS; default 24 hours).")
+        help: "Delete completed jobs this long after they completed; 0 keeps them forever (env OJS_COMPLETED_RETENTION_SECONDS).")
     var completedRetentionSeconds: Int = Env.int("OJS_COMPLETED_RETENTION_SECONDS") ?? Self.seconds(Defaults.store.completedRetentionMs)
 
     @Option(
         name: .customLong("discarded-retention-seconds"),
-        help: "Delete discarded and cancelled jobs this long after they ended; 0 keeps them forever. Dead letters are never purged (env OJS_DISCARDED_RETENTION_SECONDS; default 7 days).")
+        help: "Delete discarded and cancelled jobs this long after they ended; 0 keeps them forever. Dead letters are never purged (env OJS_DISCARDED_RETENTION_SECONDS).")
     var discardedRetentionSeconds: Int = Env.int("OJS_DISCARDED_RETENTION_SECONDS") ?? Self.seconds(Defaults.store.discardedRetentionMs)
 
     func validate() throws {

@@ -46,12 +46,12 @@ struct Serve: AsyncParsableCommand {
 
     @Option(
         name: .customLong("idempotency-window-seconds"),
-        help: "How long a push's Idempotency-Key replays its first answer (env OJS_IDEMPOTENCY_WINDOW_SECONDS; default 24 hours).")
+        help: "How long a push's Idempotency-Key replays its first answer (env OJS_IDEMPOTENCY_WINDOW_SECONDS).")
     var idempotencyWindowSeconds: Int = Env.int("OJS_IDEMPOTENCY_WINDOW_SECONDS") ?? Int(Defaults.server.idempotencyWindowMs / 1000)
 
     @Option(
         name: .customLong("worker-replay-window-seconds"),
-        help: "How long a worker's fetch, ack or nack sent with an Idempotency-Key (every one a replica forwards) replays its first answer (env OJS_WORKER_REPLAY_WINDOW_SECONDS; default 30 minutes).")
+        help: "How long a worker's fetch, ack or nack sent with an Idempotency-Key (every one a replica forwards) replays its first answer (env OJS_WORKER_REPLAY_WINDOW_SECONDS).")
     var workerReplayWindowSeconds: Int = Env.int("OJS_WORKER_REPLAY_WINDOW_SECONDS") ?? Int(Defaults.server.workerReplayWindowMs / 1000)
 
     @Option(
