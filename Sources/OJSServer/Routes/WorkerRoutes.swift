@@ -1,46 +1,38 @@
 import Hummingbird
-import NIOCore
 import OJSCore
 import OJSStore
 
 extension OJSAPI {
     func addWorkerRoutes(_ router: Router<Context>) {
         router.post("/ojs/v1/workers/fetch") { request, _ in
-            let (bytes, claim) = try await workerCall(request)
-            if let claim, let recorded = try await store.recordedResponse(claim) { return IdempotentRequest.response(recorded, replayed: true) }
-            let fetch = try FetchRequest.parse(try JSONBody.requireObject(try JSONBody.decode(bytes, of: request)), limits: config.limits)
-            let result = try await IdempotentRequest.run(
-                claim, respond: Self.fetchAnswer, plain: { try await store.fetch(fetch) },
-                once: { try await store.fetch(fetch, once: $0, respond: Self.fetchAnswer) })
-            if case .performed(let jobs, _) = result { tracing?.fetched(jobs, workerId: fetch.workerId) }
-            return Self.response(result)
+            try await workerCall(request) { body, claim in
+                let fetch = try FetchRequest.parse(body, limits: config.limits)
+                let result = try await IdempotentRequest.run(
+                    claim, respond: Self.fetchAnswer, plain: { try await store.fetch(fetch) },
+                    once: { try await store.fetch(fetch, once: $0, respond: Self.fetchAnswer) })
+                if case .performed(let jobs, _) = result { tracing?.fetched(jobs, workerId: fetch.workerId) }
+                return result
+            }
         }
         router.post("/ojs/v1/workers/ack") { request, _ in
-            let (bytes, claim) = try await workerCall(request)
-            if let claim, let recorded = try await store.recordedResponse(claim) { return IdempotentRequest.response(recorded, replayed: true) }
-            let ack = try AckRequest.parse(try JSONBody.requireObject(try JSONBody.decode(bytes, of: request)))
-            let result = try await IdempotentRequest.run(
-                claim, respond: Self.ackAnswer, plain: { try await store.ack(ack) },
-                once: { try await store.ack(ack, once: $0, respond: Self.ackAnswer) })
-            if case .performed(let job, _) = result { metrics.jobOutcome("completed", queue: job.queue) }
-            return Self.response(result)
+            try await workerCall(request) { body, claim in
+                let ack = try AckRequest.parse(body)
+                let result = try await IdempotentRequest.run(
+                    claim, respond: Self.ackAnswer, plain: { try await store.ack(ack) },
+                    once: { try await store.ack(ack, once: $0, respond: Self.ackAnswer) })
+                if case .performed(let job, _) = result { metrics.jobOutcome("completed", queue: job.queue) }
+                return result
+            }
         }
         router.post("/ojs/v1/workers/nack") { request, _ in
-            let (bytes, claim) = try await workerCall(request)
-            if let claim, let recorded = try await store.recordedResponse(claim) { return IdempotentRequest.response(recorded, replayed: true) }
-            let nack = try NackRequest.parse(try JSONBody.requireObject(try JSONBody.decode(bytes, of: request)))
-            let result = try await IdempotentRequest.run(
-                claim, respond: Self.nackAnswer, plain: { try await store.nack(nack) },
-                once: { try await store.nack(nack, once: $0, respond: Self.nackAnswer) })
-            if case .performed(let outcome, _) = result {
-                metrics.jobOutcome("failed", queue: outcome.job.queue)
-                switch outcome.outcome {
-                case .retry: metrics.jobOutcome("retried", queue: outcome.job.queue)
-                case .discard: metrics.jobOutcome("discarded", queue: outcome.job.queue)
-                case .requeue: break
-                }
+            try await workerCall(request) { body, claim in
+                let nack = try NackRequest.parse(body)
+                let result = try await IdempotentRequest.run(
+                    claim, respond: Self.nackAnswer, plain: { try await store.nack(nack) },
+                    once: { try await store.nack(nack, once: $0, respond: Self.nackAnswer) })
+                if case .performed(let outcome, _) = result { countNack(outcome) }
+                return result
             }
-            return Self.response(result)
         }
         router.post("/ojs/v1/workers/heartbeat") { request, _ in try await heartbeat(request) }
         router.post("/ojs/v1/workers/beat") { request, _ in
@@ -78,19 +70,29 @@ extension OJSAPI {
         }
     }
 
-    /// A worker call's body and, when it carries `Idempotency-Key`, its claim: a replica
-    /// forwards every fetch, ack and nack with one, so a repeat after a lost answer gets the
-    /// first outcome (`docs/consistency.md`).
-    func workerCall(_ request: Request) async throws -> (ByteBuffer, IdempotencyClaim?) {
+    /// A worker's fetch, ack or nack: when it carries `Idempotency-Key` (a replica forwards
+    /// every one with a key) and the key was answered already, that answer; otherwise `run`
+    /// with the body object and the claim. A repeat after a lost answer so gets the first
+    /// outcome (`docs/consistency.md`).
+    func workerCall<T: Sendable>(
+        _ request: Request, _ run: (JSONValue, IdempotencyClaim?) async throws -> IdempotentOutcome<T>
+    ) async throws -> Response {
         let bytes = try await JSONBody.raw(request, limit: config.maxBodyBytes)
-        return (bytes, try IdempotentRequest.claim(request, body: bytes, windowMs: config.workerReplayWindowMs))
-    }
-
-    /// The answer of a worker call, replayed or not.
-    static func response<T: Sendable>(_ result: IdempotentOutcome<T>) -> Response {
-        switch result {
+        let claim = try IdempotentRequest.claim(request, body: bytes, windowMs: config.workerReplayWindowMs)
+        // A repeat is answered from a reader; the writer checks again for one that races.
+        if let claim, let recorded = try await store.recordedResponse(claim) { return IdempotentRequest.response(recorded, replayed: true) }
+        switch try await run(try JSONBody.requireObject(try JSONBody.decode(bytes, of: request)), claim) {
         case .replayed(let recorded): return IdempotentRequest.response(recorded, replayed: true)
         case .performed(_, let recorded): return IdempotentRequest.response(recorded, replayed: false)
+        }
+    }
+
+    func countNack(_ result: NackOutcome) {
+        metrics.jobOutcome("failed", queue: result.job.queue)
+        switch result.outcome {
+        case .retry: metrics.jobOutcome("retried", queue: result.job.queue)
+        case .discard: metrics.jobOutcome("discarded", queue: result.job.queue)
+        case .requeue: break
         }
     }
 
