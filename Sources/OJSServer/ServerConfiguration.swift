@@ -35,8 +35,13 @@ public struct ServerConfiguration: Sendable {
     public var extensions = [
         "dead-letter", "admin-api", "progress", "backpressure", "rate-limiting", "graceful-shutdown", "idempotency", "tracing",
     ]
-    /// How long an `Idempotency-Key`'s first answer is replayed to repeats.
+    /// How long a push's `Idempotency-Key` replays its first answer: a producer may retry
+    /// after a crash and restart, so a day.
     public var idempotencyWindowMs: Int64 = 24 * 3_600_000
+    /// How long a worker's keyed fetch, ack or nack (every one a replica forwards) replays
+    /// its first answer. Equal to the default visibility timeout (30 minutes): past it the
+    /// claim a replayed fetch hands back has lapsed anyway.
+    public var workerReplayWindowMs: Int64 = 30 * 60_000
     /// Spans for requests and job lifecycles (an OTLP exporter is bootstrapped). Off, the
     /// server only copies a client's `traceparent` header into the job's meta.
     public var tracing = false
@@ -62,6 +67,21 @@ public struct ServerConfiguration: Sendable {
     public var consistencyWaitMs = 2000
     /// A replica whose lag passes this reports degraded health (503).
     public var replicaMaxLagMs = 10_000
+    /// Connections a replica keeps to the primary for forwarded requests, in a client of its
+    /// own (the replication stream has another). A forward holds one for a round trip: at
+    /// 100 ms between regions, 64 carry about 640 forwarded calls a second; more wait.
+    public var forwardPoolSize = 64
+    /// How long a replica waits for the primary's answer to a forwarded request. Past it the
+    /// client gets 504 `x_outcome_unknown`: shorter than the 30 s many HTTP clients allow, so
+    /// the client hears that before it gives up on its own.
+    public var forwardTimeoutMs = 10_000
+    /// Tries for a forwarded request that is safe to repeat (push, fetch, ack, nack: each
+    /// carries an idempotency key) when the connection breaks; the waits between are 100,
+    /// 200 and 400 ms, so a broken connection costs under a second.
+    public var forwardAttempts = 4
+
+    /// A replica's port when none is given: one above the primary's, so both run on one host.
+    public static let defaultReplicaPort = 8081
 
     public init() {}
 }

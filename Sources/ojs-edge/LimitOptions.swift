@@ -2,37 +2,38 @@ import ArgumentParser
 import OJSServer
 
 /// The request and connection limits, shared by `serve` and `replica` (a replica applies them
-/// before it forwards anything). Defaults are in `docs/security.md`.
+/// before it forwards anything). Defaults come from `ServerConfiguration` and
+/// `RequestLimits`; `docs/security.md` lists them.
 struct LimitOptions: ParsableArguments {
     @Option(name: .customLong("max-body-bytes"), help: "Largest request body, in bytes (env OJS_MAX_BODY_BYTES).")
-    var maxBodyBytes: Int = Env.int("OJS_MAX_BODY_BYTES") ?? 1 << 20
+    var maxBodyBytes: Int = Env.int("OJS_MAX_BODY_BYTES") ?? Defaults.server.maxBodyBytes
 
     @Option(name: .customLong("max-header-bytes"), help: "Largest request head, in bytes; 431 past it (env OJS_MAX_HEADER_BYTES).")
-    var maxHeaderBytes: Int = Env.int("OJS_MAX_HEADER_BYTES") ?? 16 * 1024
+    var maxHeaderBytes: Int = Env.int("OJS_MAX_HEADER_BYTES") ?? Defaults.server.maxHeaderBytes
 
     @Option(name: .customLong("request-timeout-ms"), help: "Time to receive a whole request once its head arrived; 408 past it (env OJS_REQUEST_TIMEOUT_MS).")
-    var requestTimeoutMs: Int = Env.int("OJS_REQUEST_TIMEOUT_MS") ?? 30_000
+    var requestTimeoutMs: Int = Env.int("OJS_REQUEST_TIMEOUT_MS") ?? Defaults.server.requestTimeoutMs
 
     @Option(name: .customLong("idle-timeout-ms"), help: "Close a connection idle this long (env OJS_IDLE_TIMEOUT_MS).")
-    var idleTimeoutMs: Int = Env.int("OJS_IDLE_TIMEOUT_MS") ?? 60_000
+    var idleTimeoutMs: Int = Env.int("OJS_IDLE_TIMEOUT_MS") ?? Defaults.server.idleTimeoutMs
 
     @Option(name: .customLong("max-connections"), help: "Connections served at once; more wait in the backlog (env OJS_MAX_CONNECTIONS).")
-    var maxConnections: Int = Env.int("OJS_MAX_CONNECTIONS") ?? 1024
+    var maxConnections: Int = Env.int("OJS_MAX_CONNECTIONS") ?? Defaults.server.maxConnections
 
     @Option(name: .customLong("max-batch-size"), help: "Jobs in one batch push (env OJS_MAX_BATCH_SIZE).")
-    var maxBatchSize: Int = Env.int("OJS_MAX_BATCH_SIZE") ?? 10_000
+    var maxBatchSize: Int = Env.int("OJS_MAX_BATCH_SIZE") ?? Defaults.server.limits.maxBatchSize
 
     @Option(name: .customLong("max-args-bytes"), help: "Serialized size of one job's args (env OJS_MAX_ARGS_BYTES).")
-    var maxArgsBytes: Int = Env.int("OJS_MAX_ARGS_BYTES") ?? 512 * 1024
+    var maxArgsBytes: Int = Env.int("OJS_MAX_ARGS_BYTES") ?? Defaults.server.limits.maxArgsBytes
 
     @Option(name: .customLong("max-meta-bytes"), help: "Serialized size of one job's meta (env OJS_MAX_META_BYTES).")
-    var maxMetaBytes: Int = Env.int("OJS_MAX_META_BYTES") ?? 64 * 1024
+    var maxMetaBytes: Int = Env.int("OJS_MAX_META_BYTES") ?? Defaults.server.limits.maxMetaBytes
 
     @Option(name: .customLong("max-fetch-queues"), help: "Queues named in one fetch (env OJS_MAX_FETCH_QUEUES).")
-    var maxFetchQueues: Int = Env.int("OJS_MAX_FETCH_QUEUES") ?? 64
+    var maxFetchQueues: Int = Env.int("OJS_MAX_FETCH_QUEUES") ?? Defaults.server.limits.maxQueuesPerFetch
 
     @Option(name: .customLong("max-fetch-count"), help: "Jobs claimed by one fetch (env OJS_MAX_FETCH_COUNT).")
-    var maxFetchCount: Int = Env.int("OJS_MAX_FETCH_COUNT") ?? 1000
+    var maxFetchCount: Int = Env.int("OJS_MAX_FETCH_COUNT") ?? Defaults.server.limits.maxFetchCount
 
     func validate() throws {
         let positive: [(String, Int)] = [

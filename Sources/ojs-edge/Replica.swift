@@ -18,10 +18,10 @@ struct Replica: AsyncParsableCommand {
     var region: String = Env.string("OJS_REGION") ?? "local"
 
     @Option(help: "Address to listen on (env OJS_HOST).")
-    var host: String = Env.string("OJS_HOST") ?? "127.0.0.1"
+    var host: String = Env.string("OJS_HOST") ?? Defaults.server.host
 
     @Option(help: "Port to listen on (env OJS_PORT).")
-    var port: Int = Env.int("OJS_PORT") ?? 8081
+    var port: Int = Env.int("OJS_PORT") ?? ServerConfiguration.defaultReplicaPort
 
     @Option(name: .customLong("data-dir"), help: "Directory for the replica's copy (env OJS_DATA_DIR; default ./data/replica-<region>).")
     var dataDir: String = Env.string("OJS_DATA_DIR") ?? ""
@@ -29,16 +29,26 @@ struct Replica: AsyncParsableCommand {
     @Option(
         name: .customLong("consistency-wait-ms"),
         help: "How long a read waits for this copy to reach its bookmark or staleness bound before it is forwarded to the primary (env OJS_CONSISTENCY_WAIT_MS).")
-    var consistencyWaitMs: Int = Env.int("OJS_CONSISTENCY_WAIT_MS") ?? 2000
+    var consistencyWaitMs: Int = Env.int("OJS_CONSISTENCY_WAIT_MS") ?? Defaults.server.consistencyWaitMs
 
     @Option(name: .customLong("max-lag-ms"), help: "Lag past which health reports degraded (503) (env OJS_REPLICA_MAX_LAG_MS).")
-    var maxLagMs: Int = Env.int("OJS_REPLICA_MAX_LAG_MS") ?? 10_000
+    var maxLagMs: Int = Env.int("OJS_REPLICA_MAX_LAG_MS") ?? Defaults.server.replicaMaxLagMs
+
+    @Option(
+        name: .customLong("forward-pool-size"),
+        help: "Connections to the primary for forwarded requests, apart from the replication stream's (env OJS_FORWARD_POOL_SIZE).")
+    var forwardPoolSize: Int = Env.int("OJS_FORWARD_POOL_SIZE") ?? Defaults.server.forwardPoolSize
+
+    @Option(
+        name: .customLong("forward-timeout-ms"),
+        help: "How long a forwarded request waits for the primary's answer; past it the client gets 504 x_outcome_unknown (env OJS_FORWARD_TIMEOUT_MS).")
+    var forwardTimeoutMs: Int = Env.int("OJS_FORWARD_TIMEOUT_MS") ?? Defaults.server.forwardTimeoutMs
 
     @OptionGroup(title: "Limits")
     var limits: LimitOptions
 
-    @Option(name: .customLong("log-level"), help: "Log level (env OJS_LOG_LEVEL).")
-    var logLevel: String = Env.string("OJS_LOG_LEVEL") ?? "info"
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env OJS_LOG_LEVEL).")
+    var logLevel: String = Env.string("OJS_LOG_LEVEL") ?? LogSetup.defaultLevel
 
     func validate() throws {
         guard primary.hasPrefix("http://") || primary.hasPrefix("https://") else { throw ValidationError("--primary must be an http(s) URL.") }
@@ -46,6 +56,9 @@ struct Replica: AsyncParsableCommand {
         guard ReplicaRegistry.isValidRegion(region) else {
             throw ValidationError("--region must be 1-\(ReplicaRegistry.maxRegionLength) ASCII letters, digits, '-', '_' or '.'.")
         }
+        guard forwardPoolSize > 0 else { throw ValidationError("--forward-pool-size must be positive.") }
+        guard forwardTimeoutMs > 0 else { throw ValidationError("--forward-timeout-ms must be positive.") }
+        try LogSetup.validate(logLevel)
     }
 
     func run() async throws {
@@ -56,6 +69,8 @@ struct Replica: AsyncParsableCommand {
         config.port = port
         config.consistencyWaitMs = consistencyWaitMs
         config.replicaMaxLagMs = maxLagMs
+        config.forwardPoolSize = forwardPoolSize
+        config.forwardTimeoutMs = forwardTimeoutMs
         limits.apply(to: &config)
         config.apiKeys = ServerConfiguration.parseKeys(Env.string("OJS_API_KEY"))
         config.replicationKeys = ServerConfiguration.parseKeys(Env.string("OJS_REPLICATION_KEY"))
@@ -65,6 +80,7 @@ struct Replica: AsyncParsableCommand {
             throw ExitCode(78)
         }
         let directory = URL(fileURLWithPath: dataDir.isEmpty ? "./data/replica-\(region)" : dataDir)
+        // The replication stream's client; forwarded requests have their own (`forwardClient`).
         let client = HTTPClient.shared
         var tailerConfig = ReplicaTailer.Configuration(primaryURL: primary, region: region, replicationKey: config.replicationKeys.first)
         tailerConfig.batchWindowMs = Env.int("OJS_REPLICA_BATCH_MS") ?? tailerConfig.batchWindowMs
@@ -72,21 +88,36 @@ struct Replica: AsyncParsableCommand {
         let tailer = ReplicaTailer(configuration: tailerConfig, applier: applier, client: client, logger: logger, clock: Store.systemClock)
         logger.info("replica starting", metadata: ["primary": .string(primary), "region": .string(region), "data_dir": .string(directory.path)])
         try await tailer.prepare()
-        var storeConfig = StoreConfiguration(path: applier.databasePath)
-        storeConfig.readers = 4
+        let storeConfig = StoreConfiguration(path: applier.databasePath)
         let store = try Store(replicaConfiguration: storeConfig, gate: applier.lock)
         defer { store.close() }
         let exporter = try Telemetry.bootstrapTracing(serviceName: "ojs-edge-replica", logger: logger)
         config.tracing = exporter != nil
+        let forwardClient = ReplicaServer.makeForwardClient(config)
         let app = ReplicaServer.makeApplication(
-            store: store, tailer: tailer, region: region, primaryURL: tailerConfig.primaryURL, client: client, config: config, logger: logger,
-            services: exporter.map { [$0] } ?? [])
-        try await app.runService()
+            store: store, tailer: tailer, region: region, primaryURL: tailerConfig.primaryURL, forwardClient: forwardClient, config: config,
+            logger: logger, services: exporter.map { [$0] } ?? [])
+        do {
+            try await app.runService()
+        } catch {
+            try? await forwardClient.shutdown()
+            throw error
+        }
+        try await forwardClient.shutdown()
     }
 }
 
 /// JSON-lines logging for every subcommand.
 enum LogSetup {
+    static let defaultLevel = "info"
+
+    /// `--log-level` must name a level; every subcommand that takes it checks it the same way.
+    static func validate(_ text: String) throws {
+        guard Logger.Level(rawValue: text.lowercased()) != nil else {
+            throw ValidationError("--log-level must be trace, debug, info, notice, warning, error or critical.")
+        }
+    }
+
     static func bootstrap(level text: String, label: String) -> Logger {
         let level = Logger.Level(rawValue: text.lowercased()) ?? .info
         LoggingSystem.bootstrap { label in

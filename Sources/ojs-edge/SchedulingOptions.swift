@@ -16,13 +16,13 @@ struct SchedulingOptions: ParsableArguments {
 
     @Option(
         name: .customLong("completed-retention-seconds"),
-        help: "Delete completed jobs this long after they completed; 0 keeps them forever (env OJS_COMPLETED_RETENTION_SECONDS; default 24 hours).")
-    var completedRetentionSeconds: Int = Env.int("OJS_COMPLETED_RETENTION_SECONDS") ?? 86_400
+        help: "Delete completed jobs this long after they completed; 0 keeps them forever (env OJS_COMPLETED_RETENTION_SECONDS).")
+    var completedRetentionSeconds: Int = Env.int("OJS_COMPLETED_RETENTION_SECONDS") ?? Self.seconds(Defaults.store.completedRetentionMs)
 
     @Option(
         name: .customLong("discarded-retention-seconds"),
-        help: "Delete discarded and cancelled jobs this long after they ended; 0 keeps them forever. Dead letters are never purged (env OJS_DISCARDED_RETENTION_SECONDS; default 7 days).")
-    var discardedRetentionSeconds: Int = Env.int("OJS_DISCARDED_RETENTION_SECONDS") ?? 7 * 86_400
+        help: "Delete discarded and cancelled jobs this long after they ended; 0 keeps them forever. Dead letters are never purged (env OJS_DISCARDED_RETENTION_SECONDS).")
+    var discardedRetentionSeconds: Int = Env.int("OJS_DISCARDED_RETENTION_SECONDS") ?? Self.seconds(Defaults.store.discardedRetentionMs)
 
     func validate() throws {
         guard completedRetentionSeconds >= 0 else { throw ValidationError("--completed-retention-seconds must not be negative.") }
@@ -38,4 +38,7 @@ struct SchedulingOptions: ParsableArguments {
 
     /// 0 means "keep forever" (nil).
     static func milliseconds(_ seconds: Int) -> Int64? { seconds == 0 ? nil : Int64(seconds) * 1000 }
+
+    /// The inverse, for a default: nil ("keep forever") is 0.
+    static func seconds(_ milliseconds: Int64?) -> Int { milliseconds.map { Int($0 / 1000) } ?? 0 }
 }

@@ -12,19 +12,19 @@ struct Serve: AsyncParsableCommand {
         abstract: "Run the primary: the OJS HTTP API over an embedded SQLite database.")
 
     @Option(help: "Address to listen on (env OJS_HOST).")
-    var host: String = Env.string("OJS_HOST") ?? "127.0.0.1"
+    var host: String = Env.string("OJS_HOST") ?? Defaults.server.host
 
     @Option(help: "Port to listen on (env OJS_PORT).")
-    var port: Int = Env.int("OJS_PORT") ?? 8080
+    var port: Int = Env.int("OJS_PORT") ?? Defaults.server.port
 
     @Option(name: .customLong("data-dir"), help: "Directory holding ojs.db (env OJS_DATA_DIR).")
     var dataDir: String = Env.string("OJS_DATA_DIR") ?? "./data"
 
     @Option(
         help: ArgumentHelp(
-            "SQLite synchronous mode: FULL (fsync each commit; survives power loss) or NORMAL (survives process crashes) (env OJS_SYNCHRONOUS).",
+            "SQLite synchronous mode: FULL (fsync each commit; survives power loss), NORMAL (survives process crashes) or EXTRA (accepted; in WAL mode the same as FULL) (env OJS_SYNCHRONOUS).",
             valueName: "mode"))
-    var synchronous: String = Env.string("OJS_SYNCHRONOUS") ?? "FULL"
+    var synchronous: String = Env.string("OJS_SYNCHRONOUS") ?? Defaults.store.synchronous.rawValue
 
     @Flag(name: .customLong("test-mode"), help: "Enable POST /ojs/v1/admin/reset and heartbeat test directives (env OJS_TEST_MODE=1). Never in production.")
     var testModeFlag = false
@@ -43,12 +43,17 @@ struct Serve: AsyncParsableCommand {
     var scheduling: SchedulingOptions
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env OJS_LOG_LEVEL).")
-    var logLevel: String = Env.string("OJS_LOG_LEVEL") ?? "info"
+    var logLevel: String = Env.string("OJS_LOG_LEVEL") ?? LogSetup.defaultLevel
 
     @Option(
         name: .customLong("idempotency-window-seconds"),
-        help: "How long a push's Idempotency-Key replays its first answer (env OJS_IDEMPOTENCY_WINDOW_SECONDS; default 24 hours).")
-    var idempotencyWindowSeconds: Int = Env.int("OJS_IDEMPOTENCY_WINDOW_SECONDS") ?? 86_400
+        help: "How long a push's Idempotency-Key replays its first answer (env OJS_IDEMPOTENCY_WINDOW_SECONDS).")
+    var idempotencyWindowSeconds: Int = Env.int("OJS_IDEMPOTENCY_WINDOW_SECONDS") ?? Int(Defaults.server.idempotencyWindowMs / 1000)
+
+    @Option(
+        name: .customLong("worker-replay-window-seconds"),
+        help: "How long a worker's fetch, ack or nack sent with an Idempotency-Key (every one a replica forwards) replays its first answer (env OJS_WORKER_REPLAY_WINDOW_SECONDS).")
+    var workerReplayWindowSeconds: Int = Env.int("OJS_WORKER_REPLAY_WINDOW_SECONDS") ?? Int(Defaults.server.workerReplayWindowMs / 1000)
 
     @Option(
         name: .customLong("push-config"),
@@ -76,8 +81,9 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--synchronous must be FULL, NORMAL or EXTRA.")
         }
         guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535.") }
-        guard Logger.Level(rawValue: logLevel.lowercased()) != nil else { throw ValidationError("--log-level is not a log level.") }
+        try LogSetup.validate(logLevel)
         guard idempotencyWindowSeconds > 0 else { throw ValidationError("--idempotency-window-seconds must be positive.") }
+        guard workerReplayWindowSeconds > 0 else { throw ValidationError("--worker-replay-window-seconds must be positive.") }
         do {
             _ = try PushTargetPolicy(allow: pushAllowHosts.split(separator: ",").map(String.init))
         } catch {
@@ -112,6 +118,7 @@ struct Serve: AsyncParsableCommand {
         config.apiKeys = ServerConfiguration.parseKeys(Env.string("OJS_API_KEY"))
         config.idempotencyWindowMs = Int64(idempotencyWindowSeconds) * 1000
         config.pushTargets = (try? PushTargetPolicy(allow: pushAllowHosts.split(separator: ",").map(String.init))) ?? PushTargetPolicy()
+        config.workerReplayWindowMs = Int64(workerReplayWindowSeconds) * 1000
         if let refusal = config.startupRefusal(allowInsecureNoAuth: Env.bool("OJS_ALLOW_INSECURE_NO_AUTH")) {
             logger.critical("refusing to start", metadata: ["reason": .string(refusal)])
             FileHandle.standardError.write(Data(("ojs-edge: " + refusal + "\n").utf8))
@@ -163,10 +170,10 @@ struct Serve: AsyncParsableCommand {
         do {
             replication = try await ReplicationSource.attach(
                 to: store, directory: URL(fileURLWithPath: dataDir).appendingPathComponent("replication"), logger: logger,
-                segmentBytes: (Env.int("OJS_REPLICATION_SEGMENT_KB") ?? 16 * 1024) << 10,
-                retentionBytes: (Env.int("OJS_REPLICATION_RETENTION_KB") ?? 256 * 1024) << 10,
-                retentionAgeMs: Int64(Env.int("OJS_REPLICATION_RETENTION_HOURS") ?? 24) * 3_600_000,
-                logSyncIntervalMs: Int64(Env.int("OJS_REPLICATION_LOG_SYNC_MS") ?? 100))
+                segmentBytes: Env.int("OJS_REPLICATION_SEGMENT_KB").map { $0 << 10 } ?? ReplicationLog.defaultSegmentBytes,
+                retentionBytes: Env.int("OJS_REPLICATION_RETENTION_KB").map { $0 << 10 } ?? ReplicationLog.defaultRetentionBytes,
+                retentionAgeMs: Env.int("OJS_REPLICATION_RETENTION_HOURS").map { Int64($0) * 3_600_000 } ?? ReplicationLog.defaultRetentionAgeMs,
+                logSyncIntervalMs: Env.int("OJS_REPLICATION_LOG_SYNC_MS").map(Int64.init) ?? ReplicationLog.defaultSyncIntervalMs)
         } catch {
             throw refuse(error)
         }

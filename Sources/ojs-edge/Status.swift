@@ -9,7 +9,7 @@ struct Status: AsyncParsableCommand {
         abstract: "Show replication lag per replica and queue health; exit non-zero when a replica is disconnected or past --max-lag.")
 
     @Option(help: "The primary's base URL (env OJS_PRIMARY_URL).")
-    var primary: String = Env.string("OJS_PRIMARY_URL") ?? "http://127.0.0.1:8080"
+    var primary: String = Env.string("OJS_PRIMARY_URL") ?? "http://\(Defaults.server.host):\(Defaults.server.port)"
 
     @Flag(help: "Redraw every second until interrupted.")
     var watch = false

@@ -1,8 +1,8 @@
 import Foundation
 
-/// A loopback TCP proxy that injects one fault into the first response to a request
-/// containing `marker` (on a kept-alive connection: the first response after that request),
-/// and relays everything else untouched.
+/// A loopback TCP proxy that injects a fault into the response to each of the first `times`
+/// requests containing a marker (on a kept-alive connection: the first response after that
+/// request), and relays everything else untouched. Each marker has its own count.
 final class FaultProxy: @unchecked Sendable {
     enum Fault {
         /// Flip one byte of the response body, `bodyOffset` bytes in.
@@ -14,23 +14,31 @@ final class FaultProxy: @unchecked Sendable {
 
     let port: Int
     private let upstreamPort: Int
-    private let marker: String
     private let fault: Fault
     private let listener: Int32
     private let lock = NSLock()
-    private var armed = true
-    /// How many times the fault was injected (at most once).
-    private(set) var faults = 0
+    /// Faults left to inject, per marker.
+    private var remaining: [String: Int]
+    private var injected = 0
+    /// How many times the fault was injected (at most `times`).
+    var faults: Int { lock.withLock { injected } }
 
-    init(upstreamPort: Int, marker: String, fault: Fault) throws {
+    convenience init(upstreamPort: Int, marker: String, fault: Fault, times: Int = 1) throws {
+        try self.init(upstreamPort: upstreamPort, markers: [marker: times], fault: fault)
+    }
+
+    init(upstreamPort: Int, markers: [String: Int], fault: Fault) throws {
         self.upstreamPort = upstreamPort
-        self.marker = marker
         self.fault = fault
+        self.remaining = markers
         (listener, port) = try Loopback.listen()
         Thread { [self] in acceptLoop() }.start()
     }
 
     deinit { close(listener) }
+
+    /// Injects no more faults from now on.
+    func disarm() { lock.withLock { remaining = [:] } }
 
     private func acceptLoop() {
         while true {
@@ -62,6 +70,7 @@ final class FaultProxy: @unchecked Sendable {
         var bodyStart: Int?
         var seen = 0
         var dropping = false
+        var injectedHere = false
         while true {
             let n = read(from, &buffer, buffer.count)
             if n <= 0 { break }
@@ -71,16 +80,17 @@ final class FaultProxy: @unchecked Sendable {
             if let inspectRequest {
                 let line = String(decoding: buffer[0..<min(n, 400)], as: UTF8.self)
                 let claim = lock.withLock { () -> Bool in
-                    guard armed, line.contains(marker) else { return false }
-                    armed = false
+                    guard let marker = remaining.first(where: { $0.value > 0 && line.contains($0.key) })?.key else { return false }
+                    remaining[marker, default: 0] -= 1
                     return true
                 }
                 if claim { inspectRequest.set() }
             }
-            if let faultIf, faultIf.isSet, lock.withLock({ faults == 0 }) {
+            if let faultIf, faultIf.isSet, !injectedHere {
                 switch fault {
                 case .dropResponse:
-                    lock.withLock { faults += 1 }
+                    lock.withLock { injected += 1 }
+                    injectedHere = true
                     dropping = true
                     shutdown(to, Int32(SHUT_RDWR))
                     continue
@@ -90,7 +100,8 @@ final class FaultProxy: @unchecked Sendable {
                         let target = start + bodyOffset
                         if target >= seen, target < seen + n {
                             buffer[target - seen] ^= 0x5A
-                            lock.withLock { faults += 1 }
+                            lock.withLock { injected += 1 }
+                            injectedHere = true
                         }
                     }
                 }

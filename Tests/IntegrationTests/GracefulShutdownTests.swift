@@ -49,13 +49,10 @@ final class GracefulShutdownTests: XCTestCase {
 
         // The replica was told (the stream ended cleanly), not left to time out.
         let replica = try XCTUnwrap(cluster.replicas["eu"])
-        var status: [String: Any] = [:]
-        for _ in 0..<100 {
-            status = try await HTTP.exchange("GET", replica.baseURL + "/ojs/v1/replication/status").json
-            if status["stream_closed_by_primary_at"] is String { break }
-            try await Task.sleep(for: .milliseconds(50))
+        let status = try await eventually("the replica records that the primary closed its stream", within: 5, every: .milliseconds(50)) {
+            let status = try await HTTP.exchange("GET", replica.baseURL + "/ojs/v1/replication/status").json
+            return status["stream_closed_by_primary_at"] is String ? status : nil
         }
-        XCTAssertTrue(status["stream_closed_by_primary_at"] is String, "\(status)")
         XCTAssertEqual(status["state"] as? String, "disconnected")
 
         // Everything answered is there after a restart, and the replica catches up to it.

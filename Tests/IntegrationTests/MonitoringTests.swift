@@ -45,13 +45,10 @@ final class MonitoringTests: XCTestCase {
         _ = try await Workload.mixed(base: cluster.primary.baseURL, operations: 30, seed: 3)
         _ = try await cluster.caughtUpDigest("eu")
         // Healthy: the replica reports its position, so the primary shows it streaming.
-        var healthy = false
-        for _ in 0..<50 where !healthy {
+        try await eventually("the primary shows the replica streaming", within: 5, every: .milliseconds(100)) {
             let s = try await HTTP.exchange("GET", cluster.primary.baseURL + "/ojs/v1/replication/status").json
-            healthy = ((s["replicas"] as? [[String: Any]])?.first?["state"] as? String) == "streaming"
-            if !healthy { try await Task.sleep(for: .milliseconds(100)) }
+            return ((s["replicas"] as? [[String: Any]])?.first?["state"] as? String) == "streaming"
         }
-        XCTAssertTrue(healthy)
         let (ok, table) = try runStatus(["--primary", cluster.primary.baseURL, "--max-lag", "5000"])
         XCTAssertEqual(ok, 0, table)
         XCTAssertTrue(table.contains("eu"), table)
@@ -59,14 +56,10 @@ final class MonitoringTests: XCTestCase {
         XCTAssertEqual(metrics.status, 200)
 
         cluster.replicas["eu"]!.kill9()
-        let stoppedAt = Date()
-        var disconnected = false
-        while !disconnected && Date().timeIntervalSince(stoppedAt) < 5 {
+        try await eventually("the primary shows the stopped replica disconnected", within: 5, every: .milliseconds(100)) {
             let s = try await HTTP.exchange("GET", cluster.primary.baseURL + "/ojs/v1/replication/status").json
-            disconnected = ((s["replicas"] as? [[String: Any]])?.first?["state"] as? String) == "disconnected"
-            if !disconnected { try await Task.sleep(for: .milliseconds(100)) }
+            return ((s["replicas"] as? [[String: Any]])?.first?["state"] as? String) == "disconnected"
         }
-        XCTAssertTrue(disconnected, "disconnected within 5 s")
         let (failed, alert) = try runStatus(["--primary", cluster.primary.baseURL, "--max-lag", "5000"])
         XCTAssertEqual(failed, 1, alert)
         XCTAssertTrue(alert.contains("ALERT: replica eu is disconnected"), alert)
@@ -79,21 +72,16 @@ final class MonitoringTests: XCTestCase {
         defer { cluster.stop() }
         try await cluster.start(replicas: ["eu"])
         let health = cluster.replicas["eu"]!.baseURL + "/ojs/v1/health"
-        var state = ""
-        for _ in 0..<50 where state != "streaming" {
+        try await eventually("the replica is streaming", within: 5, every: .milliseconds(100)) {
             let before = try await HTTP.exchange("GET", health)
             XCTAssertEqual(before.status, 200)
-            state = (before.json["replication"] as? [String: Any])?["state"] as? String ?? ""
-            if state != "streaming" { try await Task.sleep(for: .milliseconds(100)) }
+            return (before.json["replication"] as? [String: Any])?["state"] as? String == "streaming"
         }
-        XCTAssertEqual(state, "streaming")
         cluster.primary.kill9()
         // The stream's watchdog notices silence after 5 s (heartbeats stop); then health is 503.
-        let stoppedAt = Date()
-        var status = 200
-        while status == 200 && Date().timeIntervalSince(stoppedAt) < 15 {
-            status = try await HTTP.exchange("GET", health).status
-            if status == 200 { try await Task.sleep(for: .milliseconds(200)) }
+        let status = try await eventually("a replica cut off from its primary reports degraded health", within: 15, every: .milliseconds(200)) {
+            let status = try await HTTP.exchange("GET", health).status
+            return status == 200 ? nil : status
         }
         XCTAssertEqual(status, 503, "a replica cut off from its primary reports degraded health")
         let body = try await HTTP.exchange("GET", health).json

@@ -52,12 +52,10 @@ final class OTLPReceiver: @unchecked Sendable {
 
     /// Polls the received spans until `find` returns a value (a condition, not a sleep).
     func wait<T>(timeout: TimeInterval = 20, _ what: String, _ find: ([Span]) -> T?) async throws -> T {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if let found = find(spans) { return found }
-            try await Task.sleep(for: .milliseconds(25))
-        }
-        throw TestFailure("no \(what) among \(spans.count) spans: \(spans.map { "\($0.service)/\($0.name)" })")
+        try await eventually(
+            "a \(what) arrives", within: timeout, every: .milliseconds(25),
+            failure: { "\(spans.count) spans: \(spans.map { "\($0.service)/\($0.name)" })" }
+        ) { find(spans) }
     }
 
     /// Kept-alive HTTP/1.1 requests with a Content-Length body, as the exporter sends them.

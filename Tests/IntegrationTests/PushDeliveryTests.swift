@@ -103,7 +103,7 @@ final class PushDeliveryTests: XCTestCase {
         let job = try await h.job(id, reaches: "completed")
         XCTAssertEqual((job["result"] as? [String: Any])?["late"] as? Bool, true)
         // The job completes before the function has read the answer to its receipt.
-        let statuses = try await PushHarness.until("the function has its receipt's answer", within: 5) {
+        let statuses = try await eventually("the function has its receipt's answer", within: 5) {
             h.function.receiptStatuses.isEmpty ? nil : h.function.receiptStatuses
         }
         XCTAssertEqual(statuses, [200])
@@ -179,11 +179,11 @@ final class PushDeliveryTests: XCTestCase {
         XCTAssertEqual(bind.headers["ojs-served-by"], "primary")
         let push = try await HTTP.exchange("POST", replica + "/ojs/v1/jobs", json: #"{"type":"push.test","args":[1],"options":{"queue":"regional"}}"#)
         let id = try XCTUnwrap((push.json["job"] as? [String: Any])?["id"] as? String)
-        try await PushHarness.until("the job completes", within: 10) {
+        try await eventually("the job completes", within: 10) {
             let job = try await HTTP.exchange("GET", cluster.primary.baseURL + "/ojs/v1/jobs/\(id)").json["job"] as? [String: Any]
             return job?["state"] as? String == "completed" ? true : nil
         }
-        let statuses = try await PushHarness.until("the function has its receipt's answer", within: 5) {
+        let statuses = try await eventually("the function has its receipt's answer", within: 5) {
             function.receiptStatuses.isEmpty ? nil : function.receiptStatuses
         }
         XCTAssertEqual(statuses, [200])

@@ -79,12 +79,7 @@ final class PushFunction: @unchecked Sendable {
         let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
         self.group = group
         task = Task { try await group.run() }
-        let deadline = Date().addingTimeInterval(10)
-        while bound.value == 0 {
-            guard Date() < deadline else { throw TestFailure("the example function did not start") }
-            try await Task.sleep(for: .milliseconds(5))
-        }
-        port = bound.value
+        port = try await eventually("the example function is listening", every: .milliseconds(5)) { bound.value == 0 ? nil : bound.value }
     }
 
     func stop() async {

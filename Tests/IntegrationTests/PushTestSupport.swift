@@ -69,7 +69,7 @@ final class PushHarness: @unchecked Sendable {
     /// Waits until the job reaches `state` and returns it.
     @discardableResult
     func job(_ id: String, reaches state: String, within seconds: TimeInterval = 10) async throws -> [String: Any] {
-        try await Self.until("job \(id) is \(state)", within: seconds) {
+        try await eventually("job \(id) is \(state)", within: seconds) {
             let job = try await self.job(id)
             return job["state"] as? String == state ? job : nil
         }
@@ -78,19 +78,9 @@ final class PushHarness: @unchecked Sendable {
     /// Waits until the endpoint of `queue` is in `state` and returns it.
     @discardableResult
     func endpoint(_ queue: String, reaches state: String, within seconds: TimeInterval = 10) async throws -> [String: Any] {
-        try await Self.until("endpoint \(queue) is \(state)", within: seconds) {
+        try await eventually("endpoint \(queue) is \(state)", within: seconds) {
             let endpoint = try await self.endpoint(queue)
             return endpoint["state"] as? String == state ? endpoint : nil
-        }
-    }
-
-    /// Polls `probe` every 20 ms until it gives a value, failing after `seconds`.
-    static func until<T>(_ what: String, within seconds: TimeInterval, _ probe: () async throws -> T?) async throws -> T {
-        let deadline = Date().addingTimeInterval(seconds)
-        while true {
-            if let value = try await probe() { return value }
-            guard Date() < deadline else { throw TestFailure("timed out waiting until \(what)") }
-            try await Task.sleep(for: .milliseconds(20))
         }
     }
 

@@ -68,7 +68,7 @@ final class PushThrottlingTests: XCTestCase {
         XCTAssertEqual(opened["consecutive_failures"] as? Int, 2)
         XCTAssertTrue((opened["state_reason"] as? String ?? "").contains("consecutive"), "\(opened)")
         // The half-open probe fails too: open again, and nothing was sent during the cool-down.
-        try await PushHarness.until("the probe failed", within: 5) {
+        try await eventually("the probe failed", within: 5) {
             let e = try await h.endpoint("shaky")
             return e["state"] as? String == "open" && e["consecutive_failures"] as? Int == 3 ? true : nil
         }
@@ -85,6 +85,9 @@ final class PushThrottlingTests: XCTestCase {
 
     func testUnauthorizedAndNotFoundDisableTheEndpointAndKeepTheJob() async throws {
         let h = try await PushHarness.started(for: self)
+        // A healthy endpoint whose deliveries prove the dispatcher made a pass. It sorts after
+        // the others, and a pass walks endpoints in queue order.
+        try await h.bind("zz-witness", "ok")
         for (queue, behaviour, status) in [("locked", "unauthorized", 401), ("moved", "gone", 404)] {
             try await h.bind(queue, behaviour)
             let first = try await h.push(queue, retry: #"{"max_attempts":1}"#)
@@ -93,9 +96,12 @@ final class PushThrottlingTests: XCTestCase {
             // The job is not lost: back to available, the attempt not counted.
             let job = try await h.job(first, reaches: "available")
             XCTAssertEqual(job["attempt"] as? Int, 0)
-            // No more deliveries while disabled: a second job waits too.
+            // No more deliveries while disabled: a second job waits too. The witness, pushed
+            // after it, is delivered by a pass that began after the second job committed and
+            // came to this queue first, so that pass saw the second job and left it.
             let second = try await h.push(queue)
-            try await Task.sleep(for: .milliseconds(300))
+            let witness = try await h.push("zz-witness")
+            try await h.job(witness, reaches: "completed")
             XCTAssertEqual(h.function.hits.filter { $0.path == behaviour }.count, 1)
             let waiting = try await h.job(second)
             XCTAssertEqual(waiting["state"] as? String, "available")
@@ -106,7 +112,7 @@ final class PushThrottlingTests: XCTestCase {
             try await h.job(second, reaches: "completed")
         }
         let list = try await HTTP.exchange("GET", h.base + "/ojs/v1/admin/push-endpoints").json
-        XCTAssertEqual((list["items"] as? [[String: Any]])?.count, 2)
+        XCTAssertEqual((list["items"] as? [[String: Any]])?.count, 3)
         let metrics = try await HTTP.session.data(from: try XCTUnwrap(URL(string: h.base + "/metrics"))).0
         XCTAssertTrue(String(decoding: metrics, as: UTF8.self).contains(#"ojs_push_deliveries_total{queue="locked",outcome="disabled"}"#))
         h.assertSignaturesValid()

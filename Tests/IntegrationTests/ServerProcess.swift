@@ -64,21 +64,19 @@ final class ServerProcess {
 
     /// Polls health until the server answers (a condition, not a fixed sleep).
     func waitUntilHealthy(timeout: TimeInterval = 30) async throws {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
+        try await eventually("the server on port \(port) is healthy", within: timeout) {
             // A raw connection closed after each poll, so start-up leaves no pooled connection
             // holding one of the server's connection slots.
             if let probe = try? RawConnection(port: port) {
                 try? probe.sendRequest("GET", "/ojs/v1/health")
-                if probe.readResponse(timeout: 5)?.status == 200 { return }
+                if probe.readResponse(timeout: 5)?.status == 200 { return true }
             }
             guard process?.isRunning == true else {
                 let log = (try? String(contentsOfFile: errorLog, encoding: .utf8)) ?? ""
                 throw TestFailure("server exited during start-up: \(log.suffix(2000))")
             }
-            try await Task.sleep(for: .milliseconds(20))
+            return false
         }
-        throw TestFailure("server did not become healthy")
     }
 
     func kill9() {

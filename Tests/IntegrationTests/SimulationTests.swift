@@ -43,7 +43,7 @@ final class SimulationTests: XCTestCase {
         let (simulator, work) = try await Self.startSimulationAndAwaitItsNodes()
         defer { Self.cleanUp(work) }
         kill(simulator.processIdentifier, SIGINT)
-        try await Self.await("the simulator exits on SIGINT", within: 30) { !simulator.isRunning }
+        try await eventually("the simulator exits on SIGINT", within: 30, every: .milliseconds(100)) { !simulator.isRunning }
         XCTAssertEqual(Self.processes(mentioning: work.path), [], "nodes outlived an interrupted simulation")
     }
 
@@ -53,7 +53,9 @@ final class SimulationTests: XCTestCase {
         defer { Self.cleanUp(work) }
         kill(simulator.processIdentifier, SIGKILL)
         simulator.waitUntilExit()
-        try await Self.await("every node exits after the simulator was killed", within: 15) { Self.processes(mentioning: work.path).isEmpty }
+        try await eventually("every node exits after the simulator was killed", within: 15, every: .milliseconds(100)) {
+            Self.processes(mentioning: work.path).isEmpty
+        }
     }
 
     static func startSimulationAndAwaitItsNodes() async throws -> (Process, URL) {
@@ -65,7 +67,9 @@ final class SimulationTests: XCTestCase {
         p.standardError = FileHandle.nullDevice
         try p.run()
         // A primary and three replicas: four processes whose arguments name the work directory.
-        try await Self.await("the simulator starts its four nodes", within: 60) { processes(mentioning: work.path).count == 4 || !p.isRunning }
+        try await eventually("the simulator starts its four nodes", within: 60, every: .milliseconds(100)) {
+            Self.processes(mentioning: work.path).count == 4 || !p.isRunning
+        }
         guard p.isRunning else { throw TestFailure("the simulator exited during start-up") }
         return (p, work)
     }
@@ -76,13 +80,6 @@ final class SimulationTests: XCTestCase {
         try? FileManager.default.removeItem(at: work)
     }
 
-    static func await(_ what: String, within seconds: TimeInterval, _ condition: () -> Bool) async throws {
-        let deadline = Date().addingTimeInterval(seconds)
-        while !condition() {
-            guard Date() < deadline else { throw TestFailure("timed out waiting until \(what)") }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-    }
 
     /// PIDs of live processes whose command line contains `text` (Linux /proc).
     static func processes(mentioning text: String) -> [Int32] {

@@ -5,7 +5,8 @@ import HummingbirdTesting
 import OJSCore
 import XCTest
 
-/// `Idempotency-Key` on `POST /ojs/v1/jobs` and `/jobs/batch` over HTTP.
+/// `Idempotency-Key` on `POST /ojs/v1/jobs` and `/jobs/batch`, and on a worker's fetch, ack and
+/// nack, over HTTP.
 final class IdempotencyAPITests: XCTestCase {
     var directory: URL!
 
@@ -145,6 +146,78 @@ final class IdempotencyAPITests: XCTestCase {
             XCTAssertTrue(extensions.contains("tracing"))
             XCTAssertEqual(manifest["capabilities"]?["idempotency_keys"], true)
             XCTAssertEqual(manifest["capabilities"]?["trace_export"], false)
+        }
+    }
+
+    func testAKeyedFetchAckAndNackReplayTheirFirstAnswerAndActOnce() async throws {
+        try await TestApp.run(directory: directory) { client in
+            let a = try TestApp.json(try await Self.post(client, "/ojs/v1/jobs", #"{"type":"w","args":[1],"options":{"queue":"wq"}}"#, key: nil))
+            let b = try TestApp.json(try await Self.post(client, "/ojs/v1/jobs", #"{"type":"w","args":[2],"options":{"queue":"wq"}}"#, key: nil))
+            let first = try XCTUnwrap(a["job"]?["id"]?.stringValue)
+            let second = try XCTUnwrap(b["job"]?["id"]?.stringValue)
+            let fetchBody = #"{"queues":["wq"],"count":1}"#
+
+            let fetched = try await Self.post(client, "/ojs/v1/workers/fetch", fetchBody, key: "request-f1")
+            XCTAssertEqual(fetched.status, .ok)
+            XCTAssertNil(fetched.headers[Self.replayed])
+            XCTAssertEqual(try TestApp.json(fetched)["jobs"]?.arrayValue?.first?["id"]?.stringValue, first)
+            let refetched = try await Self.post(client, "/ojs/v1/workers/fetch", fetchBody, key: "request-f1")
+            XCTAssertEqual(refetched.headers[Self.replayed], "true")
+            XCTAssertEqual(String(buffer: refetched.body), String(buffer: fetched.body), "the same claim, not the next job")
+            let next = try await Self.post(client, "/ojs/v1/workers/fetch", fetchBody, key: "request-f2")
+            XCTAssertEqual(try TestApp.json(next)["jobs"]?.arrayValue?.first?["id"]?.stringValue, second)
+
+            let ackBody = #"{"job_id":"\#(first)","result":{"ok":true}}"#
+            let acked = try await Self.post(client, "/ojs/v1/workers/ack", ackBody, key: "request-a1")
+            XCTAssertEqual(acked.status, .ok)
+            let reacked = try await Self.post(client, "/ojs/v1/workers/ack", ackBody, key: "request-a1")
+            XCTAssertEqual(reacked.status, .ok, "the first answer, not 409 for a completed job")
+            XCTAssertEqual(reacked.headers[Self.replayed], "true")
+            let unkeyed = try await Self.post(client, "/ojs/v1/workers/ack", ackBody, key: nil)
+            XCTAssertEqual(unkeyed.status, .conflict, "without the key the job is already completed")
+
+            let nackBody = #"{"job_id":"\#(second)","error":{"code":"x","message":"no"}}"#
+            let nacked = try await Self.post(client, "/ojs/v1/workers/nack", nackBody, key: "request-n1")
+            XCTAssertEqual(nacked.status, .ok)
+            let renacked = try await Self.post(client, "/ojs/v1/workers/nack", nackBody, key: "request-n1")
+            XCTAssertEqual(String(buffer: renacked.body), String(buffer: nacked.body))
+            let job = try TestApp.json(try await client.execute(uri: "/ojs/v1/jobs/\(second)", method: .get))
+            XCTAssertEqual(job["job"]?["attempt"], 1, "one failed attempt, not two")
+            XCTAssertEqual(job["job"]?["errors"]?.arrayValue?.count, 1)
+
+            let mismatch = try await Self.post(client, "/ojs/v1/workers/fetch", #"{"queues":["other"]}"#, key: "request-f1")
+            XCTAssertEqual(mismatch.status, .unprocessableContent)
+        }
+    }
+
+    func testAFetchThatClaimedNothingIsNotRecorded() async throws {
+        try await TestApp.run(directory: directory) { client in
+            let empty = try await Self.post(client, "/ojs/v1/workers/fetch", #"{"queues":["later"]}"#, key: "request-e1")
+            XCTAssertEqual(try TestApp.json(empty)["jobs"]?.arrayValue?.count, 0)
+            _ = try await Self.post(client, "/ojs/v1/jobs", #"{"type":"w","args":[],"options":{"queue":"later"}}"#, key: nil)
+            let again = try await Self.post(client, "/ojs/v1/workers/fetch", #"{"queues":["later"]}"#, key: "request-e1")
+            XCTAssertNil(again.headers[Self.replayed])
+            XCTAssertEqual(try TestApp.json(again)["jobs"]?.arrayValue?.count, 1, "the repeat fetched again")
+        }
+    }
+
+    /// The store reports a full queue as typed facts; the server alone renders them as fields.
+    func testAFullQueueIs429WithRetryAfterAndItsBound() async throws {
+        try await TestApp.run(directory: directory) { client in
+            let config = try await client.execute(
+                uri: "/ojs/v1/admin/queues/tight/config", method: .put, headers: TestApp.ojsJSON,
+                body: ByteBuffer(string: #"{"backpressure":{"max_depth":1,"strategy":"reject"}}"#))
+            XCTAssertEqual(config.status, .ok)
+            let push = #"{"type":"w","args":[],"options":{"queue":"tight"}}"#
+            let accepted = try await Self.post(client, "/ojs/v1/jobs", push, key: nil)
+            XCTAssertEqual(accepted.status, .created)
+            XCTAssertEqual(accepted.headers[HTTPField.Name("X-OJS-Queue-Pressure")!], "1.00")
+            let refused = try await Self.post(client, "/ojs/v1/jobs", push, key: nil)
+            XCTAssertEqual(refused.status, .tooManyRequests)
+            XCTAssertEqual(refused.headers[HTTPField.Name("Retry-After")!], "1")
+            XCTAssertEqual(refused.headers[HTTPField.Name("X-OJS-Queue-Depth")!], "1")
+            XCTAssertEqual(refused.headers[HTTPField.Name("X-OJS-Queue-Bound")!], "1")
+            XCTAssertEqual(try TestApp.json(refused)["error"]?["code"], "QUEUE_FULL")
         }
     }
 }

@@ -41,7 +41,6 @@ final class IdempotencyTests: StoreTestCase {
                 XCTFail("a different request under a used key must fail")
             } catch let error as OJSError {
                 XCTAssertEqual(error.code, .idempotencyKeyMismatch)
-                XCTAssertEqual(error.status, 422)
                 XCTAssertFalse(error.retryable)
             }
             do {

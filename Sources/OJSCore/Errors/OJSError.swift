@@ -1,20 +1,25 @@
-/// An error as OJS puts it on the wire: `{"error":{"code","message","retryable",…}}` with an
-/// HTTP status. Every failure a client can cause is one of these; the HTTP layer only renders.
+/// An error as OJS puts it on the wire: `{"error":{"code","message","retryable",…}}`. Every
+/// failure a client can cause is one of these. It carries typed facts only; `OJSServer`
+/// alone turns them into a status and response fields (`OJSServer/HTTP/ErrorMapping.swift`).
 public struct OJSError: Error, Sendable, Equatable, CustomStringConvertible {
     public var code: Code
     public var message: String
     public var details: JSONObject
-    /// Extra response headers (`Retry-After`, backpressure bounds).
-    public var headers: [(name: String, value: String)]
+    /// How long the client should wait before trying again, when the cause knows it.
+    public var retryAfterSeconds: Int?
+    /// The bound a refused write ran into (a full queue's depth and limit).
+    public var pressure: QueuePressure?
 
-    public init(_ code: Code, _ message: String, details: JSONObject = JSONObject(), headers: [(String, String)] = []) {
+    public init(
+        _ code: Code, _ message: String, details: JSONObject = JSONObject(), retryAfterSeconds: Int? = nil, pressure: QueuePressure? = nil
+    ) {
         self.code = code
         self.message = message
         self.details = details
-        self.headers = headers.map { (name: $0.0, value: $0.1) }
+        self.retryAfterSeconds = retryAfterSeconds
+        self.pressure = pressure
     }
 
-    public var status: Int { code.status }
     public var retryable: Bool { code.retryable }
     public var description: String { "\(code.rawValue): \(message)" }
 
@@ -22,7 +27,8 @@ public struct OJSError: Error, Sendable, Equatable, CustomStringConvertible {
         lhs.code == rhs.code && lhs.message == rhs.message && lhs.details == rhs.details
     }
 
-    /// The OJS error codes this server emits, with their HTTP status and retryability.
+    /// The OJS error codes this server emits, with their retryability. Their HTTP statuses are
+    /// decided in `OJSServer` (`ErrorMapping`).
     public enum Code: String, Sendable, Equatable {
         case invalidPayload = "invalid_payload"
         case invalidRequest = "invalid_request"
@@ -49,61 +55,18 @@ public struct OJSError: Error, Sendable, Equatable, CustomStringConvertible {
         case snapshotRequired = "x_snapshot_required"
         /// Replication: the replica follows another history (generation) than the primary.
         case generationMismatch = "x_generation_mismatch"
-        /// An `Idempotency-Key` reused with a different request.
+        /// An idempotency key reused with a different request.
         case idempotencyKeyMismatch = "idempotency_key_mismatch"
-
-        public var status: Int {
-            switch self {
-            case .invalidPayload, .invalidRequest: return 400
-            case .unauthorized: return 401
-            case .notFound: return 404
-            case .methodNotAllowed: return 405
-            case .conflict, .duplicate, .generationMismatch: return 409
-            case .snapshotRequired: return 410
-            case .requestTimeout: return 408
-            case .payloadTooLarge: return 413
-            case .headersTooLarge: return 431
-            case .storageFull: return 507
-            case .validationError, .queuePaused, .unsupported, .idempotencyKeyMismatch: return 422
-            case .rateLimited, .queueFull: return 429
-            case .backendError: return 500
-            case .unavailable, .storageUnavailable: return 503
-            }
-        }
+        /// A forwarded request was sent but its answer never came back: it may or may not have
+        /// run. Replaying it with the same request id is safe (`docs/consistency.md`).
+        case outcomeUnknown = "x_outcome_unknown"
 
         public var retryable: Bool {
             switch self {
             case .queuePaused, .rateLimited, .queueFull, .backendError, .unavailable, .requestTimeout, .storageFull,
-                .storageUnavailable:
+                .storageUnavailable, .outcomeUnknown:
                 return true
             default: return false
-            }
-        }
-
-        public var hint: String {
-            switch self {
-            case .invalidPayload: return "Send a JSON object body with Content-Type application/openjobspec+json."
-            case .invalidRequest: return "Check the request fields against the OJS specification."
-            case .validationError: return "Check the retry policy and duration fields."
-            case .notFound: return "Check the ID or path; the resource may have been deleted or never existed."
-            case .conflict: return "The resource is not in a state that allows this operation; GET it to see its state."
-            case .duplicate: return "A job with this id or unique key already exists."
-            case .queuePaused: return "Resume the queue first."
-            case .rateLimited: return "Retry after the time given in Retry-After."
-            case .queueFull: return "The queue is at its depth bound; retry after Retry-After seconds."
-            case .unsupported: return "This server does not support the requested feature or version."
-            case .unauthorized: return "Send Authorization: Bearer <api key>."
-            case .payloadTooLarge: return "Reduce the request size below the configured limit."
-            case .requestTimeout: return "Send the whole request within the server's request timeout."
-            case .headersTooLarge: return "Send fewer or smaller header fields."
-            case .storageFull: return "The server's storage is full; retry after the operator frees space."
-            case .storageUnavailable: return "The server cannot write to its storage; retry after the operator fixes it."
-            case .methodNotAllowed: return "Check the HTTP method for this path."
-            case .unavailable: return "The server cannot serve this request right now; retry shortly."
-            case .backendError: return "An unexpected server error occurred; retry with backoff."
-            case .snapshotRequired: return "Bootstrap from GET /ojs/v1/replication/snapshot, then stream from its txid."
-            case .generationMismatch: return "The primary's history changed; bootstrap again from a snapshot."
-            case .idempotencyKeyMismatch: return "Send a new Idempotency-Key for a different request; a key may only repeat the identical request."
             }
         }
     }

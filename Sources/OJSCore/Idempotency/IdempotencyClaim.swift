@@ -1,5 +1,6 @@
-/// A push that carries an `Idempotency-Key`: the key, a fingerprint of the request it names,
-/// and how long its first answer is kept for repeats.
+/// A request that carries an idempotency key (a push, or a worker's fetch, ack or nack): the
+/// key, a fingerprint of the request it names, and how long its first answer is kept for
+/// repeats. The server reads the key from the request (`docs/idempotency.md`).
 ///
 /// The fingerprint covers the method, the path and the body bytes exactly as sent, so the
 /// same key on another endpoint, or with a body that differs in any byte (key order and
@@ -13,11 +14,14 @@ public struct IdempotencyClaim: Sendable, Equatable {
     /// Longest key accepted; UUIDs and ULIDs are far shorter.
     public static let maxKeyLength = 255
 
+    /// 1 to `maxKeyLength` visible ASCII characters (`0x21`–`0x7E`).
+    public static func isValid(key: String) -> Bool {
+        !key.isEmpty && key.utf8.count <= maxKeyLength && key.utf8.allSatisfy { $0 >= 0x21 && $0 <= 0x7E }
+    }
+
     public init(key: String, method: String, path: String, body: [UInt8], windowMs: Int64) throws(OJSError) {
-        guard !key.isEmpty, key.utf8.count <= Self.maxKeyLength, key.utf8.allSatisfy({ $0 >= 0x21 && $0 <= 0x7E }) else {
-            throw OJSError(
-                .invalidRequest, "Idempotency-Key must be 1 to \(Self.maxKeyLength) visible ASCII characters.",
-                details: ["header": "Idempotency-Key"])
+        guard Self.isValid(key: key) else {
+            throw OJSError(.invalidRequest, "An idempotency key must be 1 to \(Self.maxKeyLength) visible ASCII characters.")
         }
         self.key = key
         self.fingerprint = Digests.sha256Hex(Array("\(method) \(path)\n".utf8) + body)
@@ -28,7 +32,7 @@ public struct IdempotencyClaim: Sendable, Equatable {
     public func mismatch() -> OJSError {
         OJSError(
             .idempotencyKeyMismatch,
-            "Idempotency-Key '\(key)' was already used for a different request; repeat it only with the identical method, path and body, or use a new key.",
+            "Idempotency key '\(key)' was already used for a different request; repeat it only with the identical method, path and body, or use a new key.",
             details: ["idempotency_key": .string(key)])
     }
 }

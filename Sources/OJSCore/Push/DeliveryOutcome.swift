@@ -1,47 +1,15 @@
-/// What one push delivery came to, from the function's HTTP answer (or its absence). The
-/// dispatcher settles the job from this; the rules are the OJS serverless binding's:
-///
-/// | answer | outcome | job | endpoint |
-/// |---|---|---|---|
-/// | 2xx `{"status":"completed","result":…}` (or an empty 2xx) | `completed` | ACK | success |
-/// | 2xx `{"status":"failed","error":…}` | `failed` | NACK, retry policy | success |
-/// | 202 Accepted | `accepted` | stays active for a late receipt | success |
-/// | 401, 403, 404 | `disabled` | released (attempt not counted) | disabled |
-/// | 429 | `throttled` | released (attempt not counted) | backs off per `Retry-After` |
-/// | other 4xx | `rejected` | non-retryable failure | neutral |
-/// | 5xx, other status, unreadable receipt, timeout, unreachable | `error` | retryable failure | failure |
+/// What one push delivery came to, from the function's answer (or its absence). The
+/// dispatcher settles the job from this. How an HTTP answer maps to an outcome (the OJS
+/// serverless binding's rules) is decided in `OJSServer` (`DeliveryOutcome+HTTP.swift`).
 public enum DeliveryOutcome: Sendable, Equatable {
     case completed(result: JSONValue?)
     case failed(JobFailure)
     case accepted
     case disabled(reason: String)
+    /// The function asked for a pause; nil when it did not say how long.
     case throttled(retryAfterMs: Int64?)
     case rejected(JobFailure)
     case error(JobFailure)
-
-    /// Classifies an HTTP answer. `retryAfter` is the raw header; `now` resolves HTTP dates.
-    public static func classify(status: Int, body: [UInt8], retryAfter: String?, now: Int64) -> DeliveryOutcome {
-        switch status {
-        case 202:
-            return .accepted
-        case 200..<300:
-            return receipt(status: status, body: body)
-        case 401, 403, 404:
-            return .disabled(reason: "the function answered HTTP \(status) (\(statusWord(status)))")
-        case 429:
-            return .throttled(retryAfterMs: retryAfter.flatMap { RetryAfter.parse($0, now: now) })
-        case 400..<500:
-            return .rejected(
-                JobFailure(
-                    code: "push_rejected", type: "push_rejected", message: "The function rejected the delivery with HTTP \(status)\(excerpt(body))",
-                    retryable: false, details: ["http_status": .int(Int64(status))]))
-        default:
-            return .error(
-                JobFailure(
-                    code: "push_error", type: "push_error", message: "The function answered HTTP \(status)\(excerpt(body))", retryable: true,
-                    details: ["http_status": .int(Int64(status))]))
-        }
-    }
 
     /// No answer within the delivery timeout.
     public static func timedOut(afterMs ms: Int64) -> DeliveryOutcome {
@@ -55,7 +23,7 @@ public enum DeliveryOutcome: Sendable, Equatable {
 
     /// A 2xx body: a receipt. An empty body counts as a completion without a result (some
     /// platforms answer 204); anything unreadable is a retryable error.
-    static func receipt(status: Int, body: [UInt8]) -> DeliveryOutcome {
+    public static func receipt(status: Int, body: [UInt8]) -> DeliveryOutcome {
         if body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return .completed(result: nil) }
         guard let value = try? JSONParser.parse(body), let object = value.objectValue else {
             return invalidReceipt("HTTP \(status) with a body that is not a JSON object")
@@ -91,26 +59,6 @@ public enum DeliveryOutcome: Sendable, Equatable {
         case .throttled: return "throttled"
         case .rejected: return "rejected"
         case .error(let f): return f.code == "timeout" ? "timeout" : "error"
-        }
-    }
-
-    /// How much of a function's failure body a job's error keeps. Enough to recognise an error
-    /// page ("502 Bad Gateway", a framework's first line), too little to carry a document back:
-    /// the answer to a delivery must not become a way to read what the function's host holds.
-    public static let excerptBytes = 80
-
-    static func excerpt(_ body: [UInt8]) -> String {
-        guard !body.isEmpty else { return "" }
-        let printable = body.prefix(excerptBytes).map { $0 < 0x20 || $0 == 0x7F ? UInt8(ascii: " ") : $0 }
-        let text = String(decoding: printable, as: UTF8.self)
-        return ": " + text + (body.count > excerptBytes ? "…" : "")
-    }
-
-    static func statusWord(_ status: Int) -> String {
-        switch status {
-        case 401: return "Unauthorized"
-        case 403: return "Forbidden"
-        default: return "Not Found"
         }
     }
 }

@@ -1,4 +1,4 @@
-/// The `X-OJS-Signature` header of a push delivery: `sha256=` and the hex HMAC-SHA256 of the
+/// The signature of a push delivery: `sha256=` and the hex HMAC-SHA256 of the
 /// exact body bytes, keyed with the endpoint's secret. A function recomputes it over the raw
 /// bytes it received (before any JSON parsing) and compares in constant time.
 public enum DeliverySignature {

@@ -6,7 +6,7 @@ import Foundation
 public struct PushEndpointConfig: Sendable, Equatable {
     public var queue: String
     public var url: String
-    /// The HMAC key of `X-OJS-Signature`. Never logged; shown masked.
+    /// The HMAC key of the delivery signature. Never logged; shown masked.
     public var secret: String
     /// Deliveries in flight at once (including accepted ones awaiting a late receipt).
     public var concurrency: Int = 10
@@ -50,13 +50,13 @@ public struct PushEndpointConfig: Sendable, Equatable {
             throw OJSError.invalid("Field 'secret' must be a non-empty string: every delivery is signed with it.", field: "secret")
         }
         var config = PushEndpointConfig(queue: queue, url: url, secret: secret)
-        config.concurrency = Int(try int(o, "concurrency", in: 1...10_000) ?? 10)
+        config.concurrency = try int(o, "concurrency", in: 1...10_000).map { Int($0) } ?? config.concurrency
         if let rate = try o.object("rate") {
             guard let perSecond = rate["per_second"]?.doubleValue, perSecond > 0, perSecond <= 100_000 else {
                 throw OJSError.invalid("Field 'rate.per_second' must be a number between 0 (exclusive) and 100000.", field: "rate.per_second")
             }
             config.ratePerSecond = perSecond
-            config.burst = Int(try int(rate, "burst", in: 1...100_000, path: "rate.burst") ?? 1)
+            config.burst = try int(rate, "burst", in: 1...100_000, path: "rate.burst").map { Int($0) } ?? config.burst
         }
         config.timeoutMs = try int(o, "timeout_ms", in: 1...3_600_000) ?? config.timeoutMs
         config.receiptTimeoutMs = try int(o, "receipt_timeout_ms", in: 1...86_400_000) ?? max(config.receiptTimeoutMs, config.timeoutMs)
@@ -64,8 +64,9 @@ public struct PushEndpointConfig: Sendable, Equatable {
             throw OJSError.invalid("Field 'receipt_timeout_ms' must be at least 'timeout_ms'.", field: "receipt_timeout_ms")
         }
         if let breaker = try o.object("circuit_breaker") {
-            config.failureThreshold = Int(try int(breaker, "failure_threshold", in: 1...1000, path: "circuit_breaker.failure_threshold") ?? 5)
-            config.cooldownMs = try int(breaker, "cooldown_ms", in: 1...86_400_000, path: "circuit_breaker.cooldown_ms") ?? 60_000
+            config.failureThreshold =
+                try int(breaker, "failure_threshold", in: 1...1000, path: "circuit_breaker.failure_threshold").map { Int($0) } ?? config.failureThreshold
+            config.cooldownMs = try int(breaker, "cooldown_ms", in: 1...86_400_000, path: "circuit_breaker.cooldown_ms") ?? config.cooldownMs
         }
         return config
     }

@@ -8,8 +8,10 @@ import CSQLite
 /// never dirties a page, so its COMMIT writes nothing and cannot clobber the new images.
 /// Readers notice the change because every apply bumps the file change counter (header
 /// offset 24): a rollback-mode connection compares it when it next takes a SHARED lock and
-/// drops its page cache if it moved. The batch is not crash-atomic (there is no journal for
-/// these writes); a replica that crashed mid-apply must be re-seeded from a snapshot.
+/// drops its page cache if it moved. A batch written here is not crash-atomic by itself
+/// (there is no journal for these writes): `ReplicaApplier` makes it so by spooling and
+/// fsyncing each batch first and re-applying the spool on open, since page images are
+/// idempotent (`docs/architecture.md`).
 ///
 /// Owned by one thread.
 public final class PageApplier {

@@ -22,6 +22,17 @@ public final class ReplicationLog: Sendable {
     /// position (lost tail after a power failure) starts a new generation.
     public let syncIntervalMs: Int64
 
+    /// 16 MiB: a segment is the unit of retention, so the log overshoots its byte bound by
+    /// at most one segment.
+    public static let defaultSegmentBytes = 16 << 20
+    /// 256 MiB of history lets a replica that was away catch up without a snapshot.
+    public static let defaultRetentionBytes = 256 << 20
+    /// A day, like the primary's default retention of finished jobs.
+    public static let defaultRetentionAgeMs: Int64 = 24 * 3_600_000
+    /// 100 ms of batched fsyncs: the database is the source of truth, so a lost log tail costs
+    /// a new generation, not data (`docs/replication-protocol.md`).
+    public static let defaultSyncIntervalMs: Int64 = 100
+
     private let path: String
     private let generationPath: String
     private let state: Mutex<LogState>
@@ -29,8 +40,8 @@ public final class ReplicationLog: Sendable {
     /// Opens (creating if needed) the log in `directory`, recovering from a crash: a torn
     /// record at the end of the newest segment is truncated so appends continue cleanly.
     public init(
-        directory: URL, segmentBytes: Int = 16 << 20, retentionBytes: Int = 256 << 20,
-        retentionAgeMs: Int64 = 24 * 3_600_000, syncIntervalMs: Int64 = 0
+        directory: URL, segmentBytes: Int = defaultSegmentBytes, retentionBytes: Int = defaultRetentionBytes,
+        retentionAgeMs: Int64 = defaultRetentionAgeMs, syncIntervalMs: Int64 = defaultSyncIntervalMs
     ) throws {
         guard syncIntervalMs >= 0 else { throw ReplicationLogError.badConfiguration("syncIntervalMs must not be negative") }
         guard segmentBytes > 0 else { throw ReplicationLogError.badConfiguration("segmentBytes must be positive") }

@@ -1,5 +1,6 @@
 import Foundation
 import OJSCore
+import Synchronization
 
 /// Owns a replica's copy on disk: installs snapshots, applies batches of records, and keeps
 /// the position. Each batch is first written to a spool file and fsynced, then its pages are
@@ -7,13 +8,20 @@ import OJSCore
 /// at any point is repaired on open by re-applying the spool: page images are idempotent,
 /// so the copy always ends at a whole-batch boundary.
 ///
-/// Used by one task at a time (the tailer); the lock is what readers share with it.
+/// Used by one task at a time (the tailer); the lock is what readers share with it, and
+/// `hasCopy` is the one thing request handlers on other threads ask (`docs/concurrency.md`).
 public final class ReplicaApplier: @unchecked Sendable {
     public let dataDirectory: URL
     public let databasePath: String
     public let lock = ReplicaLock()
-    public private(set) var position: ReplicaPosition?
+    /// The tailer's alone: read and written by the task that applies.
+    public private(set) var position: ReplicaPosition? {
+        didSet { copyReady.store(applier != nil && position != nil, ordering: .releasing) }
+    }
     private var applier: PageApplier?
+    /// `hasCopy` for other threads: an atomic, because `position` holds strings that a
+    /// concurrent reader must not load while the tailer replaces them.
+    private let copyReady = Atomic<Bool>(false)
 
     var positionURL: URL { dataDirectory.appendingPathComponent("position.json") }
     var spoolURL: URL { dataDirectory.appendingPathComponent("apply.spool") }
@@ -25,11 +33,13 @@ public final class ReplicaApplier: @unchecked Sendable {
         guard FileManager.default.fileExists(atPath: databasePath), let saved = ReplicaPosition.load(from: positionURL) else { return }
         applier = try PageApplier(path: databasePath)
         position = saved
+        // An initializer's own assignments skip `didSet`.
+        copyReady.store(true, ordering: .releasing)
         try recoverSpool()
     }
 
     /// Whether there is a copy to serve reads from.
-    public var hasCopy: Bool { applier != nil && position != nil }
+    public var hasCopy: Bool { copyReady.load(ordering: .acquiring) }
 
     /// Replaces the copy with a snapshot. An existing file is rewritten in place (as one big
     /// batch) so open read connections keep working and see the new state atomically.

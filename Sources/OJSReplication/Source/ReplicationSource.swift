@@ -46,8 +46,9 @@ public final class ReplicationSource: Sendable {
     /// and capture, a restored database, a schema upgrade), a new generation starts there and
     /// replicas re-bootstrap from a snapshot.
     public static func attach(
-        to store: Store, directory: URL, logger: Logger, segmentBytes: Int = 16 << 20, retentionBytes: Int = 256 << 20,
-        retentionAgeMs: Int64 = 24 * 3_600_000, logSyncIntervalMs: Int64 = 0
+        to store: Store, directory: URL, logger: Logger, segmentBytes: Int = ReplicationLog.defaultSegmentBytes,
+        retentionBytes: Int = ReplicationLog.defaultRetentionBytes, retentionAgeMs: Int64 = ReplicationLog.defaultRetentionAgeMs,
+        logSyncIntervalMs: Int64 = ReplicationLog.defaultSyncIntervalMs
     ) async throws -> ReplicationSource {
         guard let writer = store.writer else { throw StoreError.readOnly }
         let log = try ReplicationLog(

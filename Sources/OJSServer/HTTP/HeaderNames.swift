@@ -16,6 +16,8 @@ extension HTTPField.Name {
     static let replicaLag = HTTPField.Name("OJS-Replica-Lag-Ms")!
     static let maxStaleness = HTTPField.Name("OJS-Max-Staleness-Ms")!
     static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
+    /// Set by a replica on every request it forwards to the primary: `replica/<region>`.
+    static let forwardedBy = HTTPField.Name("OJS-Forwarded-By")!
     /// Set on an answer replayed from an earlier request with the same Idempotency-Key.
     static let idempotentReplayed = HTTPField.Name("Idempotent-Replayed")!
     static let traceparent = HTTPField.Name("traceparent")!

@@ -33,11 +33,7 @@ enum JSONResponse {
 
     /// The OJS error body: `{"error":{"code","type","message","retryable",…}}`.
     static func error(_ error: OJSError, requestId: String) -> Response {
-        var headers = HTTPFields()
-        for (name, value) in error.headers {
-            if let field = HTTPField.Name(name) { headers[field] = value }
-        }
-        return make(HTTPResponse.Status(code: error.status), bytes: errorBytes(error, requestId: requestId), headers: headers)
+        make(error.httpStatus, bytes: errorBytes(error, requestId: requestId), headers: error.responseFields)
     }
 
     /// The error body alone, for the connection guard, which answers below the router.

@@ -35,29 +35,25 @@ extension OJSAPI {
 
     func push(_ request: Request) async throws -> Response {
         let bytes = try await JSONBody.raw(request, limit: config.maxBodyBytes)
-        let claim = try IdempotentPush.claim(request, body: bytes, windowMs: config.idempotencyWindowMs)
+        let claim = try IdempotentRequest.claim(request, body: bytes, windowMs: config.idempotencyWindowMs)
         // A repeat is answered from a reader without parsing; the writer checks again for
         // repeats that race the first request.
-        if let claim, let recorded = try await store.recordedResponse(claim) { return IdempotentPush.response(recorded, replayed: true) }
+        if let claim, let recorded = try await store.recordedResponse(claim) { return IdempotentRequest.response(recorded, replayed: true) }
         var spec = try JobSpec.parse(try JSONBody.requireObject(try JSONBody.decode(bytes, of: request)), now: store.clock(), limits: config.limits)
         let result = try await producing("ojs.job.enqueue", request, queue: spec.queue, count: 1) { context in
             TraceContextMeta.adopt(context, into: &spec.meta)
             let spec = spec
-            return try await IdempotentPush.run(
+            return try await IdempotentRequest.run(
                 claim, respond: Self.pushAnswer, plain: { try await store.enqueue(spec) },
                 once: { try await store.enqueue(spec, once: $0, respond: Self.pushAnswer) })
         }
         switch result {
         case .replayed(let recorded):
-            return IdempotentPush.response(recorded, replayed: true)
+            return IdempotentRequest.response(recorded, replayed: true)
         case .performed(let outcome, let recorded):
             var headers = try await rateLimitHeaders(spec)
-            if case .created(_, let pressure?) = outcome, pressure.ratio >= pressure.threshold {
-                headers[.queuePressure] = String(format: "%.2f", pressure.ratio)
-                headers[.queueDepth] = String(pressure.depth)
-                headers[.queueBound] = String(pressure.bound)
-            }
-            return IdempotentPush.response(recorded, replayed: false, headers: headers)
+            if case .created(_, let pressure?) = outcome { headers.append(contentsOf: pressure.warningFields) }
+            return IdempotentRequest.response(recorded, replayed: false, headers: headers)
         }
     }
 
@@ -108,8 +104,8 @@ extension OJSAPI {
 
     func pushBatch(_ request: Request) async throws -> Response {
         let bytes = try await JSONBody.raw(request, limit: config.maxBodyBytes)
-        let claim = try IdempotentPush.claim(request, body: bytes, windowMs: config.idempotencyWindowMs)
-        if let claim, let recorded = try await store.recordedResponse(claim) { return IdempotentPush.response(recorded, replayed: true) }
+        let claim = try IdempotentRequest.claim(request, body: bytes, windowMs: config.idempotencyWindowMs)
+        if let claim, let recorded = try await store.recordedResponse(claim) { return IdempotentRequest.response(recorded, replayed: true) }
         let body = try JSONBody.requireObject(try JSONBody.decode(bytes, of: request))
         guard let list = body["jobs"]?.arrayValue else {
             throw OJSError.invalid("Field 'jobs' must be an array of jobs.", field: "jobs")
@@ -130,13 +126,13 @@ extension OJSAPI {
         let result = try await producing("ojs.job.enqueue", request, queue: queues.count == 1 ? queues.first : nil, count: specs.count) { context in
             for i in specs.indices { TraceContextMeta.adopt(context, into: &specs[i].meta) }
             let specs = specs
-            return try await IdempotentPush.run(
+            return try await IdempotentRequest.run(
                 claim, respond: Self.batchAnswer, plain: { try await store.enqueueBatch(specs) },
                 once: { try await store.enqueueBatch(specs, once: $0, respond: Self.batchAnswer) })
         }
         switch result {
-        case .replayed(let recorded): return IdempotentPush.response(recorded, replayed: true)
-        case .performed(_, let recorded): return IdempotentPush.response(recorded, replayed: false)
+        case .replayed(let recorded): return IdempotentRequest.response(recorded, replayed: true)
+        case .performed(_, let recorded): return IdempotentRequest.response(recorded, replayed: false)
         }
     }
 

@@ -1,6 +1,6 @@
 import OJSCore
 
-/// What an idempotent push did: ran now (its response is recorded under the key), or found
+/// What an idempotent request (a push, or a worker's fetch, ack or nack) did: ran now (its response is recorded under the key), or found
 /// the key already answered and returns that answer.
 public enum IdempotentOutcome<Value: Sendable>: Sendable {
     case performed(Value, RecordedResponse)
@@ -53,16 +53,17 @@ extension Store {
     }
 
     /// Runs `perform` unless `claim`'s key already has an answer, and records `respond`'s
-    /// rendering of its result under the key in the same transaction.
+    /// rendering of its result under the key in the same transaction. A result `worthKeeping`
+    /// rejects is answered but not recorded: a repeat runs again.
     func writeOnce<T: Sendable>(
         _ claim: IdempotencyClaim, perform: @escaping @Sendable (WriteContext) throws -> T,
-        respond: @escaping @Sendable (T) -> RecordedResponse
+        respond: @escaping @Sendable (T) -> RecordedResponse, worthKeeping: @escaping @Sendable (T) -> Bool = { _ in true }
     ) async throws -> IdempotentOutcome<T> {
         try await write { ctx in
             if let recorded = try IdempotencyKeys.recorded(claim, now: ctx.now, db: ctx.db) { return .replayed(recorded) }
             let value = try perform(ctx)
             let response = respond(value)
-            try IdempotencyKeys.record(claim, response, ctx: ctx)
+            if worthKeeping(value) { try IdempotencyKeys.record(claim, response, ctx: ctx) }
             return .performed(value, response)
         }
     }
@@ -79,5 +80,33 @@ extension Store {
         _ specs: [JobSpec], once claim: IdempotencyClaim, respond: @escaping @Sendable ([JobSnapshot]) -> RecordedResponse
     ) async throws -> IdempotentOutcome<[JobSnapshot]> {
         try await writeOnce(claim, perform: { ctx in try Self.insertBatch(specs, ctx: ctx) }, respond: respond)
+    }
+}
+
+extension Store {
+    /// `fetch`, once per idempotency key: a repeat gets the jobs the first one claimed, and
+    /// nothing is claimed twice. A fetch that claimed nothing is not recorded; its repeat
+    /// simply fetches again, which loses nothing.
+    public func fetch(
+        _ request: FetchRequest, once claim: IdempotencyClaim, respond: @escaping @Sendable ([JobSnapshot]) -> RecordedResponse
+    ) async throws -> IdempotentOutcome<[JobSnapshot]> {
+        let config = configuration
+        return try await writeOnce(
+            claim, perform: { ctx in try Self.claim(request, ctx: ctx, config: config) }, respond: respond, worthKeeping: { !$0.isEmpty })
+    }
+
+    /// `ack`, once per idempotency key: a repeat gets the first answer instead of a conflict.
+    public func ack(
+        _ request: AckRequest, once claim: IdempotencyClaim, respond: @escaping @Sendable (JobSnapshot) -> RecordedResponse
+    ) async throws -> IdempotentOutcome<JobSnapshot> {
+        try await writeOnce(claim, perform: { ctx in try Self.acknowledge(request, ctx: ctx) }, respond: respond)
+    }
+
+    /// `nack`, once per idempotency key: a repeat does not count a second failed attempt.
+    public func nack(
+        _ request: NackRequest, once claim: IdempotencyClaim, respond: @escaping @Sendable (NackOutcome) -> RecordedResponse
+    ) async throws -> IdempotentOutcome<NackOutcome> {
+        let config = configuration
+        return try await writeOnce(claim, perform: { ctx in try Self.failActive(request, ctx: ctx, config: config) }, respond: respond)
     }
 }

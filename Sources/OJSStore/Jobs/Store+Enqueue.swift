@@ -14,14 +14,6 @@ public enum EnqueueOutcome: Sendable {
     }
 }
 
-/// How full a bounded queue is after an enqueue (for the backpressure warning headers).
-public struct QueuePressure: Sendable, Equatable {
-    public var depth: Int64
-    public var bound: Int64
-    public var threshold: Double
-    public var ratio: Double { bound > 0 ? Double(depth) / Double(bound) : 0 }
-}
-
 /// Where a job comes from when it is not a plain push.
 struct JobOrigin {
     var workflowId: String?
@@ -157,6 +149,7 @@ extension Store {
     static func checkBackpressure(queue: String, adding: Int64, ctx: WriteContext, known: QueueRow? = nil) throws -> QueuePressure? {
         guard let row = try known ?? QueueRow.load(queue, db: ctx.db), let bound = row.maxDepth, bound > 0 else { return nil }
         let depth = try QueueRow.depth(queue, db: ctx.db)
+        let threshold = row.warningThreshold ?? 0.8
         if depth + adding > bound {
             throw OJSError(
                 .queueFull, "Queue '\(queue)' is full: depth \(depth) of \(bound).",
@@ -165,8 +158,8 @@ extension Store {
                     "strategy": .string(row.backpressureStrategy ?? "reject"),
                 ],
                 // The queue drains at the workers' pace; one second is a polite first retry.
-                headers: [("Retry-After", "1"), ("X-OJS-Queue-Depth", String(depth)), ("X-OJS-Queue-Bound", String(bound))])
+                retryAfterSeconds: 1, pressure: QueuePressure(depth: depth, bound: bound, threshold: threshold))
         }
-        return QueuePressure(depth: depth + adding, bound: bound, threshold: row.warningThreshold ?? 0.8)
+        return QueuePressure(depth: depth + adding, bound: bound, threshold: threshold)
     }
 }

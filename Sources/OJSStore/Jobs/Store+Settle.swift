@@ -9,10 +9,12 @@ public struct NackOutcome: Sendable {
 extension Store {
     /// ACK: `active → completed`, result stored, workflow advanced in the same transaction.
     public func ack(_ request: AckRequest) async throws -> JobSnapshot {
-        try await write { ctx in
-            let current = try Self.activeJob(request.jobId, workerId: request.workerId, operation: "acknowledge", db: ctx.db)
-            return try Self.complete(current, result: request.result, ctx: ctx)
-        }
+        try await write { ctx in try Self.acknowledge(request, ctx: ctx) }
+    }
+
+    static func acknowledge(_ request: AckRequest, ctx: WriteContext) throws -> JobSnapshot {
+        let current = try activeJob(request.jobId, workerId: request.workerId, operation: "acknowledge", db: ctx.db)
+        return try complete(current, result: request.result, ctx: ctx)
     }
 
     /// Completes an active job: stores the result, records the event, advances its workflow.
@@ -41,10 +43,12 @@ extension Store {
     /// NACK: the retry policy decides between `available` (requeue), `retryable` and `discarded`.
     public func nack(_ request: NackRequest) async throws -> NackOutcome {
         let config = configuration
-        return try await write { ctx in
-            let current = try Self.activeJob(request.jobId, workerId: request.workerId, operation: "fail", db: ctx.db)
-            return try Self.fail(current, failure: request.failure, requeue: request.requeue, ctx: ctx, config: config)
-        }
+        return try await write { ctx in try Self.failActive(request, ctx: ctx, config: config) }
+    }
+
+    static func failActive(_ request: NackRequest, ctx: WriteContext, config: StoreConfiguration) throws -> NackOutcome {
+        let current = try activeJob(request.jobId, workerId: request.workerId, operation: "fail", db: ctx.db)
+        return try fail(current, failure: request.failure, requeue: request.requeue, ctx: ctx, config: config)
     }
 
     /// Applies a failure to an active job: records the error, then moves it as the retry

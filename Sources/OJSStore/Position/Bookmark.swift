@@ -1,4 +1,4 @@
-/// A position in the primary's history as clients see it (`OJS-Bookmark`): the txid as 16
+/// A position in the primary's history as clients see it in every answer: the txid as 16
 /// hex digits, so bookmarks of one history sort as strings, then the history's generation.
 /// A bookmark from another generation says nothing about this copy's history.
 public struct Bookmark: Sendable, Equatable, Comparable {
