@@ -55,6 +55,10 @@ public struct ServerConfiguration: Sendable {
     public var consistencyWaitMs = 2000
     /// A replica whose lag passes this reports degraded health (503).
     public var replicaMaxLagMs = 10_000
+    /// The primary reports degraded health (503) when requests wait and the writer has
+    /// finished no batch for this long. A bounded transaction takes tens of milliseconds and an
+    /// fsync on a slow disk well under a second, so 10 s is stuck, not busy.
+    public var writerStallMs = 10_000
 
     public init() {}
 }

@@ -55,10 +55,10 @@ extension Store {
     /// Runs `perform` unless `claim`'s key already has an answer, and records `respond`'s
     /// rendering of its result under the key in the same transaction.
     func writeOnce<T: Sendable>(
-        _ claim: IdempotencyClaim, perform: @escaping @Sendable (WriteContext) throws -> T,
+        _ claim: IdempotencyClaim, bytes: Int, perform: @escaping @Sendable (WriteContext) throws -> T,
         respond: @escaping @Sendable (T) -> RecordedResponse
     ) async throws -> IdempotentOutcome<T> {
-        try await write { ctx in
+        try await write(bytes: bytes) { ctx in
             if let recorded = try IdempotencyKeys.recorded(claim, now: ctx.now, db: ctx.db) { return .replayed(recorded) }
             let value = try perform(ctx)
             let response = respond(value)
@@ -71,13 +71,13 @@ extension Store {
     public func enqueue(
         _ spec: JobSpec, once claim: IdempotencyClaim, respond: @escaping @Sendable (EnqueueOutcome) -> RecordedResponse
     ) async throws -> IdempotentOutcome<EnqueueOutcome> {
-        try await writeOnce(claim, perform: { ctx in try Self.insert(spec, ctx: ctx) }, respond: respond)
+        try await writeOnce(claim, bytes: Self.writeBytes(spec), perform: { ctx in try Self.insert(spec, ctx: ctx) }, respond: respond)
     }
 
     /// `enqueueBatch`, once per idempotency key.
     public func enqueueBatch(
         _ specs: [JobSpec], once claim: IdempotencyClaim, respond: @escaping @Sendable ([JobSnapshot]) -> RecordedResponse
     ) async throws -> IdempotentOutcome<[JobSnapshot]> {
-        try await writeOnce(claim, perform: { ctx in try Self.insertBatch(specs, ctx: ctx) }, respond: respond)
+        try await writeOnce(claim, bytes: Self.writeBytes(specs), perform: { ctx in try Self.insertBatch(specs, ctx: ctx) }, respond: respond)
     }
 }
