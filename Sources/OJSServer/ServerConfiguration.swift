@@ -82,6 +82,10 @@ public struct ServerConfiguration: Sendable {
 
     /// A replica's port when none is given: one above the primary's, so both run on one host.
     public static let defaultReplicaPort = 8081
+    /// The primary reports degraded health (503) when requests wait and the writer has
+    /// finished no batch for this long. A bounded transaction takes tens of milliseconds and an
+    /// fsync on a slow disk well under a second, so 10 s is stuck, not busy.
+    public var writerStallMs = 10_000
 
     public init() {}
 }

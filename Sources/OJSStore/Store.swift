@@ -12,16 +12,34 @@ public struct StoreConfiguration: Sendable {
     public var defaultVisibilityTimeoutMs: Int64 = 1_800_000
     /// Execution timeout when the job sets none.
     public var defaultExecutionTimeoutMs: Int64 = 1_800_000
-    /// How long events are kept.
-    public var eventRetentionMs: Int64 = 24 * 3_600_000
+    /// How long events are kept. Each job writes about three events, so the event log is the
+    /// fastest-growing table; an hour covers the dashboards and event consumers that read it
+    /// live, and an operator keeps longer with `--event-retention-seconds`.
+    public var eventRetentionMs: Int64 = StoreConfiguration.defaultEventRetentionMs
+    public static let defaultEventRetentionMs: Int64 = 3_600_000
     /// Completed jobs are deleted this long after completing; nil keeps them forever.
     public var completedRetentionMs: Int64? = 24 * 3_600_000
     /// Discarded and cancelled jobs are deleted this long after they ended; nil keeps them
     /// forever. Dead letters are never purged: they leave only by replay or delete.
     public var discardedRetentionMs: Int64? = 7 * 24 * 3_600_000
-    /// The most rows of each kind one purge pass deletes, so a pass never holds the writer
-    /// for long; a backlog drains over successive passes.
+    /// Rows of one kind a purge deletes per statement. A purge transaction repeats statements
+    /// until `purgeTransactionBudgetMs` is spent, and the scheduler repeats transactions while
+    /// rows remain, so a backlog drains at the delete speed, not one batch per tick.
     public var purgeBatchSize = 500
+    /// Time one purge transaction may take before it commits and lets other requests in. A
+    /// push waits behind at most one such transaction.
+    public var purgeTransactionBudgetMs: Int64 = 50
+    /// Rows a time-driven pass (promotion, expiry, reclaim, execution timeouts) or a bulk
+    /// retry touches per writer transaction. 50,000 due jobs with 3.5 KB args promoted in one
+    /// transaction held every push for 3.7 s and made a 64 MiB+ replication record; 500 rows
+    /// of that size are about 2 MB of pages, a few tens of milliseconds.
+    public var maintenanceChunkRows = 500
+    /// Request payload bytes one group commit gathers at most (`Writer.defaultMaxBatchBytes`).
+    public var maxBatchBytes = Writer.defaultMaxBatchBytes
+    /// Workers not seen, queues without jobs, and rate-limit partitions unused for this long
+    /// are deleted; nil keeps them forever. Without it the three tables only ever grow (a
+    /// worker id per process start, a queue per tenant name ever used).
+    public var idleExpiryMs: Int64? = 24 * 3_600_000
     /// Serverless mode: no ticker runs, so every fetch starts with the whole scheduler pass
     /// (cron included), and purges at most once a second.
     public var serverless = false
@@ -61,7 +79,8 @@ public final class Store: Sendable {
         let directory = URL(fileURLWithPath: configuration.path).deletingLastPathComponent()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         self.writer = try Writer(
-            path: configuration.path, synchronous: configuration.synchronous, maxDatabaseBytes: configuration.maxDatabaseBytes, clock: clock)
+            path: configuration.path, synchronous: configuration.synchronous, maxBatchBytes: configuration.maxBatchBytes,
+            maxDatabaseBytes: configuration.maxDatabaseBytes, clock: clock)
         self.readers = try ReadPool(path: configuration.path, size: max(1, configuration.readers))
     }
 
@@ -83,9 +102,10 @@ public final class Store: Sendable {
     }
 
     /// Runs a write; client mistakes come back as `OJSError`, storage trouble as `StoreError`.
-    func write<T: Sendable>(_ body: @escaping @Sendable (WriteContext) throws -> T) async throws -> T {
+    /// `bytes`: roughly what the request writes, so a group commit stays bounded in bytes.
+    func write<T: Sendable>(bytes: Int = 0, _ body: @escaping @Sendable (WriteContext) throws -> T) async throws -> T {
         guard let writer else { throw StoreError.readOnly }
-        return try await writer.write(body)
+        return try await writer.write(bytes: bytes, body)
     }
 
     func read<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {

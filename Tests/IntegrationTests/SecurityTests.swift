@@ -137,7 +137,7 @@ final class SecurityTests: XCTestCase {
         defer { closed.terminate() }
         let pushed = try await HTTP.exchange("POST", closed.baseURL + "/ojs/v1/jobs", json: #"{"type":"push.test","args":[1],"options":{"queue":"late-check"}}"#)
         let id = try XCTUnwrap((pushed.json["job"] as? [String: Any])?["id"] as? String)
-        let endpoint = try await PushHarness.until("the endpoint is disabled at delivery", within: 10) { () -> [String: Any]? in
+        let endpoint = try await eventually("the endpoint is disabled at delivery", within: 10) { () -> [String: Any]? in
             let e = try await HTTP.exchange("GET", closed.baseURL + "/ojs/v1/admin/push-endpoints/late-check").json
             return e["state"] as? String == "disabled" ? e : nil
         }
@@ -165,7 +165,7 @@ final class SecurityTests: XCTestCase {
             let pushed = try await HTTP.exchange(
                 "POST", base + "/ojs/v1/jobs", json: #"{"type":"push.test","args":[1],"options":{"queue":"signed"}}"#, headers: auth)
             let id = try XCTUnwrap((pushed.json["job"] as? [String: Any])?["id"] as? String, "\(pushed.json)")
-            try await PushHarness.until("job \(id) completes", within: 10) {
+            try await eventually("job \(id) completes", within: 10) {
                 let job = try await HTTP.exchange("GET", base + "/ojs/v1/jobs/\(id)", headers: auth).json["job"] as? [String: Any]
                 return job?["state"] as? String == "completed" ? true : nil
             }
@@ -174,7 +174,7 @@ final class SecurityTests: XCTestCase {
         let first = try await pushAndComplete(cluster.primary.baseURL)
         XCTAssertEqual(function.hits(job: first).first?.signatureValid, true)
         // Wait until the replica holds the binding, then look everywhere the secret could be.
-        try await PushHarness.until("the replica has the binding", within: 10) {
+        try await eventually("the replica has the binding", within: 10) {
             let r = try await HTTP.exchange("GET", replica.baseURL + "/ojs/v1/admin/push-endpoints/signed", headers: auth)
             return r.status == 200 ? true : nil
         }

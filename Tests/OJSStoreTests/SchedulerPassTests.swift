@@ -29,7 +29,9 @@ final class SchedulerPassTests: StoreTestCase {
         try await registerCron(queue: "cron")
 
         var report = try await store.tick()
-        XCTAssertEqual(report, TickReport(), "nothing due yet")
+        var nothing = TickReport()
+        nothing.transactions = 3  // one chunk of transitions, cron, one purge
+        XCTAssertEqual(report, nothing, "nothing due yet")
         clock.advance(60_000)
         report = try await store.tick()
         XCTAssertEqual(report.promoted, 1)

@@ -27,6 +27,7 @@ public final class ReplicationSource: Sendable {
         var capturedWALBytes = 0
         var shippedRecordBytes = 0
         var lastError: String?
+        var failures = 0
     }
 
     public struct Stats: Sendable {
@@ -39,6 +40,8 @@ public final class ReplicationSource: Sendable {
         public var capturedWALBytes: Int
         public var recordBytes: Int
         public var lastError: String?
+        /// Commits whose capture failed (each started a new generation).
+        public var captureFailures: Int
     }
 
     /// Opens (or creates) the log under `directory` and reconciles it with the database:
@@ -113,7 +116,10 @@ public final class ReplicationSource: Sendable {
             // The history now has a hole: start a new generation at this position so no
             // replica ever applies a later record on top of a missing one.
             logger.error("replication capture failed", metadata: ["txid": .stringConvertible(position.txid), "error": .string("\(error)")])
-            capture.withLock { $0.lastError = "\(error)" }
+            capture.withLock {
+                $0.lastError = "\(error)"
+                $0.failures += 1
+            }
             reader.reset()
             do {
                 try log.reset(generation: .random(), lastTxid: UInt64(position.txid))
@@ -139,7 +145,7 @@ public final class ReplicationSource: Sendable {
             Stats(
                 generation: s.generation, firstTxid: s.firstTxid, lastTxid: s.lastTxid, logBytes: s.totalBytes,
                 capturedRecords: c.capturedRecords, capturedWALBytes: c.capturedWALBytes, recordBytes: c.shippedRecordBytes,
-                lastError: c.lastError)
+                lastError: c.lastError, captureFailures: c.failures)
         }
     }
 

@@ -113,8 +113,28 @@ public final class OJSMetrics: Sendable {
         gauge("ojs_dead_letter_oldest_age_seconds", help: "Age of the oldest dead letter", dlq.oldest.map { Double(max(0, now - $0)) / 1000 } ?? 0)
     }
 
+    /// The single writer's queue and the WAL: what an operator needs to see a stuck writer or
+    /// a WAL that a long reader keeps from shrinking (`docs/ojs-alerts.yml`).
+    func refreshWriter(_ writer: Writer) {
+        let w = writer.health
+        gauge("ojs_writer_queue_depth", help: "Write requests waiting for the writer", Double(w.queueDepth))
+        gauge(
+            "ojs_writer_oldest_waiting_seconds", help: "Age of the oldest write request not yet answered (0 when none waits)",
+            Double(w.oldestWaitingMs) / 1000)
+        gauge("ojs_writer_seconds_since_last_batch", help: "Time since the writer last finished a transaction", Double(w.sinceLastBatchMs) / 1000)
+        gauge("ojs_wal_bytes", help: "Size of the SQLite -wal file", Double(w.walBytes))
+        for (outcome, total) in [("ok", w.checkpoints.ok), ("busy", w.checkpoints.busy), ("error", w.checkpoints.error)] {
+            counter(
+                "ojs_wal_checkpoints_total", labels: [("outcome", outcome)],
+                help: "WAL checkpoints by outcome: ok (WAL can start over), busy (a reader still needs frames), error", total: Double(total))
+        }
+    }
+
     func refreshPrimary(source: ReplicationSource, now: Int64) {
         let s = source.stats
+        counter(
+            "ojs_replication_capture_failures_total", help: "Commits whose replication capture failed (each starts a new generation)",
+            total: Double(s.captureFailures))
         counter("ojs_replication_records_shipped_total", help: "Records captured into the replication log", total: Double(s.capturedRecords))
         counter("ojs_replication_bytes_shipped_total", help: "Compressed record bytes captured", total: Double(s.recordBytes))
         counter("ojs_replication_raw_page_bytes_total", help: "Uncompressed page bytes captured", total: Double(s.capturedWALBytes))

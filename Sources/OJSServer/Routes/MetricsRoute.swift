@@ -8,6 +8,7 @@ extension OJSAPI {
         router.get("/metrics") { _, _ in
             let now = store.clock()
             try await metrics.refreshJobs(store: store)
+            if let writer = store.writer { metrics.refreshWriter(writer) }
             switch role {
             case .primary(let source?): metrics.refreshPrimary(source: source, now: now)
             case .primary(nil): break

@@ -56,16 +56,41 @@ extension OJSAPI {
             backendStatus = "degraded"
             message = "writes are failing: " + failure
         }
+        var writerJSON: JSONObject = [:]
+        if let writer = store.writer {
+            let w = writer.health
+            writerJSON = [
+                "queue_depth": .int(Int64(w.queueDepth)), "oldest_waiting_ms": .int(Int64(w.oldestWaitingMs)),
+                "since_last_batch_ms": .int(Int64(w.sinceLastBatchMs)), "wal_bytes": .int(w.walBytes),
+            ]
+            // Work waits and no batch has finished for the stall time: the writer is stuck
+            // (a hung disk, a runaway transaction), and every write is waiting on it.
+            if backendStatus == "ok", w.isStalled(afterMs: config.writerStallMs) {
+                backendStatus = "degraded"
+                message = "the writer has finished no batch for \(w.sinceLastBatchMs) ms while \(w.queueDepth) requests wait"
+            }
+        }
+        var replicationJSON: JSONObject?
+        if case .primary(let replication?) = role {
+            let s = replication.stats
+            replicationJSON = ["capture_failures": .int(Int64(s.captureFailures)), "last_error": s.lastError.map { .string($0) } ?? .null]
+            // The last commit was not captured: replicas are re-bootstrapping or stuck.
+            if backendStatus == "ok", let error = s.lastError {
+                backendStatus = "degraded"
+                message = "replication capture is failing: " + error
+            }
+        }
         let latency = Store.systemClock() - started
         let status = backendStatus == "ok" ? "ok" : "degraded"
         var backend: JSONObject = ["type": "sqlite", "status": .string(backendStatus), "latency_ms": .int(latency)]
         if let message { backend["error"] = .string(message) }
-        return JSONResponse.value(
-            status == "ok" ? .ok : .serviceUnavailable,
-            [
-                "status": .string(status), "version": .string(config.version), "uptime_seconds": .int(Int64(health.uptimeSeconds)),
-                "role": "primary", "serverless": .bool(config.serverless), "backend": .object(backend),
-            ])
+        var body: JSONObject = [
+            "status": .string(status), "version": .string(config.version), "uptime_seconds": .int(Int64(health.uptimeSeconds)),
+            "role": "primary", "serverless": .bool(config.serverless), "backend": .object(backend),
+        ]
+        if !writerJSON.isEmpty { body["writer"] = .object(writerJSON) }
+        if let replicationJSON { body["replication"] = .object(replicationJSON) }
+        return JSONResponse.value(status == "ok" ? .ok : .serviceUnavailable, .object(body))
     }
 
     func events(_ request: Request) async throws -> Response {

@@ -35,8 +35,9 @@ extension OJSAPI {
             "purged_detail": [
                 "completed": n(r.purge.completed), "discarded": n(r.purge.discarded), "cancelled": n(r.purge.cancelled),
                 "workflows": n(r.purge.workflows), "events": n(r.purge.events), "idempotency_keys": n(r.purge.idempotencyKeys),
+                "workers": n(r.purge.workers), "queues": n(r.purge.queues), "rate_limits": n(r.purge.rateLimits),
             ],
-            "more": .bool(r.purge.more), "replication_segments_removed": n(replicationSegments), "serverless": .bool(serverless),
+            "more": .bool(r.purge.more || r.more), "transactions": n(r.transactions), "replication_segments_removed": n(replicationSegments), "serverless": .bool(serverless),
         ]
         if let pushDeliveries { json["push_deliveries"] = n(pushDeliveries) }
         return .object(json)

@@ -5,7 +5,7 @@ import ServiceLifecycle
 
 /// Runs the store's time-driven work every tick: promotions, expiry, reservation reclaim,
 /// execution timeouts, cron; the replication log's batched fsync once writes stop; and, every
-/// second, the log's retention.
+/// second, the log's retention and a WAL checkpoint if the WAL is still large.
 /// Stops at graceful shutdown.
 struct SchedulerService: Service {
     let store: Store
@@ -21,8 +21,10 @@ struct SchedulerService: Service {
                     try await store.tick()
                     ticks += 1
                     try replication?.log.syncIfDue()
-                    if let replication, ticks % max(1, 1000 / max(1, intervalMs)) == 0 {
-                        try replication.log.applyRetention(now: store.clock())
+                    if ticks % max(1, 1000 / max(1, intervalMs)) == 0 {
+                        if let replication { try replication.log.applyRetention(now: store.clock()) }
+                        // A quiet primary still shrinks a WAL that a reader held large.
+                        await store.writer?.checkpointIfIdleWALIsLarge()
                     }
                 } catch {
                     logger.error("scheduler tick failed", metadata: ["error": .string("\(error)")])

@@ -96,30 +96,53 @@ extension Store {
         }
     }
 
+    /// The most jobs one bulk retry request retries.
+    static let bulkRetryLimit = 10_000
+
     /// Retries every dead-lettered (or, with `state: discarded`, every discarded) job matching
-    /// the filter.
+    /// the filter, oldest first, up to `bulkRetryLimit`. It runs in chunks of
+    /// `maintenanceChunkRows` jobs, each its own writer transaction, walking the matches in
+    /// (discarded_at, rowid) order so a job that could not be retried is not met again.
     public func bulkRetry(queue: String?, type: String?, since: Int64?, onlyDeadLetter: Bool) async throws -> BulkRetryResult {
-        try await write { ctx in
-            var sql = "SELECT id FROM jobs WHERE state = 'discarded'"
-            var values: [SQLValue] = []
-            if onlyDeadLetter { sql += " AND dead_lettered_at IS NOT NULL" }
-            if let queue { sql += " AND queue = ?"; values.append(.text(queue)) }
-            if let type { sql += " AND type = ?"; values.append(.text(type)) }
-            if let since { sql += " AND discarded_at >= ?"; values.append(.int(since)) }
-            var ids: [String] = []
-            try ctx.db.query(sql + " ORDER BY discarded_at LIMIT 10000", values) { ids.append($0.text(0)) }
-            var result = BulkRetryResult(matched: ids.count, succeeded: 0, errors: [])
-            for id in ids {
-                try ctx.db.run("UPDATE jobs SET dead_lettered_at = coalesce(dead_lettered_at, ?) WHERE id = ?", [.int(ctx.now), .text(id)])
-                do {
-                    _ = try Self.retryDeadLetterRow(id: id, ctx: ctx)
-                    result.succeeded += 1
-                } catch let error as OJSError {
-                    result.errors.append((id, error.message))
+        var sql = "SELECT id, coalesce(discarded_at, 0), rowid FROM jobs WHERE state = 'discarded'"
+        var values: [SQLValue] = []
+        if onlyDeadLetter { sql += " AND dead_lettered_at IS NOT NULL" }
+        if let queue { sql += " AND queue = ?"; values.append(.text(queue)) }
+        if let type { sql += " AND type = ?"; values.append(.text(type)) }
+        if let since { sql += " AND discarded_at >= ?"; values.append(.int(since)) }
+        sql += " AND (coalesce(discarded_at, 0), rowid) > (?, ?) ORDER BY coalesce(discarded_at, 0), rowid LIMIT ?"
+        let select = sql
+        let filterValues = values
+        let chunk = max(1, configuration.maintenanceChunkRows)
+        var result = BulkRetryResult(matched: 0, succeeded: 0, errors: [])
+        var after: (Int64, Int64) = (Int64.min, Int64.min)
+        while result.matched < Self.bulkRetryLimit {
+            let want = min(chunk, Self.bulkRetryLimit - result.matched)
+            let from = after
+            let part = try await write { ctx in
+                var rows: [(id: String, key: (Int64, Int64))] = []
+                try ctx.db.query(select, filterValues + [.int(from.0), .int(from.1), .int(Int64(want))]) {
+                    rows.append(($0.text(0), ($0.int(1), $0.int(2))))
                 }
+                var part = BulkRetryResult(matched: rows.count, succeeded: 0, errors: [])
+                for row in rows {
+                    try ctx.db.run("UPDATE jobs SET dead_lettered_at = coalesce(dead_lettered_at, ?) WHERE id = ?", [.int(ctx.now), .text(row.id)])
+                    do {
+                        _ = try Self.retryDeadLetterRow(id: row.id, ctx: ctx)
+                        part.succeeded += 1
+                    } catch let error as OJSError {
+                        part.errors.append((row.id, error.message))
+                    }
+                }
+                return (part, rows.last?.key)
             }
-            return result
+            result.matched += part.0.matched
+            result.succeeded += part.0.succeeded
+            result.errors += part.0.errors
+            guard let last = part.1, part.0.matched == want else { break }
+            after = last
         }
+        return result
     }
 
     public func rateLimit(key: String) async throws -> RateLimitStatus? {

@@ -56,10 +56,10 @@ extension Store {
     /// rendering of its result under the key in the same transaction. A result `worthKeeping`
     /// rejects is answered but not recorded: a repeat runs again.
     func writeOnce<T: Sendable>(
-        _ claim: IdempotencyClaim, perform: @escaping @Sendable (WriteContext) throws -> T,
+        _ claim: IdempotencyClaim, bytes: Int, perform: @escaping @Sendable (WriteContext) throws -> T,
         respond: @escaping @Sendable (T) -> RecordedResponse, worthKeeping: @escaping @Sendable (T) -> Bool = { _ in true }
     ) async throws -> IdempotentOutcome<T> {
-        try await write { ctx in
+        try await write(bytes: bytes) { ctx in
             if let recorded = try IdempotencyKeys.recorded(claim, now: ctx.now, db: ctx.db) { return .replayed(recorded) }
             let value = try perform(ctx)
             let response = respond(value)
@@ -72,14 +72,14 @@ extension Store {
     public func enqueue(
         _ spec: JobSpec, once claim: IdempotencyClaim, respond: @escaping @Sendable (EnqueueOutcome) -> RecordedResponse
     ) async throws -> IdempotentOutcome<EnqueueOutcome> {
-        try await writeOnce(claim, perform: { ctx in try Self.insert(spec, ctx: ctx) }, respond: respond)
+        try await writeOnce(claim, bytes: Self.writeBytes(spec), perform: { ctx in try Self.insert(spec, ctx: ctx) }, respond: respond)
     }
 
     /// `enqueueBatch`, once per idempotency key.
     public func enqueueBatch(
         _ specs: [JobSpec], once claim: IdempotencyClaim, respond: @escaping @Sendable ([JobSnapshot]) -> RecordedResponse
     ) async throws -> IdempotentOutcome<[JobSnapshot]> {
-        try await writeOnce(claim, perform: { ctx in try Self.insertBatch(specs, ctx: ctx) }, respond: respond)
+        try await writeOnce(claim, bytes: Self.writeBytes(specs), perform: { ctx in try Self.insertBatch(specs, ctx: ctx) }, respond: respond)
     }
 }
 
@@ -92,14 +92,15 @@ extension Store {
     ) async throws -> IdempotentOutcome<[JobSnapshot]> {
         let config = configuration
         return try await writeOnce(
-            claim, perform: { ctx in try Self.claim(request, ctx: ctx, config: config) }, respond: respond, worthKeeping: { !$0.isEmpty })
+            claim, bytes: 0, perform: { ctx in try Self.claim(request, ctx: ctx, config: config) }, respond: respond, worthKeeping: { !$0.isEmpty })
     }
 
     /// `ack`, once per idempotency key: a repeat gets the first answer instead of a conflict.
     public func ack(
         _ request: AckRequest, once claim: IdempotencyClaim, respond: @escaping @Sendable (JobSnapshot) -> RecordedResponse
     ) async throws -> IdempotentOutcome<JobSnapshot> {
-        try await writeOnce(claim, perform: { ctx in try Self.acknowledge(request, ctx: ctx) }, respond: respond)
+        try await writeOnce(
+            claim, bytes: request.result.map { $0.jsonText.utf8.count } ?? 0, perform: { ctx in try Self.acknowledge(request, ctx: ctx) }, respond: respond)
     }
 
     /// `nack`, once per idempotency key: a repeat does not count a second failed attempt.
@@ -107,6 +108,6 @@ extension Store {
         _ request: NackRequest, once claim: IdempotencyClaim, respond: @escaping @Sendable (NackOutcome) -> RecordedResponse
     ) async throws -> IdempotentOutcome<NackOutcome> {
         let config = configuration
-        return try await writeOnce(claim, perform: { ctx in try Self.failActive(request, ctx: ctx, config: config) }, respond: respond)
+        return try await writeOnce(claim, bytes: 0, perform: { ctx in try Self.failActive(request, ctx: ctx, config: config) }, respond: respond)
     }
 }

@@ -23,12 +23,20 @@ struct JobOrigin {
 
 extension Store {
     public func enqueue(_ spec: JobSpec) async throws -> EnqueueOutcome {
-        try await write { ctx in try Self.insert(spec, ctx: ctx) }
+        try await write(bytes: Self.writeBytes(spec)) { ctx in try Self.insert(spec, ctx: ctx) }
     }
+
+    /// Roughly what inserting `spec` writes: its args and meta, plus the row's other columns,
+    /// its index entries and its `job.enqueued` event (about 512 bytes).
+    static func writeBytes(_ spec: JobSpec) -> Int {
+        spec.args.jsonText.utf8.count + (spec.meta.isEmpty ? 0 : JSONValue.object(spec.meta).jsonText.utf8.count) + 512
+    }
+
+    static func writeBytes(_ specs: [JobSpec]) -> Int { specs.reduce(0) { $0 + writeBytes($1) } }
 
     /// All-or-nothing: every job is created, or none is (the first failure names its index).
     public func enqueueBatch(_ specs: [JobSpec]) async throws -> [JobSnapshot] {
-        try await write { ctx in try Self.insertBatch(specs, ctx: ctx) }
+        try await write(bytes: Self.writeBytes(specs)) { ctx in try Self.insertBatch(specs, ctx: ctx) }
     }
 
     static func insertBatch(_ specs: [JobSpec], ctx: WriteContext) throws -> [JobSnapshot] {

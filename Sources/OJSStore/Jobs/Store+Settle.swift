@@ -9,7 +9,7 @@ public struct NackOutcome: Sendable {
 extension Store {
     /// ACK: `active → completed`, result stored, workflow advanced in the same transaction.
     public func ack(_ request: AckRequest) async throws -> JobSnapshot {
-        try await write { ctx in try Self.acknowledge(request, ctx: ctx) }
+        try await write(bytes: request.result.map { $0.jsonText.utf8.count } ?? 0) { ctx in try Self.acknowledge(request, ctx: ctx) }
     }
 
     static func acknowledge(_ request: AckRequest, ctx: WriteContext) throws -> JobSnapshot {
@@ -34,7 +34,6 @@ extension Store {
             data: [
                 ("job_type", .string(job.type)), ("queue", .string(job.queue)),
                 ("duration_ms", .int(ctx.now - (current.startedAt ?? ctx.now))), ("attempt", .int(Int64(job.attempt))),
-                ("result", result ?? .null),
             ])
         try Workflows.jobSettled(job, ctx: ctx)
         return job

@@ -140,11 +140,24 @@ extension Store {
         }
     }
 
-    /// Drops settled deliveries older than the event retention, so the log stays bounded.
-    public func purgePushDeliveries() async throws {
+    /// Drops settled deliveries older than the event retention, so the log stays bounded. It
+    /// deletes `purgeBatchSize` rows per writer transaction, other requests committing in
+    /// between, until none is left; returns how many went.
+    @discardableResult
+    public func purgePushDeliveries() async throws -> Int {
         let retention = configuration.eventRetentionMs
-        try await write { ctx in
-            try ctx.db.run("DELETE FROM push_deliveries WHERE settled_at IS NOT NULL AND settled_at < ?", [.int(ctx.now - retention)])
+        let batch = Int64(max(1, configuration.purgeBatchSize))
+        var total = 0
+        while true {
+            let deleted = try await write { ctx in
+                try ctx.db.run(
+                    """
+                    DELETE FROM push_deliveries WHERE rowid IN (
+                      SELECT rowid FROM push_deliveries WHERE settled_at IS NOT NULL AND settled_at < ? ORDER BY settled_at LIMIT ?)
+                    """, [.int(ctx.now - retention), .int(batch)])
+            }
+            total += deleted
+            if deleted < batch { return total }
         }
     }
 }

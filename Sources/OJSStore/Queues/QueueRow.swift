@@ -13,24 +13,32 @@ struct QueueRow: Sendable {
     var maxDepth: Int64?
     var backpressureStrategy: String?
     var warningThreshold: Double?
+    /// When the idle-expiry purge first found the queue without jobs; nil while in use.
+    var idleSince: Int64? = nil
 
     static let columns =
-        "name, paused, paused_at, created_at, rate_max_per_second, rate_window_start, rate_window_count, max_depth, backpressure_strategy, warning_threshold"
+        "name, paused, paused_at, created_at, rate_max_per_second, rate_window_start, rate_window_count, max_depth, backpressure_strategy, warning_threshold, idle_since"
 
     static func from(_ row: Row) -> QueueRow {
         QueueRow(
             name: row.text(0), paused: row.int(1) != 0, pausedAt: row.optInt(2), createdAt: row.int(3),
             rateMaxPerSecond: row.optInt(4), rateWindowStart: row.optInt(5), rateWindowCount: row.int(6),
-            maxDepth: row.optInt(7), backpressureStrategy: row.optText(8), warningThreshold: row.optDouble(9))
+            maxDepth: row.optInt(7), backpressureStrategy: row.optText(8), warningThreshold: row.optDouble(9), idleSince: row.optInt(10))
     }
 
     static func load(_ name: String, db: Connection) throws -> QueueRow? {
         try db.first("SELECT \(columns) FROM queues WHERE name = ?", [.text(name)], from)
     }
 
-    /// Loads the queue, recording it first if it is new.
+    /// Loads the queue, recording it first if it is new, and marks it in use again.
     static func ensure(_ name: String, ctx: WriteContext) throws -> QueueRow {
-        if let row = try load(name, db: ctx.db) { return row }
+        if var row = try load(name, db: ctx.db) {
+            if row.idleSince != nil {
+                try ctx.db.run("UPDATE queues SET idle_since = NULL WHERE name = ?", [.text(name)])
+                row.idleSince = nil
+            }
+            return row
+        }
         try ctx.db.run("INSERT INTO queues (name, created_at) VALUES (?, ?)", [.text(name), .int(ctx.now)])
         return QueueRow(
             name: name, paused: false, pausedAt: nil, createdAt: ctx.now, rateMaxPerSecond: nil, rateWindowStart: nil,

@@ -1,11 +1,33 @@
+import Dispatch
 import OJSCore
 
 /// Deletes what has outlived its retention: completed, discarded and cancelled jobs, finished
-/// workflows with no jobs left, old events and expired idempotency keys. Each kind deletes at
-/// most `purgeBatchSize` rows per pass, so one pass holds the writer for milliseconds even
-/// after a long pause; a backlog drains over the following passes (`more` says one remains).
+/// workflows with no jobs left, old events, expired idempotency keys, and idle workers, queues
+/// and rate-limit partitions. One call is one writer transaction's worth: rounds of one
+/// statement per kind (`purgeBatchSize` rows each), repeated while some kind filled its batch
+/// and the transaction's time budget (`purgeTransactionBudgetMs`) lasts. `more` says rows
+/// remain; `Store.tick` then commits and runs another transaction, so a backlog drains at the
+/// speed SQLite deletes (tens of thousands of rows a second) while other requests' batches
+/// commit between transactions.
 enum Retention {
     static func purge(_ ctx: WriteContext, config: StoreConfiguration) throws -> PurgeReport {
+        let started = DispatchTime.now().uptimeNanoseconds
+        let budget = UInt64(max(0, config.purgeTransactionBudgetMs)) * 1_000_000
+        var report = PurgeReport()
+        while true {
+            let round = try purgeRound(ctx, config: config)
+            report.add(round)
+            guard round.more, DispatchTime.now().uptimeNanoseconds - started < budget else { break }
+        }
+        // After the jobs' purge, so a queue whose last job just went is seen empty now.
+        let more = report.more
+        report.add(try IdleExpiry.sweep(ctx, config: config))
+        report.more = more
+        return report
+    }
+
+    /// One statement per kind; `more` when some kind filled its batch.
+    private static func purgeRound(_ ctx: WriteContext, config: StoreConfiguration) throws -> PurgeReport {
         var report = PurgeReport()
         let batch = max(1, config.purgeBatchSize)
         if let keep = config.completedRetentionMs {

@@ -12,6 +12,22 @@ public struct TickReport: Sendable, Equatable {
     /// Cron entries that enqueued a job.
     public var cronFired = 0
     public var purge = PurgeReport()
+    /// A time-driven step filled its chunk: more may be due (the tick runs another chunk).
+    public var more = false
+    /// Writer transactions the pass took (one per chunk).
+    public var transactions = 0
+
+    /// Adds one chunk's counts to the pass's.
+    mutating func add(_ chunk: TickReport) {
+        promoted += chunk.promoted
+        expired += chunk.expired
+        reclaimed += chunk.reclaimed
+        timedOut += chunk.timedOut
+        cronFired += chunk.cronFired
+        purge.add(chunk.purge)
+        more = chunk.more
+        transactions += chunk.transactions
+    }
 
     public init() {}
 }
@@ -24,10 +40,28 @@ public struct PurgeReport: Sendable, Equatable {
     public var workflows = 0
     public var events = 0
     public var idempotencyKeys = 0
-    /// Some kind hit the per-pass bound: more rows are due and the next pass continues.
+    /// Idle rows expired (`idleExpiryMs`): workers not seen, queues without jobs, rate-limit
+    /// partitions unused.
+    public var workers = 0
+    public var queues = 0
+    public var rateLimits = 0
+    /// Rows remain past the transaction's time budget; the next transaction continues.
     public var more = false
 
     public init() {}
+
+    mutating func add(_ other: PurgeReport) {
+        completed += other.completed
+        discarded += other.discarded
+        cancelled += other.cancelled
+        workflows += other.workflows
+        events += other.events
+        idempotencyKeys += other.idempotencyKeys
+        workers += other.workers
+        queues += other.queues
+        rateLimits += other.rateLimits
+        more = other.more
+    }
 
     /// Jobs deleted.
     public var jobs: Int { completed + discarded + cancelled }

@@ -21,8 +21,12 @@ public final class WriteContext {
     var maintainedAt: Int64 = -1
     /// When the last retention purge ran, so serverless fetches purge at most once a second.
     var purgedAt: Int64 = Int64.min / 2
+    /// When idle workers, queues and rate-limit partitions were last swept.
+    var idleSweptAt: Int64 = Int64.min / 2
 
     let walFrames = WALFrameCount()
+    /// Uptime nanoseconds before which the writer does not try another TRUNCATE checkpoint.
+    var nextTruncateAttempt: UInt64 = 0
 
     /// The storage failure a request in this batch ran into. On a full disk or an I/O error
     /// SQLite may roll back the whole transaction, and the next statement then fails for an
