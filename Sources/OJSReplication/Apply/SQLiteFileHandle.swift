@@ -1,4 +1,5 @@
 import CSQLite
+import OJSStore
 
 /// SQLite's own open file for a connection's main database, driven through its VFS methods.
 ///
@@ -10,15 +11,10 @@ struct SQLiteFileHandle {
     private let file: UnsafeMutablePointer<sqlite3_file>
     private let methods: UnsafePointer<sqlite3_io_methods>
 
-    /// The main database file of `db`, via SQLITE_FCNTL_FILE_POINTER.
-    init(db: OpaquePointer) throws(ReplicaApplyError) {
-        var pointer: UnsafeMutablePointer<sqlite3_file>?
-        let rc = sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &pointer)
-        // pMethods is NULL when the VFS failed to open the file.
-        guard rc == SQLITE_OK, let pointer, let methods = pointer.pointee.pMethods else {
-            throw .noFileHandle
-        }
-        self.file = pointer
+    /// The main database file of `connection`.
+    init(_ connection: Connection) throws(ReplicaApplyError) {
+        guard let file = try? connection.mainDatabaseFile(), let methods = file.pointee.pMethods else { throw .noFileHandle }
+        self.file = file
         self.methods = methods
     }
 
