@@ -79,7 +79,7 @@ extension PageApplier {
                     if offset == 0 {
                         DatabaseHeader.patch(&bytes, changeCounter: counter, databasePages: UInt32(size / Int(pageSize)))
                     }
-                    try file.write(bytes, at: Int64(offset))
+                    try file.write(pages: bytes, pageSize: Int(pageSize), at: Int64(offset))
                     offset += bytes.count
                 }
                 if try file.size() != Int64(size) { try file.truncate(to: Int64(size)) }
