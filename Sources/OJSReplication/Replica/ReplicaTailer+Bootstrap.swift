@@ -3,6 +3,10 @@ import Foundation
 import NIOCore
 
 extension ReplicaTailer {
+    /// The longest `Retry-After` a refused snapshot request is honoured for: a bad value must
+    /// not park a replica for hours.
+    static let maxSnapshotRetryAfterSeconds = 60
+
     /// Fetches a snapshot into a temporary file, verifies it and installs it. Resumes the
     /// download an earlier attempt left (same image, from its first missing chunk) when the
     /// primary still keeps that image, and starts a new one otherwise. A failure leaves the
@@ -20,6 +24,10 @@ extension ReplicaTailer {
             if response.status == .notFound, let download {
                 // The primary no longer keeps that image: the next attempt starts over.
                 download.discard()
+            }
+            if response.status == .serviceUnavailable, let seconds = response.headers.first(name: "Retry-After").flatMap({ Int($0) }) {
+                // The primary is sending its maximum of snapshots: come back when it says.
+                try await Task.sleep(for: .seconds(min(max(seconds, 1), Self.maxSnapshotRetryAfterSeconds)))
             }
             throw SnapshotError.refused(status: Int(response.status.code), body: String(buffer: body))
         }

@@ -26,8 +26,8 @@ public final class ReplicaTailer: Sendable {
         /// How often the applied position is reported to the primary.
         public var reportIntervalMs: Int = 1000
         /// How long a snapshot request waits for the response head: the primary copies its
-        /// whole database to a file first (about 10 s per GiB measured here, see
-        /// `docs/benchmarks.md`).
+        /// whole database to a file first (3 GiB in 15 s measured here, see
+        /// `docs/benchmarks.md`), so 10 minutes leaves room for a far larger or slower disk.
         public var snapshotHeadTimeoutMs: Int = 600_000
         /// A snapshot body that delivers nothing for this long is given up and resumed.
         public var snapshotIdleTimeoutMs: Int = 30_000
