@@ -101,16 +101,9 @@ final class SnapshotDownload: @unchecked Sendable {
         } catch {
             throw SnapshotError.from(error, path: imagePath, needed: 0)
         }
-        var crc: UInt32 = 0
-        var offset = 0
         let length = Int(header.imageLength)
-        while offset < length {
-            let bytes = try SegmentIO.read(fd, count: min(Int(header.chunkSize), length - offset), at: offset, path: imagePath)
-            guard !bytes.isEmpty else { break }
-            crc = bytes.withUnsafeBytes { Zlib.crc32(crc, $0) }
-            offset += bytes.count
-        }
-        guard offset == length, crc == trailer.imageChecksum else {
+        let (crc, read) = try FileChecksum.crc32(fd: fd, length: length, path: imagePath)
+        guard read == length, crc == trailer.imageChecksum else {
             discard()
             throw SnapshotError.finalChecksumMismatch(expected: trailer.imageChecksum, actual: crc)
         }

@@ -51,17 +51,11 @@ public struct SnapshotImage: Sendable {
         var cookieBytes = [UInt8](repeating: 0, count: 4)
         DatabaseHeader.writeBE32(cookie, into: &cookieBytes, at: 0)
         try SegmentIO.write(fd, cookieBytes, at: DatabaseHeader.schemaCookieOffset, path: path)
-        // The file was just written, so this pass mostly reads the page cache (0.6 s for 3 GiB
-        // of crc32 at zlib's speed); nothing is fsynced, a crash deletes the file at startup.
-        var crc: UInt32 = 0
-        var offset = 0
-        let step = Int(SnapshotFormat.defaultChunkSize)
-        while offset < length {
-            let bytes = try SegmentIO.read(fd, count: min(step, length - offset), at: offset, path: path)
-            guard !bytes.isEmpty else { throw SnapshotError.io(operation: "read (short)", path: path, errno: EIO) }
-            crc = bytes.withUnsafeBytes { Zlib.crc32(crc, $0) }
-            offset += bytes.count
-        }
+        // The file was just written, so this pass mostly reads the page cache (3.1 s for 3 GiB
+        // measured with zlib's crc32 here); nothing is fsynced: a crash deletes the file at
+        // startup.
+        let (crc, read) = try FileChecksum.crc32(fd: fd, length: length, path: path)
+        guard read == length else { throw SnapshotError.io(operation: "read (short)", path: path, errno: EIO) }
         return (txid, pageSize, UInt64(length), crc)
     }
 
