@@ -10,6 +10,9 @@ final class FaultProxy: @unchecked Sendable {
         /// Close the connection instead of relaying the response: the upstream has done the
         /// work, the client never hears of it.
         case dropResponse
+        /// Relay the response head and the first `bytes` of its body, then close the
+        /// connection: a download interrupted midway.
+        case cutBody(afterBytes: Int)
     }
 
     let port: Int
@@ -94,6 +97,16 @@ final class FaultProxy: @unchecked Sendable {
                     dropping = true
                     shutdown(to, Int32(SHUT_RDWR))
                     continue
+                case .cutBody(let limit):
+                    if bodyStart == nil, let end = Self.headerEnd(buffer, count: n) { bodyStart = seen + end }
+                    if let start = bodyStart, seen + n > start + limit {
+                        let keep = max(0, start + limit - seen)
+                        _ = Loopback.sendAll(to, buffer, count: keep)
+                        lock.withLock { injected += 1 }
+                        dropping = true
+                        shutdown(to, Int32(SHUT_RDWR))
+                        continue
+                    }
                 case .flipByte(let bodyOffset):
                     if bodyStart == nil, let end = Self.headerEnd(buffer, count: n) { bodyStart = seen + end }
                     if let start = bodyStart {

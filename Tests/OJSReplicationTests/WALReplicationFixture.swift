@@ -25,7 +25,7 @@ final class ReplicationFixture {
 
         let snapshotPath = directory + "/snapshot.db"
         try primary.backup(to: snapshotPath)
-        try PageApplier.installSnapshot(image: try fileBytes(snapshotPath), at: replicaPath)
+        try PageApplier.installSnapshot(fileAt: snapshotPath, at: replicaPath)
         let installed = try fileBytes(replicaPath)
         XCTAssertEqual(installed[18], 1)
         XCTAssertEqual(installed[19], 1)

@@ -13,6 +13,8 @@ enum DatabaseHeader {
     /// In-header database size in pages; trusted only when `versionValidForOffset` equals the
     /// change counter.
     static let databaseSizeOffset = 28
+    /// Schema cookie: connections reload the schema when it moves.
+    static let schemaCookieOffset = 40
     static let versionValidForOffset = 92
     static let magic: [UInt8] = Array("SQLite format 3".utf8) + [0]
 

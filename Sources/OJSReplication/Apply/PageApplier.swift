@@ -1,4 +1,5 @@
 import CSQLite
+import OJSStore
 
 /// Applies page images shipped from a WAL-mode primary to a replica database file kept in
 /// rollback-journal mode, while read-only connections in this process keep reading it.
@@ -16,31 +17,21 @@ import CSQLite
 /// Owned by one thread.
 public final class PageApplier {
     public let path: String
-    private let db: OpaquePointer
+    let connection: Connection
 
     /// Opens the replica (which must exist, see `installSnapshot`) read-write in
     /// journal_mode=DELETE.
     public init(path: String) throws(ReplicaApplyError) {
-        var handle: OpaquePointer?
-        let rc = sqlite3_open_v2(path, &handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nil)
-        guard rc == SQLITE_OK, let handle else {
-            let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open database"
-            if let handle { sqlite3_close_v2(handle) }
-            throw .sqlite(code: rc, message: message, operation: "open \(path)")
+        var options = Connection.Options(readOnly: false, synchronous: .full)
+        options.journal = .rollback(mode: "DELETE")
+        options.create = false
+        do {
+            connection = try Connection(path: path, options: options)
+        } catch {
+            throw ReplicaApplyError(error, operation: "open \(path)")
         }
-        self.db = handle
         self.path = path
-        sqlite3_extended_result_codes(handle, 1)
-        // Readers hold the ReplicaLock around their transactions, so BEGIN EXCLUSIVE should not
-        // wait; the timeout only covers connections outside this process.
-        sqlite3_busy_timeout(handle, 5000)
-        let mode = try queryText("PRAGMA journal_mode=DELETE")
-        guard mode?.lowercased() == "delete" else {
-            throw .sqlite(code: SQLITE_ERROR, message: "journal_mode is \(mode ?? "unknown")", operation: "PRAGMA journal_mode=DELETE")
-        }
     }
-
-    deinit { sqlite3_close_v2(db) }
 
     /// Applies whole transactions, in order, as one atomic step for readers that respect
     /// `lock`. Within the batch the last image of each page wins and the last transaction's
@@ -54,7 +45,7 @@ public final class PageApplier {
                 try execute("COMMIT")
             } catch {
                 // Releases the EXCLUSIVE lock; the raw page writes themselves are not undone.
-                sqlite3_exec(db, "ROLLBACK", nil, nil, nil)
+                try? connection.execute("ROLLBACK")
                 throw error
             }
         }
@@ -62,7 +53,7 @@ public final class PageApplier {
 
     /// The raw writes; runs inside BEGIN EXCLUSIVE under the write lock.
     private func write(_ plan: ApplyPlan) throws(ReplicaApplyError) {
-        let file = try SQLiteFileHandle(db: db)
+        let file = try SQLiteFileHandle(connection)
         let pageSize = Int64(plan.pageSize)
         // Read the header from the file, not through the pager: it is the on-disk counter that
         // readers compare against.
@@ -95,30 +86,11 @@ public final class PageApplier {
         try file.sync()
     }
 
-    // MARK: - SQL helpers
-
-    private func execute(_ sql: String) throws(ReplicaApplyError) {
-        var errmsg: UnsafeMutablePointer<CChar>?
-        let rc = sqlite3_exec(db, sql, nil, nil, &errmsg)
-        guard rc == SQLITE_OK else {
-            let message = errmsg.map { String(cString: $0) } ?? String(cString: sqlite3_errmsg(db))
-            sqlite3_free(errmsg)
-            throw .sqlite(code: sqlite3_extended_errcode(db), message: message, operation: sql)
-        }
-    }
-
-    private func queryText(_ sql: String) throws(ReplicaApplyError) -> String? {
-        var stmt: OpaquePointer?
-        var rc = sqlite3_prepare_v2(db, sql, -1, &stmt, nil)
-        guard rc == SQLITE_OK, let stmt else {
-            throw .sqlite(code: rc, message: String(cString: sqlite3_errmsg(db)), operation: sql)
-        }
-        defer { sqlite3_finalize(stmt) }
-        rc = sqlite3_step(stmt)
-        switch rc {
-        case SQLITE_ROW: return sqlite3_column_text(stmt, 0).map { String(cString: $0) }
-        case SQLITE_DONE: return nil
-        default: throw .sqlite(code: rc, message: String(cString: sqlite3_errmsg(db)), operation: sql)
+    func execute(_ sql: String) throws(ReplicaApplyError) {
+        do {
+            try connection.execute(sql)
+        } catch {
+            throw ReplicaApplyError(error, operation: sql)
         }
     }
 }

@@ -1,3 +1,5 @@
+import OJSStore
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -34,5 +36,12 @@ public enum ReplicaApplyError: Error, Sendable, Equatable, CustomStringConvertib
             return "snapshot install: \(operation) \(path) failed: \(String(cString: strerror(e)))"
         case .invalidSnapshot(let why): return "invalid snapshot: \(why)"
         }
+    }
+}
+
+extension ReplicaApplyError {
+    /// A failed call of the `Connection` wrapper, with what the applier was doing.
+    init(_ error: SQLiteError, operation: String) {
+        self = .sqlite(code: error.code, message: error.message, operation: operation)
     }
 }

@@ -1,4 +1,5 @@
 import CSQLite
+import OJSStore
 
 /// SQLite's own open file for a connection's main database, driven through its VFS methods.
 ///
@@ -10,15 +11,10 @@ struct SQLiteFileHandle {
     private let file: UnsafeMutablePointer<sqlite3_file>
     private let methods: UnsafePointer<sqlite3_io_methods>
 
-    /// The main database file of `db`, via SQLITE_FCNTL_FILE_POINTER.
-    init(db: OpaquePointer) throws(ReplicaApplyError) {
-        var pointer: UnsafeMutablePointer<sqlite3_file>?
-        let rc = sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &pointer)
-        // pMethods is NULL when the VFS failed to open the file.
-        guard rc == SQLITE_OK, let pointer, let methods = pointer.pointee.pMethods else {
-            throw .noFileHandle
-        }
-        self.file = pointer
+    /// The main database file of `connection`.
+    init(_ connection: Connection) throws(ReplicaApplyError) {
+        guard let file = try? connection.mainDatabaseFile(), let methods = file.pointee.pMethods else { throw .noFileHandle }
+        self.file = file
         self.methods = methods
     }
 
@@ -35,9 +31,30 @@ struct SQLiteFileHandle {
     }
 
     func write(_ bytes: [UInt8], at offset: Int64) throws(ReplicaApplyError) {
-        guard let xWrite = methods.pointee.xWrite else { throw .noFileHandle }
-        let rc = bytes.withUnsafeBytes { xWrite(file, $0.baseAddress, Int32($0.count), offset) }
+        let rc = bytes.withUnsafeBytes { write($0, at: offset) }
         guard rc == SQLITE_OK else { throw .io(operation: "xWrite", code: rc) }
+    }
+
+    /// Writes `pageSize` bytes at a time: the unix VFS masks one write's length to 17 bits
+    /// (SQLite itself never writes more than a 64 KiB page at once), so a 1 MiB write would
+    /// write nothing and report SQLITE_FULL.
+    func write(pages bytes: [UInt8], pageSize: Int, at offset: Int64) throws(ReplicaApplyError) {
+        let rc = bytes.withUnsafeBytes { raw -> Int32 in
+            var done = 0
+            while done < raw.count {
+                let n = min(pageSize, raw.count - done)
+                let rc = write(UnsafeRawBufferPointer(rebasing: raw[done..<(done + n)]), at: offset + Int64(done))
+                if rc != SQLITE_OK { return rc }
+                done += n
+            }
+            return SQLITE_OK
+        }
+        guard rc == SQLITE_OK else { throw .io(operation: "xWrite", code: rc) }
+    }
+
+    private func write(_ raw: UnsafeRawBufferPointer, at offset: Int64) -> Int32 {
+        guard let xWrite = methods.pointee.xWrite else { return SQLITE_MISUSE }
+        return xWrite(file, raw.baseAddress, Int32(raw.count), offset)
     }
 
     func size() throws(ReplicaApplyError) -> Int64 {

@@ -36,27 +36,49 @@ public final class ReplicaApplier: @unchecked Sendable {
         // An initializer's own assignments skip `didSet`.
         copyReady.store(true, ordering: .releasing)
         try recoverSpool()
+        // A download left by a bootstrap that was overtaken by this copy is stale; without a
+        // copy it is kept, and the next bootstrap resumes it.
+        SnapshotDownload.discardFiles(in: dataDirectory.path)
     }
 
     /// Whether there is a copy to serve reads from.
     public var hasCopy: Bool { copyReady.load(ordering: .acquiring) }
 
-    /// Replaces the copy with a snapshot. An existing file is rewritten in place (as one big
-    /// batch) so open read connections keep working and see the new state atomically.
-    public func install(_ snapshot: Snapshot) throws {
+    /// Replaces the copy with the verified snapshot image at `imagePath` (consumed) taken at
+    /// `header`'s position. Without a copy, the image is renamed into place. Over an existing
+    /// copy, the file is rewritten in place under the write lock, so open read connections
+    /// keep working and see the new state only once it is whole; the old position is dropped
+    /// first, so a crash halfway never leaves a position naming a half-written copy.
+    public func install(imageAt imagePath: String, header: SnapshotHeader) throws {
         if let applier {
-            let pages = stride(from: 0, to: snapshot.image.count, by: Int(snapshot.pageSize)).map { offset in
-                (UInt32(offset / Int(snapshot.pageSize) + 1), Array(snapshot.image[offset..<(offset + Int(snapshot.pageSize))]))
+            let growth = spaceToInstall(imageLength: header.imageLength)
+            // Checked before the copy is touched: a disk that fills halfway would leave it
+            // half rewritten.
+            if let free = FreeSpace.bytes(at: dataDirectory.path), free < growth {
+                throw SnapshotError.diskFull(path: dataDirectory.path, needed: growth, available: free)
             }
-            let whole = WALTransaction(pages: Dictionary(uniqueKeysWithValues: pages), databasePages: snapshot.pageCount, pageSize: snapshot.pageSize)
-            try applier.apply([whole], lock: lock)
+            discardPosition()
+            try applier.replaceContents(withImageAt: imagePath, lock: lock)
+            try SegmentIO.removeFile(imagePath)
         } else {
-            try PageApplier.installSnapshot(image: snapshot.image, at: databasePath)
+            try PageApplier.installSnapshot(fileAt: imagePath, at: databasePath)
             applier = try PageApplier(path: databasePath)
         }
-        let next = ReplicaPosition(generation: snapshot.generation, txid: snapshot.txid, checksum: snapshot.checksum)
+        let next = ReplicaPosition(generation: header.generation, txid: header.txid, checksum: header.checksum)
         try next.save(to: positionURL)
         position = next
+    }
+
+    /// Disk space installing an image of `imageLength` bytes needs besides the download: the
+    /// growth of a copy rewritten in place (a new file is renamed and needs none).
+    public func spaceToInstall(imageLength: UInt64) -> UInt64 {
+        guard applier != nil else { return 0 }
+        return imageLength > fileSize ? imageLength - fileSize : 0
+    }
+
+    /// Bytes of the copy on disk (0 when there is none).
+    var fileSize: UInt64 {
+        ((try? FileManager.default.attributesOfItem(atPath: databasePath))?[.size] as? NSNumber)?.uint64Value ?? 0
     }
 
     /// Applies verified, consecutive transaction records as one batch.

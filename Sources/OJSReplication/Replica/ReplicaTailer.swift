@@ -25,6 +25,12 @@ public final class ReplicaTailer: Sendable {
         public var region: String
         /// How often the applied position is reported to the primary.
         public var reportIntervalMs: Int = 1000
+        /// How long a snapshot request waits for the response head: the primary copies its
+        /// whole database to a file first (3 GiB in 15 s measured here, see
+        /// `docs/benchmarks.md`), so 10 minutes leaves room for a far larger or slower disk.
+        public var snapshotHeadTimeoutMs: Int = 600_000
+        /// A snapshot body that delivers nothing for this long is given up and resumed.
+        public var snapshotIdleTimeoutMs: Int = 30_000
 
         public init(primaryURL: String, region: String = "default", replicationKey: String? = nil) {
             self.primaryURL = primaryURL.hasSuffix("/") ? String(primaryURL.dropLast()) : primaryURL
@@ -156,27 +162,5 @@ public final class ReplicaTailer: Sendable {
         var request = HTTPClientRequest(url: configuration.primaryURL + path)
         if let key = configuration.replicationKey { request.headers.add(name: "Authorization", value: "Bearer \(key)") }
         return request
-    }
-
-    /// Fetches a snapshot and installs it.
-    func bootstrap() async throws {
-        status.update { $0.state = .bootstrapping }
-        let response = try await client.execute(request("/ojs/v1/replication/snapshot"), timeout: .seconds(300))
-        let body = try await response.body.collect(upTo: 1 << 34)
-        guard response.status == .ok else { throw TailError.status(Int(response.status.code), String(buffer: body)) }
-        let snapshot = try Snapshot.decode(Array(buffer: body))
-        try await Blocking.run { try self.applier.install(snapshot) }
-        diverged.withLock { $0 = false }
-        status.update {
-            $0.bootstraps += 1
-            $0.appliedTxid = snapshot.txid
-            $0.primaryTxid = max($0.primaryTxid, snapshot.txid)
-            $0.generation = snapshot.generation.text
-            $0.oldestPendingCommit = nil
-            $0.lastContact = clock()
-        }
-        // After the status, as for every applied batch (see the stream's apply loop).
-        applied.reset(to: Int64(snapshot.txid))
-        logger.notice("replica bootstrapped", metadata: ["txid": .stringConvertible(snapshot.txid), "generation": .string(snapshot.generation.text)])
     }
 }

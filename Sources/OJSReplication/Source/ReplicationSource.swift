@@ -14,7 +14,10 @@ public final class ReplicationSource: Sendable {
     public let logged = PositionBroadcaster()
     /// Replicas' reported positions and open streams.
     public let replicas = ReplicaRegistry()
+    /// Prepared snapshot images and their transfers.
+    public let snapshots: SnapshotImages
     private let snapshotCount = Mutex(0)
+    /// Snapshot images made (a resumed transfer reuses one and is not counted).
     public var snapshotsServed: Int { snapshotCount.withLock { $0 } }
     func countSnapshot() { snapshotCount.withLock { $0 += 1 } }
     private let capture: Mutex<CaptureState>
@@ -51,13 +54,14 @@ public final class ReplicationSource: Sendable {
     public static func attach(
         to store: Store, directory: URL, logger: Logger, segmentBytes: Int = ReplicationLog.defaultSegmentBytes,
         retentionBytes: Int = ReplicationLog.defaultRetentionBytes, retentionAgeMs: Int64 = ReplicationLog.defaultRetentionAgeMs,
-        logSyncIntervalMs: Int64 = ReplicationLog.defaultSyncIntervalMs
+        logSyncIntervalMs: Int64 = ReplicationLog.defaultSyncIntervalMs, snapshotLimits: SnapshotImages.Limits = .init()
     ) async throws -> ReplicationSource {
         guard let writer = store.writer else { throw StoreError.readOnly }
         let log = try ReplicationLog(
             directory: directory, segmentBytes: segmentBytes, retentionBytes: retentionBytes, retentionAgeMs: retentionAgeMs,
             syncIntervalMs: logSyncIntervalMs)
-        let source = ReplicationSource(log: log, databasePath: store.configuration.path, logger: logger)
+        let snapshots = try SnapshotImages(directory: directory.appendingPathComponent("snapshots").path, limits: snapshotLimits)
+        let source = ReplicationSource(log: log, databasePath: store.configuration.path, snapshots: snapshots, logger: logger)
         let position = try await writer.exclusive { db -> Int64 in
             // Start from an empty WAL, so the reader's first frame is the next commit.
             try db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -82,8 +86,9 @@ public final class ReplicationSource: Sendable {
         return source
     }
 
-    init(log: ReplicationLog, databasePath: String, logger: Logger) {
+    init(log: ReplicationLog, databasePath: String, snapshots: SnapshotImages, logger: Logger) {
         self.log = log
+        self.snapshots = snapshots
         self.databasePath = databasePath
         self.logger = logger
         self.capture = Mutex(CaptureState())

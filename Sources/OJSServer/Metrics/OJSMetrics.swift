@@ -138,7 +138,8 @@ public final class OJSMetrics: Sendable {
         counter("ojs_replication_records_shipped_total", help: "Records captured into the replication log", total: Double(s.capturedRecords))
         counter("ojs_replication_bytes_shipped_total", help: "Compressed record bytes captured", total: Double(s.recordBytes))
         counter("ojs_replication_raw_page_bytes_total", help: "Uncompressed page bytes captured", total: Double(s.capturedWALBytes))
-        counter("ojs_replication_snapshots_total", help: "Snapshots served", total: Double(source.snapshotsServed))
+        counter("ojs_replication_snapshots_total", help: "Snapshot images made (a resumed download reuses one)", total: Double(source.snapshotsServed))
+        gauge("ojs_replication_snapshot_transfers", help: "Snapshot bodies being sent now", Double(source.snapshots.activeTransfers))
         gauge("ojs_replication_log_bytes", help: "Bytes retained in the replication log", Double(s.logBytes))
         gauge("ojs_replication_last_txid", help: "Newest transaction in the log", Double(s.lastTxid))
         for e in source.replicas.entries(lastTxid: s.lastTxid, now: now) {

@@ -17,6 +17,9 @@ struct ReplicaMiddleware: RouterMiddleware {
     let clock: @Sendable () -> Int64
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        // A replica's own state (bootstrapping, a full disk, diverged) is only visible if it
+        // answers these itself, whether or not it has a copy to serve.
+        if Self.isOwnState(request) { return try await next(request, context) }
         guard Self.isReplicaRead(request), await canServe(request) else {
             return try await forwarder.forward(request, requestId: context.requestId)
         }
@@ -34,6 +37,11 @@ struct ReplicaMiddleware: RouterMiddleware {
         guard request.method == .get || request.method == .head else { return false }
         let path = request.uri.path
         return !path.hasPrefix("/ojs/v1/replication/") || path == "/ojs/v1/replication/status" || path == "/ojs/v1/replication/digest"
+    }
+
+    /// Health and replication status describe this node: never forwarded.
+    static func isOwnState(_ request: Request) -> Bool {
+        request.method == .get && (request.uri.path == "/ojs/v1/health" || request.uri.path == "/ojs/v1/replication/status")
     }
 
     /// Whether the local copy satisfies the request's freshness demands, waiting up to

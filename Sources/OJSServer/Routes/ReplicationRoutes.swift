@@ -23,12 +23,31 @@ extension OJSAPI {
         guard case .primary(let source?) = role else { return }
         addPositionReportRoute(router, source: source)
         router.get("/ojs/v1/replication/snapshot") { request, _ in
-            let snapshot = try await source.snapshot()
-            let bytes = try snapshot.encode()
+            let transfer = try await openSnapshot(request, source: source)
             var headers = HTTPFields()
             headers[.contentType] = "application/vnd.ojs-edge.snapshot"
-            headers[HTTPField.Name("OJS-Snapshot-Txid")!] = String(snapshot.txid)
-            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+            headers[HTTPField.Name("OJS-Snapshot-Txid")!] = String(transfer.image.header.txid)
+            headers[HTTPField.Name("OJS-Snapshot-Id")!] = transfer.image.header.id.text
+            return Response(
+                status: .ok, headers: headers,
+                body: ResponseBody { writer in
+                    // Gives the slot back however the body ends (sent, client gone, shutdown).
+                    defer { transfer.close() }
+                    let stopping = Mutex(false)
+                    try await withGracefulShutdownHandler {
+                        try await writer.write(ByteBuffer(bytes: transfer.header.encode()))
+                        for index in transfer.firstChunk..<transfer.image.header.chunkCount {
+                            // A shutdown ends the body without its trailer; the replica resumes
+                            // elsewhere or starts over.
+                            if stopping.withLock({ $0 }) { return }
+                            try await writer.write(ByteBuffer(bytes: try await transfer.chunk(index)))
+                        }
+                        try await writer.write(ByteBuffer(bytes: transfer.trailer.encode()))
+                    } onGracefulShutdown: {
+                        stopping.withLock { $0 = true }
+                    }
+                    try await writer.finish(nil)
+                })
         }
         router.get("/ojs/v1/replication/stream") { request, _ in
             guard let afterText = request.queryString("after"), let after = UInt64(afterText) else {
@@ -148,6 +167,29 @@ extension OJSAPI {
                 metrics.observeLag(region: region, ms: entry.lagMs)
             }
             return JSONResponse.value(.ok, ["region": .string(region), "recorded": true])
+        }
+    }
+
+    /// A new snapshot, or with `id` and `from_chunk` the rest of a kept one; refusals as OJS
+    /// errors (`docs/replication-protocol.md`).
+    func openSnapshot(_ request: Request, source: ReplicationSource) async throws -> SnapshotTransfer {
+        var resume: (id: SnapshotID, fromChunk: UInt64)?
+        if let text = request.queryString("id") {
+            guard let id = SnapshotID(text: text) else { throw OJSError.invalid("Query parameter 'id' is not a snapshot id.", field: "id") }
+            let from = request.queryString("from_chunk") ?? "0"
+            guard let chunk = UInt64(from) else { throw OJSError.invalid("Query parameter 'from_chunk' must be a chunk index.", field: "from_chunk") }
+            resume = (id, chunk)
+        }
+        do {
+            return try await source.openSnapshot(resume: resume)
+        } catch let error as SnapshotError {
+            switch error {
+            case .busy(let seconds):
+                throw OJSError(.unavailable, "The primary is sending its maximum number of snapshots.", retryAfterSeconds: seconds)
+            case .unknownSnapshot(let id): throw OJSError.notFound("snapshot", id.text)
+            case .malformed(let why): throw OJSError.invalid(why, field: "from_chunk")
+            default: throw error
+            }
         }
     }
 

@@ -20,16 +20,30 @@ public final class Connection {
         public var readOnly = false
         public var synchronous: SynchronousMode = .full
         public var busyTimeoutMs: Int32 = 5000
+        /// How a read-write connection journals. Ignored for read-only connections.
+        public var journal: Journal = .primaryWAL
+        /// Create the file if it does not exist (read-write connections only).
+        public var create = true
         public init(readOnly: Bool = false, synchronous: SynchronousMode = .full) {
             self.readOnly = readOnly
             self.synchronous = synchronous
         }
     }
 
+    /// The journaling set-up of a read-write connection.
+    public enum Journal: Sendable, Equatable {
+        /// The primary's writer: WAL, no automatic checkpoints, statement journal and a larger
+        /// cache in memory.
+        case primaryWAL
+        /// A file kept out of WAL mode (a replica's copy, a snapshot's temporary image): only
+        /// `journal_mode` (e.g. "DELETE", "OFF") and `synchronous` are set.
+        case rollback(mode: String)
+    }
+
     public init(path: String, options: Options = Options()) throws(SQLiteError) {
         var db: OpaquePointer?
         let flags =
-            (options.readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)) | SQLITE_OPEN_NOMUTEX
+            (options.readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | (options.create ? SQLITE_OPEN_CREATE : 0))) | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &db, flags, nil)
         guard rc == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open database"
@@ -42,6 +56,12 @@ public final class Connection {
         sqlite3_busy_timeout(db, options.busyTimeoutMs)
         if options.readOnly {
             try execute("PRAGMA query_only=ON")
+        } else if case .rollback(let mode) = options.journal {
+            let actual = try text("PRAGMA journal_mode=\(mode)")
+            guard actual?.lowercased() == mode.lowercased() else {
+                throw SQLiteError(code: SQLITE_ERROR, message: "journal_mode is \(actual ?? "unknown"), not \(mode)", sql: "PRAGMA journal_mode=\(mode)")
+            }
+            try execute("PRAGMA synchronous=\(options.synchronous.rawValue)")
         } else {
             try execute("PRAGMA journal_mode=WAL")
             try execute("PRAGMA synchronous=\(options.synchronous.rawValue)")
@@ -110,6 +130,15 @@ public final class Connection {
         defer { s.finish() }
         guard try s.step() else { return nil }
         return try body(Row(handle: s.handle))
+    }
+
+    /// The first column of the first row as text, or nil when there is no row.
+    public func text(_ sql: String) throws(SQLiteError) -> String? {
+        let s = try statement(sql)
+        try s.bind([])
+        defer { s.finish() }
+        guard try s.step() else { return nil }
+        return Row(handle: s.handle).optText(0)
     }
 
     /// A single integer (`SELECT count(*) …`), 0 when there is no row.
