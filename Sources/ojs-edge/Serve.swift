@@ -108,7 +108,8 @@ struct Serve: AsyncParsableCommand {
                 segmentBytes: (Env.int("OJS_REPLICATION_SEGMENT_KB") ?? 16 * 1024) << 10,
                 retentionBytes: (Env.int("OJS_REPLICATION_RETENTION_KB") ?? 256 * 1024) << 10,
                 retentionAgeMs: Int64(Env.int("OJS_REPLICATION_RETENTION_HOURS") ?? 24) * 3_600_000,
-                logSyncIntervalMs: Int64(Env.int("OJS_REPLICATION_LOG_SYNC_MS") ?? 100))
+                logSyncIntervalMs: Int64(Env.int("OJS_REPLICATION_LOG_SYNC_MS") ?? 100),
+                recordPageBytes: max(1, Env.int("OJS_REPLICATION_RECORD_KB") ?? TransactionEncoder.defaultPartPageBytes >> 10) << 10)
         } catch {
             throw refuse(error)
         }

@@ -10,6 +10,8 @@ final class FaultProxy: @unchecked Sendable {
         /// Close the connection instead of relaying the response: the upstream has done the
         /// work, the client never hears of it.
         case dropResponse
+        /// Relay everything untouched (to count requests).
+        case none
     }
 
     let port: Int
@@ -21,6 +23,9 @@ final class FaultProxy: @unchecked Sendable {
     private var armed = true
     /// How many times the fault was injected (at most once).
     private(set) var faults = 0
+    private var requestCount = 0
+    /// Requests relayed to the upstream so far (request lines seen).
+    var requests: Int { lock.withLock { requestCount } }
 
     init(upstreamPort: Int, marker: String, fault: Fault) throws {
         self.upstreamPort = upstreamPort
@@ -69,6 +74,8 @@ final class FaultProxy: @unchecked Sendable {
             if dropping { continue }
             // Connections are kept alive, so any request on this one may be the marked one.
             if let inspectRequest {
+                let requestLines = String(decoding: buffer[0..<n], as: UTF8.self).components(separatedBy: " HTTP/1.1\r\n").count - 1
+                lock.withLock { requestCount += requestLines }
                 let line = String(decoding: buffer[0..<min(n, 400)], as: UTF8.self)
                 let claim = lock.withLock { () -> Bool in
                     guard armed, line.contains(marker) else { return false }
@@ -84,6 +91,8 @@ final class FaultProxy: @unchecked Sendable {
                     dropping = true
                     shutdown(to, Int32(SHUT_RDWR))
                     continue
+                case .none:
+                    break
                 case .flipByte(let bodyOffset):
                     if bodyStart == nil, let end = Self.headerEnd(buffer, count: n) { bodyStart = seen + end }
                     if let start = bodyStart {

@@ -14,7 +14,7 @@ import CSQLite
 /// Owned by one thread.
 public final class PageApplier {
     public let path: String
-    private let db: OpaquePointer
+    let db: OpaquePointer
 
     /// Opens the replica (which must exist, see `installSnapshot`) read-write in
     /// journal_mode=DELETE.
@@ -95,7 +95,7 @@ public final class PageApplier {
 
     // MARK: - SQL helpers
 
-    private func execute(_ sql: String) throws(ReplicaApplyError) {
+    func execute(_ sql: String) throws(ReplicaApplyError) {
         var errmsg: UnsafeMutablePointer<CChar>?
         let rc = sqlite3_exec(db, sql, nil, nil, &errmsg)
         guard rc == SQLITE_OK else {

@@ -24,6 +24,13 @@ public enum RecordError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Stream continuity: a record's txid is not the one that must come next.
     case unexpectedTxid(expected: UInt64, got: UInt64)
     case generationMismatch(expected: Generation, got: Generation)
+    /// Parts of a multi-record transaction: a part is missing, repeated or out of order.
+    case unexpectedPart(txid: UInt64, expected: UInt16, got: UInt16)
+    /// A part disagrees with the transaction's first part (commit time, page size, database
+    /// size), or its pages do not continue the previous part's in ascending order.
+    case partMismatch(txid: UInt64, part: UInt16, String)
+    /// A heartbeat or the end of the input arrived while a transaction's parts were incomplete.
+    case incompleteTransaction(txid: UInt64, partsReceived: Int)
 
     public var description: String {
         switch self {
@@ -42,6 +49,12 @@ public enum RecordError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unexpectedTxid(let expected, let got): return "expected record txid \(expected), got \(got)"
         case .generationMismatch(let expected, let got):
             return "record generation \(got) does not match \(expected)"
+        case .unexpectedPart(let txid, let expected, let got):
+            return "txid \(txid): expected part \(expected), got part \(got)"
+        case .partMismatch(let txid, let part, let why):
+            return "txid \(txid) part \(part): \(why)"
+        case .incompleteTransaction(let txid, let parts):
+            return "txid \(txid) ended after \(parts) of its parts"
         }
     }
 }

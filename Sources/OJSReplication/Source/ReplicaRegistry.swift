@@ -3,16 +3,8 @@ import Synchronization
 /// What the primary knows of each replica: the position it last reported, whether its stream
 /// is open, and from those the lag in transactions, bytes and milliseconds.
 public final class ReplicaRegistry: Sendable {
-    public struct Report: Sendable, Equatable {
-        public var appliedTxid: UInt64
-        public var state: String
-        public var generation: String?
-        public init(appliedTxid: UInt64, state: String, generation: String?) {
-            self.appliedTxid = appliedTxid
-            self.state = state
-            self.generation = generation
-        }
-    }
+    /// A replica's position report, as the protocol defines it.
+    public typealias Report = ReplicationProtocol.PositionReport
 
     public struct Entry: Sendable, Equatable {
         public var region: String
