@@ -81,7 +81,18 @@ enum PendingTransaction: Sendable {
         }
     }
 
+    /// What it holds: a record in memory holds its encoded bytes and its decoded pages (records
+    /// compress up to ~25:1, so the encoded size alone would understate it); a spooled
+    /// transaction holds its file.
     var bytes: Int {
+        switch self {
+        case .record(let r): return r.encoded.bytes.count + r.encoded.rawPayloadBytes
+        case .spooled(let s): return s.bytes
+        }
+    }
+
+    /// Record bytes as received, for the applied-bytes metric.
+    var wireBytes: Int {
         switch self {
         case .record(let r): return r.encoded.bytes.count
         case .spooled(let s): return s.bytes
@@ -166,10 +177,15 @@ extension ReplicaTailer {
                     let now = self.clock()
                     lastByte.touch(now)
                     decoder.feed(chunk.readableBytesView)
-                    let records: [StreamedRecord]
-                    do { records = try decoder.drain() } catch { throw TailError.brokenStream("\(error)") }
                     var transactions: [PendingTransaction] = []
-                    for streamed in records where streamed.record.kind.carriesPages {
+                    // One record at a time: a chunk can hold many well-compressed parts, and
+                    // decoding them all at once held every part's pages (a 208 MiB promotion
+                    // took a replica to 490 MiB).
+                    while true {
+                        let next: StreamedRecord?
+                        do { next = try decoder.next() } catch { throw TailError.brokenStream("\(error)") }
+                        guard let streamed = next else { break }
+                        guard streamed.record.kind.carriesPages else { continue }
                         if streamed.record.isPartOfSeveral {
                             // Parts go to disk as they arrive; the transaction is pending once whole.
                             if let whole = try spool.append(streamed) { transactions.append(.spooled(whole)) }
@@ -220,7 +236,7 @@ extension ReplicaTailer {
                     let lags = batch.map { max(0, appliedAt - $0.commitTime) }
                     let records = batch.reduce(0) { $0 + $1.records }
                     self.status.recordApplyLags(lags)
-                    self.applyObserver.withLock { $0 }?(records, batch.reduce(0) { $0 + $1.bytes }, lastApply - started, lags)
+                    self.applyObserver.withLock { $0 }?(records, batch.reduce(0) { $0 + $1.wireBytes }, lastApply - started, lags)
                     appliedTxid = last.txid
                     let oldest = pending.oldestCommit
                     self.status.update { s in
