@@ -140,6 +140,10 @@ def main():
         stop.set()
         for t in threads:
             t.join()
+        # Peaks of the burst itself, before the digests below (the digest endpoint buffers
+        # every row, so it would dominate).
+        primary_peak = rss_kib(primary.pid, "VmHWM")
+        replica_peak = rss_kib(replica.pid, "VmHWM")
         # Convergence: the replica's digest equals the primary's at the same txid.
         converged_at = None
         while time.time() < deadline:
@@ -162,8 +166,10 @@ def main():
             "replica_digest_equal": converged_at is not None,
             "probe_pushes": len(latencies), "probe_statuses": statuses,
             "worst_push_latency_ms": None if worst is None else round(worst * 1000),
-            "primary_peak_rss_mib_during_burst": round(rss_kib(primary.pid, "VmHWM") / 1024),
-            "replica_peak_rss_mib_during_burst": round(rss_kib(replica.pid, "VmHWM") / 1024),
+            "primary_peak_rss_mib_during_burst": round(primary_peak / 1024),
+            "replica_peak_rss_mib_during_burst": round(replica_peak / 1024),
+            "primary_peak_rss_mib_with_digest": round(rss_kib(primary.pid, "VmHWM") / 1024),
+            "replica_peak_rss_mib_with_digest": round(rss_kib(replica.pid, "VmHWM") / 1024),
             "generation_changed": pstatus["generation"] != gen_before,
             "replica_bootstraps_added": rstatus["bootstraps"] - boots_before,
             "multi_record_transactions": pstatus.get("multi_record_transactions"),

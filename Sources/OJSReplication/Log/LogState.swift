@@ -9,7 +9,7 @@ import Darwin
 struct ReadSpan: Sendable {
     let fd: Int32
     let path: String
-    let firstTxid: UInt64
+    let firstTxid: TxID
     /// File offsets of the records to read; the last one ends at `end`.
     let offsets: [Int]
     let end: Int
@@ -23,7 +23,7 @@ struct LogState: Sendable {
     /// Oldest first; every segment holds at least one record.
     var segments: [LogSegment]
     var recoveredTailBytes: Int
-    var lastTxid: UInt64
+    var lastTxid: TxID
     var lastChecksum: UInt32
     /// Descriptor for appending to the newest segment, opened lazily.
     var writer: Int32?
@@ -56,10 +56,10 @@ struct LogState: Sendable {
 
     /// Oldest txid held, 0 when none (a segment holding only the first parts of a
     /// transaction holds no transaction yet).
-    var firstTxid: UInt64 { segments.first.flatMap { $0.offsets.isEmpty ? nil : $0.firstTxid } ?? 0 }
+    var firstTxid: TxID { segments.first.flatMap { $0.offsets.isEmpty ? nil : $0.firstTxid } ?? 0 }
 
     /// Where transaction `txid`'s records are stored, or nil when it is not in the log.
-    func transactionRange(_ txid: UInt64) -> (path: String, range: Range<Int>)? {
+    func transactionRange(_ txid: TxID) -> (path: String, range: Range<Int>)? {
         guard txid <= lastTxid, let oldest = segments.first, !oldest.offsets.isEmpty, txid >= oldest.firstTxid else { return nil }
         let segment = segments[segmentIndex(containing: txid)]
         guard segment.contains(txid) else { return nil }
@@ -200,7 +200,7 @@ struct LogState: Sendable {
         }
     }
 
-    func planRead(after txid: UInt64, maxBytes: Int) throws -> [ReadSpan] {
+    func planRead(after txid: TxID, maxBytes: Int) throws -> [ReadSpan] {
         guard txid <= lastTxid else { throw ReplicationLogError.ahead(last: lastTxid) }
         guard txid < lastTxid else { return [] }
         // Empty but past txid 0: the history started after `lastTxid`, and anything older
@@ -241,7 +241,7 @@ struct LogState: Sendable {
         return spans
     }
 
-    func checksum(at txid: UInt64) throws -> UInt32 {
+    func checksum(at txid: TxID) throws -> UInt32 {
         if txid == lastTxid { return lastChecksum }
         guard txid < lastTxid else { throw ReplicationLogError.ahead(last: lastTxid) }
         guard let oldest = segments.first, !oldest.offsets.isEmpty else { throw ReplicationLogError.trimmed(oldestAvailable: lastTxid + 1) }
@@ -267,7 +267,7 @@ struct LogState: Sendable {
     }
 
     /// Index of the segment holding `txid`, which the caller has checked is within the log.
-    private func segmentIndex(containing txid: UInt64) -> Int {
+    private func segmentIndex(containing txid: TxID) -> Int {
         var low = 0
         var high = segments.count - 1
         while low < high {

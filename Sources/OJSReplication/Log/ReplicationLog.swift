@@ -75,10 +75,10 @@ public final class ReplicationLog: Sendable {
 
     public var generation: Generation { state.withLock { $0.generation } }
     /// Oldest txid still held, or 0 when the log holds no records.
-    public var firstTxid: UInt64 { state.withLock { $0.firstTxid } }
+    public var firstTxid: TxID { state.withLock { $0.firstTxid } }
     /// Newest txid appended; for a history with nothing appended yet, the txid it starts after
     /// (0 for a brand-new one).
-    public var lastTxid: UInt64 { state.withLock { $0.lastTxid } }
+    public var lastTxid: TxID { state.withLock { $0.lastTxid } }
     /// Chain value after `lastTxid` (0 for a fresh history).
     public var lastChecksum: UInt32 { state.withLock { $0.lastChecksum } }
     public var totalBytes: Int { state.withLock { $0.totalBytes } }
@@ -88,8 +88,8 @@ public final class ReplicationLog: Sendable {
 
     public struct Stats: Sendable, Equatable {
         public var generation: Generation
-        public var firstTxid: UInt64
-        public var lastTxid: UInt64
+        public var firstTxid: TxID
+        public var lastTxid: TxID
         public var lastChecksum: UInt32
         public var totalBytes: Int
         public var segmentCount: Int
@@ -146,7 +146,7 @@ public final class ReplicationLog: Sendable {
     /// finishes it (segments of another generation are dropped on open), and until then this
     /// instance refuses appends. The generation must be new: reusing the current one would
     /// make an interrupted reset indistinguishable from the history it replaces.
-    public func reset(generation: Generation, lastTxid: UInt64 = 0) throws {
+    public func reset(generation: Generation, lastTxid: TxID = 0) throws {
         try state.withLock { state in
             guard generation != state.generation else {
                 throw ReplicationLogError.badConfiguration("reset needs a generation other than the current \(generation)")
@@ -207,7 +207,7 @@ public final class ReplicationLog: Sendable {
     /// exceeded (but always at least one record when any is available). Empty when the
     /// position is current. Throws `.trimmed` when records after `txid` are no longer retained
     /// (re-bootstrap from a snapshot) and `.ahead` when `txid` is past the end of the log.
-    public func records(after txid: UInt64, maxBytes: Int) throws -> [EncodedRecord] {
+    public func records(after txid: TxID, maxBytes: Int) throws -> [EncodedRecord] {
         let plan = try state.withLock { state in try state.planRead(after: txid, maxBytes: maxBytes) }
         defer { for span in plan { SegmentIO.closeFile(span.fd) } }
         var out: [EncodedRecord] = []
@@ -220,7 +220,7 @@ public final class ReplicationLog: Sendable {
 
     /// The chain checksum after transaction `txid` — what a snapshot taken at `txid` records so a
     /// replica can verify the first streamed record. 0 for txid 0.
-    public func checksum(at txid: UInt64) throws -> UInt32 {
+    public func checksum(at txid: TxID) throws -> UInt32 {
         try state.withLock { state in try state.checksum(at: txid) }
     }
 

@@ -25,7 +25,7 @@ enum SegmentRecovery {
         let named = try segmentFiles(in: directory)
         var result = Result(segments: [], truncatedBytes: 0)
         var directoryChanged = false
-        var live: [(firstTxid: UInt64, path: String)] = []
+        var live: [(firstTxid: TxID, path: String)] = []
 
         // First drop files that hold nothing of this history: empty files (a crash right after
         // creating a segment) and segments of another generation (a reset interrupted after it
@@ -49,7 +49,7 @@ enum SegmentRecovery {
             }
         }
 
-        var expectedTxid: UInt64?
+        var expectedTxid: TxID?
         var expectedPrevious: UInt32?
         if let oldest = live.first {
             guard oldest.firstTxid > startsAfter else {
@@ -85,7 +85,7 @@ enum SegmentRecovery {
     }
 
     /// Segment files in txid order.
-    static func segmentFiles(in directory: String) throws -> [(firstTxid: UInt64, path: String)] {
+    static func segmentFiles(in directory: String) throws -> [(firstTxid: TxID, path: String)] {
         try SegmentIO.list(directory)
             .compactMap { name in LogSegment.parseFileName(name).map { ($0, directory + "/" + name) } }
             .sorted { $0.0 < $1.0 }
@@ -97,7 +97,7 @@ enum SegmentRecovery {
     }
 
     private static func scanSegment(
-        path: String, firstTxid: UInt64, expectedPrevious: UInt32?, generation: Generation, isNewest: Bool
+        path: String, firstTxid: TxID, expectedPrevious: UInt32?, generation: Generation, isNewest: Bool
     ) throws -> Scan {
         let fd = try SegmentIO.openFile(path, isNewest ? O_RDWR : O_RDONLY)
         defer { SegmentIO.closeFile(fd) }

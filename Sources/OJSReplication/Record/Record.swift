@@ -28,7 +28,7 @@ public struct Record: Sendable, Equatable {
     public var generation: Generation
     /// For a transaction, its own number (1, 2, 3… without gaps); for a heartbeat, the
     /// primary's latest transaction id.
-    public var txid: UInt64
+    public var txid: TxID
     /// Index of this record among its transaction's records (0 for a transaction shipped
     /// whole, and for heartbeats).
     public var part: UInt16 = 0
@@ -41,7 +41,7 @@ public struct Record: Sendable, Equatable {
     public var pages: [Page]
 
     public init(
-        kind: Kind, generation: Generation, txid: UInt64, commitTime: Int64,
+        kind: Kind, generation: Generation, txid: TxID, commitTime: Int64,
         pageSize: UInt32, databasePages: UInt32, pages: [Page]
     ) {
         self.kind = kind
@@ -54,7 +54,7 @@ public struct Record: Sendable, Equatable {
     }
 
     public static func transaction(
-        generation: Generation, txid: UInt64, commitTime: Int64,
+        generation: Generation, txid: TxID, commitTime: Int64,
         pageSize: UInt32, databasePages: UInt32, pages: [Page]
     ) -> Record {
         Record(kind: .transaction, generation: generation, txid: txid, commitTime: commitTime,
@@ -65,7 +65,7 @@ public struct Record: Sendable, Equatable {
     public var isPartOfSeveral: Bool { kind == .transactionPart || (kind == .transaction && part > 0) }
 
     public static func heartbeat(
-        generation: Generation, lastTxid: UInt64, now: Int64, pageSize: UInt32, databasePages: UInt32
+        generation: Generation, lastTxid: TxID, now: Int64, pageSize: UInt32, databasePages: UInt32
     ) -> Record {
         Record(kind: .heartbeat, generation: generation, txid: lastTxid, commitTime: now,
                pageSize: pageSize, databasePages: databasePages, pages: [])
@@ -77,7 +77,7 @@ public struct Record: Sendable, Equatable {
 public struct EncodedRecord: Sendable, Equatable {
     public let bytes: [UInt8]
     public let kind: Record.Kind
-    public let txid: UInt64
+    public let txid: TxID
     public let part: UInt16
     public let checksum: UInt32
     public let previousChecksum: UInt32

@@ -7,7 +7,7 @@
 public struct RecordHeader: Sendable, Equatable {
     public var kind: Record.Kind
     public var generation: Generation
-    public var txid: UInt64
+    public var txid: TxID
     /// Index of the record within its transaction (bytes 6–7; 0 unless the transaction is
     /// shipped in several records).
     public var part: UInt16 = 0

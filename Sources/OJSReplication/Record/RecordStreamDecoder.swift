@@ -14,7 +14,7 @@ public struct RecordStreamDecoder: Sendable {
     /// The generation records must carry; adopted from the first record when nil.
     public private(set) var generation: Generation?
     /// Position after the last transaction returned (the replica's position initially).
-    public private(set) var lastTxid: UInt64
+    public private(set) var lastTxid: TxID
     public private(set) var lastChecksum: UInt32
     /// Latest primary clock seen in any record, heartbeats included, for lag reporting.
     public private(set) var lastPrimaryTime: Int64?
@@ -32,7 +32,7 @@ public struct RecordStreamDecoder: Sendable {
 
     /// - Parameters:
     ///   - lastTxid/lastChecksum: the position the replica holds (0/0 for an empty database).
-    public init(generation: Generation?, lastTxid: UInt64 = 0, lastChecksum: UInt32 = 0) {
+    public init(generation: Generation?, lastTxid: TxID = 0, lastChecksum: UInt32 = 0) {
         self.generation = generation
         self.lastTxid = lastTxid
         self.lastChecksum = lastChecksum

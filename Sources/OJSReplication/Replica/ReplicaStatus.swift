@@ -11,9 +11,9 @@ public struct ReplicaStatus: Sendable, Equatable {
 
     public var state: State = .bootstrapping
     public var generation: String?
-    public var appliedTxid: UInt64 = 0
+    public var appliedTxid: TxID = 0
     /// The newest txid the primary has told us about (records and heartbeats).
-    public var primaryTxid: UInt64 = 0
+    public var primaryTxid: TxID = 0
     /// Commit time (primary clock) of the oldest record received but not yet applied.
     public var oldestPendingCommit: Int64?
     /// Commit time of the last applied transaction.
@@ -59,7 +59,7 @@ public struct ReplicaStatus: Sendable, Equatable {
         return 0
     }
 
-    public var lagTransactions: UInt64 { primaryTxid > appliedTxid ? primaryTxid - appliedTxid : 0 }
+    public var lagTransactions: TxID { primaryTxid > appliedTxid ? primaryTxid - appliedTxid : 0 }
 }
 
 /// Shared, lock-protected status, plus the recent commit-to-apply delays.

@@ -178,9 +178,9 @@ extension ReplicaTailer {
                     lastByte.touch(now)
                     decoder.feed(chunk.readableBytesView)
                     var transactions: [PendingTransaction] = []
-                    // One record at a time: a chunk can hold many well-compressed parts, and
-                    // decoding them all at once held every part's pages (a 208 MiB promotion
-                    // took a replica to 490 MiB).
+                    // One record at a time: a chunk can hold many well-compressed parts (the
+                    // 208 MiB due burst compressed 25:1), and decoding them all at once would
+                    // hold every part's pages.
                     while true {
                         let next: StreamedRecord?
                         do { next = try decoder.next() } catch { throw TailError.brokenStream("\(error)") }

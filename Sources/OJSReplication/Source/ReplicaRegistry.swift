@@ -9,7 +9,7 @@ public final class ReplicaRegistry: Sendable {
     public struct Entry: Sendable, Equatable {
         public var region: String
         public var state: String
-        public var appliedTxid: UInt64
+        public var appliedTxid: TxID
         public var lagTransactions: UInt64
         public var lagBytes: Int
         public var lagMs: Int64
@@ -29,12 +29,12 @@ public final class ReplicaRegistry: Sendable {
 
     private let known = Mutex<[String: Known]>([:])
     /// Recent transactions: (txid, commit time, record bytes), oldest first.
-    private let history = Mutex<[(txid: UInt64, commitTime: Int64, bytes: Int)]>([])
+    private let history = Mutex<[(txid: TxID, commitTime: Int64, bytes: Int)]>([])
     static let historyCapacity = 200_000
 
     public init() {}
 
-    func recordTransaction(txid: UInt64, commitTime: Int64, bytes: Int) {
+    func recordTransaction(txid: TxID, commitTime: Int64, bytes: Int) {
         history.withLock { h in
             h.append((txid, commitTime, bytes))
             if h.count > Self.historyCapacity { h.removeFirst(h.count - Self.historyCapacity / 2) }
@@ -50,7 +50,7 @@ public final class ReplicaRegistry: Sendable {
         }
     }
 
-    public func streamOpened(region: String, after txid: UInt64, now: Int64) {
+    public func streamOpened(region: String, after txid: TxID, now: Int64) {
         known.withLock { k in
             var entry = k[region] ?? Known(report: Report(appliedTxid: txid, state: "catching_up", generation: nil), reportedAt: now, lastStreamChange: now)
             entry.streams += 1
@@ -69,7 +69,7 @@ public final class ReplicaRegistry: Sendable {
     }
 
     /// Every known replica with its lag against `lastTxid`.
-    public func entries(lastTxid: UInt64, now: Int64) -> [Entry] {
+    public func entries(lastTxid: TxID, now: Int64) -> [Entry] {
         let snapshot = known.withLock { $0 }
         let recent = history.withLock { $0 }
         return snapshot.keys.sorted().compactMap { region in

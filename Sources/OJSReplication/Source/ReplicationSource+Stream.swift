@@ -5,9 +5,9 @@ public enum StreamRefusal: Error, Sendable, Equatable {
     /// The replica follows another history: re-bootstrap.
     case generationMismatch(current: Generation)
     /// The records after the position were trimmed from the log: re-bootstrap.
-    case snapshotRequired(oldestAvailable: UInt64)
+    case snapshotRequired(oldestAvailable: TxID)
     /// The position is past the end of this primary's log: re-bootstrap.
-    case ahead(last: UInt64)
+    case ahead(last: TxID)
 }
 
 extension ReplicationSource {

@@ -35,8 +35,8 @@ public final class ReplicationSource: Sendable {
 
     public struct Stats: Sendable {
         public var generation: Generation
-        public var firstTxid: UInt64
-        public var lastTxid: UInt64
+        public var firstTxid: TxID
+        public var lastTxid: TxID
         public var logBytes: Int
         public var capturedRecords: Int
         /// Transactions captured, and how many of them needed several records.
@@ -90,7 +90,7 @@ public final class ReplicationSource: Sendable {
                     "generation": .string(generation.text), "database_txid": .stringConvertible(position),
                     "log_txid": .stringConvertible(log.lastTxid),
                 ])
-            try log.reset(generation: generation, lastTxid: UInt64(position))
+            try log.reset(generation: generation, lastTxid: TxID(position))
         }
         source.logged.reset(to: Int64(log.lastTxid))
         writer.addObserver { _, _, position in
@@ -135,7 +135,7 @@ public final class ReplicationSource: Sendable {
             capture.withLock { $0.lastError = "\(error)" }
             reader.reset()
             do {
-                try log.reset(generation: .random(), lastTxid: UInt64(position.txid))
+                try log.reset(generation: .random(), lastTxid: TxID(position.txid))
                 logged.reset(to: position.txid)
             } catch {
                 logger.critical("replication log reset failed", metadata: ["error": .string("\(error)")])
@@ -159,7 +159,7 @@ public final class ReplicationSource: Sendable {
                 recordBytes += part.bytes.count
                 pageBytes += part.rawPayloadBytes
             })
-        replicas.recordTransaction(txid: UInt64(txid), commitTime: committedAt, bytes: recordBytes)
+        replicas.recordTransaction(txid: TxID(txid), commitTime: committedAt, bytes: recordBytes)
         capture.withLock {
             $0.pageSize = transaction.pageSize
             $0.databasePages = transaction.databasePages
