@@ -125,7 +125,9 @@ let package = Package(
         .testTarget(name: "OJSCoreTests", dependencies: ["OJSCore"], swiftSettings: strict),
         .testTarget(name: "OJSStoreTests", dependencies: ["OJSStore", "OJSCore"], swiftSettings: strict),
         .testTarget(name: "OJSSimulationTests", dependencies: ["OJSSimulation"], swiftSettings: strict),
-        .testTarget(name: "OJSReplicationTests", dependencies: ["OJSReplication", "OJSStore", "OJSCore", "CSQLite"], swiftSettings: strict),
+        .testTarget(
+            name: "OJSReplicationTests",
+            dependencies: ["OJSReplication", "OJSStore", "OJSCore", "CSQLite", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
         .testTarget(
             name: "OJSServerTests",
             dependencies: [

@@ -215,8 +215,9 @@ struct LagSampler {
                 for (region, url) in replicaURLs {
                     group.addTask {
                         let r = try? await client.exchange(.GET, url + "/ojs/v1/replication/status", timeout: .milliseconds(Int64(intervalMs)))
+                        // A degraded replica answers 503 with the same body: its lag still counts.
                         let lag = (r?.json["lag_ms"] as? NSNumber)?.doubleValue
-                        observations.lag(region, LagSample(t: (t * 100).rounded() / 100, lagMs: r?.status == 200 ? lag : nil))
+                        observations.lag(region, LagSample(t: (t * 100).rounded() / 100, lagMs: r?.status == 200 || r?.status == 503 ? lag : nil))
                     }
                 }
             }

@@ -84,6 +84,10 @@ struct Replica: AsyncParsableCommand {
         let client = HTTPClient.shared
         var tailerConfig = ReplicaTailer.Configuration(primaryURL: primary, region: region, replicationKey: config.replicationKeys.first)
         tailerConfig.batchWindowMs = Env.int("OJS_REPLICA_BATCH_MS") ?? tailerConfig.batchWindowMs
+        tailerConfig.backoff = ReconnectBackoff(
+            initialMs: Env.int("OJS_REPLICA_BACKOFF_MS") ?? ReconnectBackoff.defaultInitialMs,
+            maxMs: Env.int("OJS_REPLICA_MAX_BACKOFF_MS") ?? ReconnectBackoff.defaultMaxMs)
+        tailerConfig.maxPendingBytes = (Env.int("OJS_REPLICA_PENDING_KB") ?? tailerConfig.maxPendingBytes >> 10) << 10
         let applier = try ReplicaApplier(dataDirectory: directory)
         let tailer = ReplicaTailer(configuration: tailerConfig, applier: applier, client: client, logger: logger, clock: Store.systemClock)
         logger.info("replica starting", metadata: ["primary": .string(primary), "region": .string(region), "data_dir": .string(directory.path)])

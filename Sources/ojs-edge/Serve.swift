@@ -173,7 +173,8 @@ struct Serve: AsyncParsableCommand {
                 segmentBytes: Env.int("OJS_REPLICATION_SEGMENT_KB").map { $0 << 10 } ?? ReplicationLog.defaultSegmentBytes,
                 retentionBytes: Env.int("OJS_REPLICATION_RETENTION_KB").map { $0 << 10 } ?? ReplicationLog.defaultRetentionBytes,
                 retentionAgeMs: Env.int("OJS_REPLICATION_RETENTION_HOURS").map { Int64($0) * 3_600_000 } ?? ReplicationLog.defaultRetentionAgeMs,
-                logSyncIntervalMs: Env.int("OJS_REPLICATION_LOG_SYNC_MS").map(Int64.init) ?? ReplicationLog.defaultSyncIntervalMs)
+                logSyncIntervalMs: Env.int("OJS_REPLICATION_LOG_SYNC_MS").map(Int64.init) ?? ReplicationLog.defaultSyncIntervalMs,
+                recordPageBytes: max(1, Env.int("OJS_REPLICATION_RECORD_KB") ?? TransactionEncoder.defaultPartPageBytes >> 10) << 10)
         } catch {
             throw refuse(error)
         }

@@ -13,6 +13,8 @@ final class FaultProxy: @unchecked Sendable {
         /// Relay the response head and the first `bytes` of its body, then close the
         /// connection: a download interrupted midway.
         case cutBody(afterBytes: Int)
+        /// Relay everything untouched (to count requests).
+        case none
     }
 
     let port: Int
@@ -25,6 +27,9 @@ final class FaultProxy: @unchecked Sendable {
     private var injected = 0
     /// How many times the fault was injected (at most `times`).
     var faults: Int { lock.withLock { injected } }
+    private var requestCount = 0
+    /// Requests relayed to the upstream so far (request lines seen).
+    var requests: Int { lock.withLock { requestCount } }
 
     convenience init(upstreamPort: Int, marker: String, fault: Fault, times: Int = 1) throws {
         try self.init(upstreamPort: upstreamPort, markers: [marker: times], fault: fault)
@@ -81,6 +86,8 @@ final class FaultProxy: @unchecked Sendable {
             if dropping { continue }
             // Connections are kept alive, so any request on this one may be the marked one.
             if let inspectRequest {
+                let requestLines = String(decoding: buffer[0..<n], as: UTF8.self).components(separatedBy: " HTTP/1.1\r\n").count - 1
+                lock.withLock { requestCount += requestLines }
                 let line = String(decoding: buffer[0..<min(n, 400)], as: UTF8.self)
                 let claim = lock.withLock { () -> Bool in
                     guard let marker = remaining.first(where: { $0.value > 0 && line.contains($0.key) })?.key else { return false }
@@ -107,6 +114,8 @@ final class FaultProxy: @unchecked Sendable {
                         shutdown(to, Int32(SHUT_RDWR))
                         continue
                     }
+                case .none:
+                    break
                 case .flipByte(let bodyOffset):
                     if bodyStart == nil, let end = Self.headerEnd(buffer, count: n) { bodyStart = seen + end }
                     if let start = bodyStart {

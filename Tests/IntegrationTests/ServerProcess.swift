@@ -24,7 +24,8 @@ final class ServerProcess {
         return dir.appendingPathComponent("ojs-edge")
     }
 
-    let environment: [String: String]
+    /// Read at each `start()`: a test may change it between a stop and a restart.
+    var environment: [String: String]
 
     /// `serve` (the primary) by default; `["replica", "--primary", URL, "--region", R]` for a replica.
     init(dataDir: URL, command: [String] = ["serve"], extraArguments: [String] = [], environment: [String: String] = [:]) throws {

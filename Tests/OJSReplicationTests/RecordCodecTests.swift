@@ -150,7 +150,7 @@ final class RecordCodecTests: XCTestCase {
         XCTAssertEqual(decodeError({ $0[5] = 9 }), .unknownKind(9))
         XCTAssertEqual(decodeError({ $0[69] ^= 0xFF }, reseal: false), .checksumMismatch(txid: 1))
         let malformed: [(inout [UInt8]) -> Void] = [
-            { $0[7] = 1 },                                   // reserved
+            { $0[5] = 3; $0[6] = 0xFF; $0[7] = 0xFF },       // a part past the 65,536-part limit
             { $0[42] = 0x03 },                               // page size 0x0300 + ... not a power of two
             { $0[40] = 0; $0[41] = 0; $0[42] = 1; $0[43] = 0 }, // page size 256
             { $0[40] = 0; $0[41] = 2; $0[42] = 0; $0[43] = 0 }, // page size 131072

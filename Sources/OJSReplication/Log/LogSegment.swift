@@ -5,7 +5,7 @@ struct LogSegment: Sendable {
     static let suffix = ".ojsr"
     static let digits = 20
 
-    let firstTxid: UInt64
+    let firstTxid: TxID
     let path: String
     /// Start offset of each record; never empty for a segment the log holds.
     var offsets: [Int]
@@ -17,16 +17,16 @@ struct LogSegment: Sendable {
     var firstPreviousChecksum: UInt32
     var lastChecksum: UInt32
 
-    var lastTxid: UInt64 { firstTxid + UInt64(offsets.count) - 1 }
+    var lastTxid: TxID { firstTxid + UInt64(offsets.count) - 1 }
 
-    func contains(_ txid: UInt64) -> Bool { txid >= firstTxid && txid <= lastTxid }
+    func contains(_ txid: TxID) -> Bool { txid >= firstTxid && txid <= lastTxid }
 
     /// Byte range of record `index`.
     func range(ofRecord index: Int) -> Range<Int> {
         offsets[index]..<(index + 1 < offsets.count ? offsets[index + 1] : size)
     }
 
-    static func fileName(firstTxid: UInt64) -> String {
+    static func fileName(firstTxid: TxID) -> String {
         let number = String(firstTxid)
         return String(repeating: "0", count: max(0, digits - number.count)) + number + suffix
     }

@@ -9,7 +9,7 @@ import Darwin
 struct ReadSpan: Sendable {
     let fd: Int32
     let path: String
-    let firstTxid: UInt64
+    let firstTxid: TxID
     /// File offsets of the records to read; the last one ends at `end`.
     let offsets: [Int]
     let end: Int
@@ -23,7 +23,7 @@ struct LogState: Sendable {
     /// Oldest first; every segment holds at least one record.
     var segments: [LogSegment]
     var recoveredTailBytes: Int
-    var lastTxid: UInt64
+    var lastTxid: TxID
     var lastChecksum: UInt32
     /// Descriptor for appending to the newest segment, opened lazily.
     var writer: Int32?
@@ -35,6 +35,12 @@ struct LogState: Sendable {
     let syncIntervalMs: Int64
     /// Monotonic time of the oldest record written but not yet fsynced.
     var unsyncedSince: Int64?
+    /// The parts of a transaction being appended in several records. Its bytes lie in the
+    /// newest segment past `size` until the last part arrives; only then is it indexed, so
+    /// readers never see part of a transaction.
+    var parts = PartSequence()
+    /// End of the open transaction's bytes in the newest segment.
+    var openEnd: Int?
 
     init(generation: Generation, startsAfter: UInt64, segments: [LogSegment], recoveredTailBytes: Int, syncIntervalMs: Int64 = 0) {
         self.syncIntervalMs = syncIntervalMs
@@ -47,6 +53,18 @@ struct LogState: Sendable {
     }
 
     var totalBytes: Int { segments.reduce(0) { $0 + $1.size } }
+
+    /// Oldest txid held, 0 when none (a segment holding only the first parts of a
+    /// transaction holds no transaction yet).
+    var firstTxid: TxID { segments.first.flatMap { $0.offsets.isEmpty ? nil : $0.firstTxid } ?? 0 }
+
+    /// Where transaction `txid`'s records are stored, or nil when it is not in the log.
+    func transactionRange(_ txid: TxID) -> (path: String, range: Range<Int>)? {
+        guard txid <= lastTxid, let oldest = segments.first, !oldest.offsets.isEmpty, txid >= oldest.firstTxid else { return nil }
+        let segment = segments[segmentIndex(containing: txid)]
+        guard segment.contains(txid) else { return nil }
+        return (segment.path, segment.range(ofRecord: Int(txid - segment.firstTxid)))
+    }
 
     /// Closes the newest segment's descriptor, fsyncing what it has not synced yet (best
     /// effort: a caller that must know uses `syncPending` first).
@@ -90,16 +108,22 @@ struct LogState: Sendable {
         guard header.generation == generation else {
             throw ReplicationLogError.generationMismatch(expected: generation, got: header.generation)
         }
-        guard header.txid == lastTxid &+ 1 else {
-            throw ReplicationLogError.outOfOrder(expected: lastTxid &+ 1, got: header.txid)
-        }
-        guard header.previousChecksum == lastChecksum else {
-            throw ReplicationLogError.chainBroken(txid: header.txid, expectedPrevious: lastChecksum, found: header.previousChecksum)
+        var sequence = parts
+        let completes: Bool
+        do throws(RecordError) {
+            completes = try sequence.accept(header, lastTxid: lastTxid, lastChecksum: lastChecksum)
+        } catch .unexpectedTxid(let expected, let got) {
+            throw ReplicationLogError.outOfOrder(expected: expected, got: got)
+        } catch .chainBroken(let txid, let expected, let found) {
+            throw ReplicationLogError.chainBroken(txid: txid, expectedPrevious: expected, found: found)
+        } catch {
+            throw ReplicationLogError.invalidRecord(error)
         }
 
-        // Roll before the write so segments stay within segmentBytes unless a single record is
-        // larger on its own.
-        let needsNewSegment = segments.last.map { $0.size + bytes.count > segmentBytes } ?? true
+        // Roll before the write so segments stay within segmentBytes unless a single
+        // transaction is larger on its own. A transaction never spans segments: a segment is
+        // named after its first txid and retention deletes whole segments.
+        let needsNewSegment = header.part == 0 && (segments.last.map { $0.size + bytes.count > segmentBytes } ?? true)
         var created = false
         if needsNewSegment {
             // Only the newest segment may hold unsynced records: recovery trusts older ones.
@@ -133,7 +157,7 @@ struct LogState: Sendable {
             fd = try SegmentIO.openFile(segment.path, O_WRONLY)
             writer = fd
         }
-        let offset = segment.size
+        let offset = openEnd ?? segment.size
         do {
             try SegmentIO.write(fd, bytes, at: offset, path: segment.path)
         } catch {
@@ -146,13 +170,20 @@ struct LogState: Sendable {
             throw error
         }
         if unsyncedSince == nil { unsyncedSince = Self.monotonicMillis() }
-        // The record is part of the log from here; a failed fsync below makes the log unusable.
-        segment.offsets.append(offset)
-        segment.size = offset + bytes.count
-        segment.newestCommitTime = max(segment.newestCommitTime, header.commitTime)
-        segment.lastChecksum = header.checksum
-        lastTxid = header.txid
-        lastChecksum = header.checksum
+        parts = sequence
+        if completes {
+            // The transaction is part of the log from here; a failed fsync below makes the log
+            // unusable.
+            segment.offsets.append(segment.size)
+            segment.size = offset + bytes.count
+            segment.newestCommitTime = max(segment.newestCommitTime, header.commitTime)
+            segment.lastChecksum = header.checksum
+            lastTxid = header.txid
+            lastChecksum = header.checksum
+            openEnd = nil
+        } else {
+            openEnd = offset + bytes.count
+        }
         segments.append(segment)
         placed = true
         if syncIntervalMs == 0 { try syncPending() } else { try syncIfDue() }
@@ -169,7 +200,7 @@ struct LogState: Sendable {
         }
     }
 
-    func planRead(after txid: UInt64, maxBytes: Int) throws -> [ReadSpan] {
+    func planRead(after txid: TxID, maxBytes: Int) throws -> [ReadSpan] {
         guard txid <= lastTxid else { throw ReplicationLogError.ahead(last: lastTxid) }
         guard txid < lastTxid else { return [] }
         // Empty but past txid 0: the history started after `lastTxid`, and anything older
@@ -184,6 +215,8 @@ struct LogState: Sendable {
         do {
             scan: while index < segments.count {
                 let segment = segments[index]
+                // The newest segment may hold only the first parts of a transaction.
+                if segment.offsets.isEmpty { break scan }
                 let firstRecord = Int(next - segment.firstTxid)
                 var offsets: [Int] = []
                 var end = segment.offsets[firstRecord]
@@ -208,28 +241,33 @@ struct LogState: Sendable {
         return spans
     }
 
-    func checksum(at txid: UInt64) throws -> UInt32 {
+    func checksum(at txid: TxID) throws -> UInt32 {
         if txid == lastTxid { return lastChecksum }
         guard txid < lastTxid else { throw ReplicationLogError.ahead(last: lastTxid) }
-        guard let oldest = segments.first else { throw ReplicationLogError.trimmed(oldestAvailable: lastTxid + 1) }
+        guard let oldest = segments.first, !oldest.offsets.isEmpty else { throw ReplicationLogError.trimmed(oldestAvailable: lastTxid + 1) }
         if txid == oldest.firstTxid - 1 { return oldest.firstPreviousChecksum }
         guard txid >= oldest.firstTxid else { throw ReplicationLogError.trimmed(oldestAvailable: oldest.firstTxid) }
-        let segment = segments[segmentIndex(containing: txid)]
-        let offset = segment.offsets[Int(txid - segment.firstTxid)]
+        // The chain value after `txid` is what the next transaction's first record chains
+        // from (a transaction's own first record may be only one of its parts).
+        let following = txid + 1
+        let segment = segments[segmentIndex(containing: following)]
+        let offset = segment.offsets[Int(following - segment.firstTxid)]
         let fd = try SegmentIO.openFile(segment.path, O_RDONLY)
         defer { SegmentIO.closeFile(fd) }
         let head = try SegmentIO.read(fd, count: RecordCodec.headerSize, at: offset, path: segment.path)
         do {
             let header = try RecordCodec.peekHeader(head[...])
-            guard header.txid == txid else { throw RecordError.malformedHeader("record is txid \(header.txid), expected \(txid)") }
-            return header.checksum
+            guard header.txid == following, header.part == 0 else {
+                throw RecordError.malformedHeader("record is txid \(header.txid) part \(header.part), expected \(following) part 0")
+            }
+            return header.previousChecksum
         } catch let error as RecordError {
             throw ReplicationLogError.corruptSegment(file: segment.path, offset: offset, reason: "\(error)")
         }
     }
 
     /// Index of the segment holding `txid`, which the caller has checked is within the log.
-    private func segmentIndex(containing txid: UInt64) -> Int {
+    private func segmentIndex(containing txid: TxID) -> Int {
         var low = 0
         var high = segments.count - 1
         while low < high {

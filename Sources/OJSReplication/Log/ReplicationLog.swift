@@ -86,10 +86,10 @@ public final class ReplicationLog: Sendable {
 
     public var generation: Generation { state.withLock { $0.generation } }
     /// Oldest txid still held, or 0 when the log holds no records.
-    public var firstTxid: UInt64 { state.withLock { $0.segments.first?.firstTxid ?? 0 } }
+    public var firstTxid: TxID { state.withLock { $0.firstTxid } }
     /// Newest txid appended; for a history with nothing appended yet, the txid it starts after
     /// (0 for a brand-new one).
-    public var lastTxid: UInt64 { state.withLock { $0.lastTxid } }
+    public var lastTxid: TxID { state.withLock { $0.lastTxid } }
     /// Chain value after `lastTxid` (0 for a fresh history).
     public var lastChecksum: UInt32 { state.withLock { $0.lastChecksum } }
     public var totalBytes: Int { state.withLock { $0.totalBytes } }
@@ -99,8 +99,8 @@ public final class ReplicationLog: Sendable {
 
     public struct Stats: Sendable, Equatable {
         public var generation: Generation
-        public var firstTxid: UInt64
-        public var lastTxid: UInt64
+        public var firstTxid: TxID
+        public var lastTxid: TxID
         public var lastChecksum: UInt32
         public var totalBytes: Int
         public var segmentCount: Int
@@ -109,7 +109,7 @@ public final class ReplicationLog: Sendable {
     /// All stats from one consistent moment.
     public var stats: Stats {
         state.withLock {
-            Stats(generation: $0.generation, firstTxid: $0.segments.first?.firstTxid ?? 0,
+            Stats(generation: $0.generation, firstTxid: $0.firstTxid,
                   lastTxid: $0.lastTxid, lastChecksum: $0.lastChecksum,
                   totalBytes: $0.totalBytes, segmentCount: $0.segments.count)
         }
@@ -120,7 +120,7 @@ public final class ReplicationLog: Sendable {
     /// Appends the next transaction (fsynced before returning, or within `syncIntervalMs`). It must be
     /// `lastTxid + 1`, of this log's generation, and chain from `lastChecksum`.
     public func append(_ encoded: EncodedRecord) throws {
-        guard encoded.kind == .transaction else { throw ReplicationLogError.notTransaction }
+        guard encoded.kind.carriesPages else { throw ReplicationLogError.notTransaction }
         // Re-verify outside the lock: cheap next to the fsync, and it keeps a corrupted buffer
         // from ever reaching disk where it would be served to every replica.
         let header: RecordHeader
@@ -157,12 +157,14 @@ public final class ReplicationLog: Sendable {
     /// finishes it (segments of another generation are dropped on open), and until then this
     /// instance refuses appends. The generation must be new: reusing the current one would
     /// make an interrupted reset indistinguishable from the history it replaces.
-    public func reset(generation: Generation, lastTxid: UInt64 = 0) throws {
+    public func reset(generation: Generation, lastTxid: TxID = 0) throws {
         try state.withLock { state in
             guard generation != state.generation else {
                 throw ReplicationLogError.badConfiguration("reset needs a generation other than the current \(generation)")
             }
             state.closeWriter()
+            state.parts = PartSequence()
+            state.openEnd = nil
             try GenerationFile(generation: generation, startsAfter: lastTxid).write(to: generationPath, directory: path)
             state.generation = generation
             state.startsAfter = lastTxid
@@ -216,7 +218,7 @@ public final class ReplicationLog: Sendable {
     /// exceeded (but always at least one record when any is available). Empty when the
     /// position is current. Throws `.trimmed` when records after `txid` are no longer retained
     /// (re-bootstrap from a snapshot) and `.ahead` when `txid` is past the end of the log.
-    public func records(after txid: UInt64, maxBytes: Int) throws -> [EncodedRecord] {
+    public func records(after txid: TxID, maxBytes: Int) throws -> [EncodedRecord] {
         let plan = try state.withLock { state in try state.planRead(after: txid, maxBytes: maxBytes) }
         defer { for span in plan { SegmentIO.closeFile(span.fd) } }
         var out: [EncodedRecord] = []
@@ -229,38 +231,73 @@ public final class ReplicationLog: Sendable {
 
     /// The chain checksum after transaction `txid` — what a snapshot taken at `txid` records so a
     /// replica can verify the first streamed record. 0 for txid 0.
-    public func checksum(at txid: UInt64) throws -> UInt32 {
+    public func checksum(at txid: TxID) throws -> UInt32 {
         try state.withLock { state in try state.checksum(at: txid) }
     }
 
     // MARK: - Helpers
 
+    /// Byte length of transaction `txid` (all its records), or nil when it is not in the log.
+    public func transactionLength(_ txid: TxID) -> Int? {
+        state.withLock { $0.transactionRange(txid)?.range.count }
+    }
+
+    /// Up to `maxBytes` of transaction `txid`'s stored bytes, starting `offset` bytes into it:
+    /// how a stream sends a transaction larger than one read without holding it whole. The
+    /// window may end inside a record; the receiver's decoder reassembles and verifies.
+    public func transactionBytes(_ txid: TxID, from offset: Int, maxBytes: Int) throws -> (bytes: [UInt8], total: Int) {
+        let (fd, path, range) = try state.withLock { state -> (Int32, String, Range<Int>) in
+            guard let found = state.transactionRange(txid) else {
+                if txid > state.lastTxid { throw ReplicationLogError.ahead(last: state.lastTxid) }
+                throw ReplicationLogError.trimmed(oldestAvailable: state.firstTxid)
+            }
+            return (try SegmentIO.openFile(found.path, O_RDONLY), found.path, found.range)
+        }
+        defer { SegmentIO.closeFile(fd) }
+        let start = range.lowerBound + max(0, min(offset, range.count))
+        let count = min(max(1, maxBytes), range.upperBound - start)
+        let bytes = try SegmentIO.read(fd, count: count, at: start, path: path)
+        guard bytes.count == count else {
+            throw ReplicationLogError.corruptSegment(file: path, offset: start + bytes.count, reason: "file shorter than its index")
+        }
+        return (bytes, range.count)
+    }
+
+    /// Splits a span's bytes into records, verifying each checksum, the chain between them
+    /// and that they form whole transactions (`PartSequence`) starting at `span.firstTxid`.
     private static func read(_ span: ReadSpan, into out: inout [EncodedRecord]) throws {
         guard let start = span.offsets.first else { return }
         let bytes = try SegmentIO.read(span.fd, count: span.end - start, at: start, path: span.path)
         guard bytes.count == span.end - start else {
             throw ReplicationLogError.corruptSegment(file: span.path, offset: start + bytes.count, reason: "file shorter than its index")
         }
-        var previous: UInt32?
-        for (index, offset) in span.offsets.enumerated() {
-            let end = index + 1 < span.offsets.count ? span.offsets[index + 1] : span.end
-            let slice = bytes[(offset - start)..<(end - start)]
-            let txid = span.firstTxid + UInt64(index)
+        var sequence = PartSequence()
+        var lastTxid = span.firstTxid &- 1
+        var chain: UInt32?
+        var offset = start
+        while offset < span.end {
+            let slice = bytes[(offset - start)...]
             do {
                 let header = try RecordCodec.peekHeader(slice)
-                guard header.recordLength == slice.count, header.txid == txid else {
-                    throw RecordError.malformedHeader("record at offset \(offset) is not txid \(txid)")
+                guard header.recordLength <= slice.count else {
+                    throw RecordError.malformedHeader("record at offset \(offset) runs past its transaction")
                 }
+                let record = slice.prefix(header.recordLength)
                 // Bit rot is caught here rather than by each replica separately.
-                try RecordCodec.verifyChecksum(slice, header: header)
-                if let previous, header.previousChecksum != previous {
-                    throw RecordError.chainBroken(txid: txid, expectedPrevious: previous, found: header.previousChecksum)
+                try RecordCodec.verifyChecksum(record, header: header)
+                if try sequence.accept(header, lastTxid: lastTxid, lastChecksum: chain ?? header.previousChecksum) {
+                    lastTxid = header.txid
+                    chain = header.checksum
                 }
-                previous = header.checksum
-                out.append(EncodedRecord(bytes: Array(slice), header: header))
+                out.append(EncodedRecord(bytes: Array(record), header: header))
+                offset += header.recordLength
             } catch let error as RecordError {
                 throw ReplicationLogError.corruptSegment(file: span.path, offset: offset, reason: "\(error)")
             }
+        }
+        if let open = sequence.open {
+            throw ReplicationLogError.corruptSegment(
+                file: span.path, offset: offset, reason: "\(RecordError.incompleteTransaction(txid: open.txid, partsReceived: Int(open.nextPart)))")
         }
     }
 }

@@ -2,13 +2,13 @@
 /// appended records are wrapped with their `RecordError` so the cause is not lost.
 public enum ReplicationLogError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The position asked for is older than what the log retains: re-bootstrap from a snapshot.
-    case trimmed(oldestAvailable: UInt64)
+    case trimmed(oldestAvailable: TxID)
     /// The position asked for is newer than anything written: wrong primary or generation.
-    case ahead(last: UInt64)
+    case ahead(last: TxID)
     /// An appended record is not the next transaction.
     case outOfOrder(expected: UInt64, got: UInt64)
     /// An appended record does not chain from the log's last checksum.
-    case chainBroken(txid: UInt64, expectedPrevious: UInt32, found: UInt32)
+    case chainBroken(txid: TxID, expectedPrevious: UInt32, found: UInt32)
     case generationMismatch(expected: Generation, got: Generation)
     /// Only transaction records are stored; heartbeats live on the stream alone.
     case notTransaction

@@ -25,7 +25,7 @@ enum SegmentRecovery {
         let named = try segmentFiles(in: directory)
         var result = Result(segments: [], truncatedBytes: 0)
         var directoryChanged = false
-        var live: [(firstTxid: UInt64, path: String)] = []
+        var live: [(firstTxid: TxID, path: String)] = []
 
         // First drop files that hold nothing of this history: empty files (a crash right after
         // creating a segment) and segments of another generation (a reset interrupted after it
@@ -49,7 +49,7 @@ enum SegmentRecovery {
             }
         }
 
-        var expectedTxid: UInt64?
+        var expectedTxid: TxID?
         var expectedPrevious: UInt32?
         if let oldest = live.first {
             guard oldest.firstTxid > startsAfter else {
@@ -85,7 +85,7 @@ enum SegmentRecovery {
     }
 
     /// Segment files in txid order.
-    static func segmentFiles(in directory: String) throws -> [(firstTxid: UInt64, path: String)] {
+    static func segmentFiles(in directory: String) throws -> [(firstTxid: TxID, path: String)] {
         try SegmentIO.list(directory)
             .compactMap { name in LogSegment.parseFileName(name).map { ($0, directory + "/" + name) } }
             .sorted { $0.0 < $1.0 }
@@ -97,7 +97,7 @@ enum SegmentRecovery {
     }
 
     private static func scanSegment(
-        path: String, firstTxid: UInt64, expectedPrevious: UInt32?, generation: Generation, isNewest: Bool
+        path: String, firstTxid: TxID, expectedPrevious: UInt32?, generation: Generation, isNewest: Bool
     ) throws -> Scan {
         let fd = try SegmentIO.openFile(path, isNewest ? O_RDWR : O_RDONLY)
         defer { SegmentIO.closeFile(fd) }
@@ -109,6 +109,11 @@ enum SegmentRecovery {
         var chain = expectedPrevious
         var offset = 0
         var damage: String?
+        var sequence = PartSequence()
+        /// Start of the transaction whose parts are being read, and the end of the last
+        /// complete transaction: a torn tail is cut back to a transaction boundary.
+        var transactionStart = 0
+        var completeEnd = 0
 
         while offset < size {
             // Wrapping: a hostile file name near UInt64.max must fail the txid check, not trap.
@@ -136,25 +141,39 @@ enum SegmentRecovery {
             }
             // An intact record that does not continue the log cannot come from a crash.
             let problem: String?
-            if header.kind != .transaction {
+            var completes = false
+            if !header.kind.carriesPages {
                 problem = "holds a \(header.kind) record"
             } else if header.generation != generation {
                 problem = "record of generation \(header.generation)"
             } else if header.txid != txid {
                 problem = "record txid \(header.txid), expected \(txid)"
-            } else if let chain, header.previousChecksum != chain {
-                problem = "txid \(txid) chains from \(header.previousChecksum), expected \(chain)"
             } else {
-                problem = nil
+                do {
+                    completes = try sequence.accept(header, lastTxid: txid &- 1, lastChecksum: chain ?? header.previousChecksum)
+                    problem = nil
+                } catch {
+                    problem = "\(error)"
+                }
             }
             if let problem { throw ReplicationLogError.corruptSegment(file: path, offset: offset, reason: problem) }
 
-            if offsets.isEmpty { firstPrevious = header.previousChecksum }
-            offsets.append(offset)
-            newest = max(newest, header.commitTime)
-            chain = header.checksum
+            if offsets.isEmpty && header.part == 0 { firstPrevious = header.previousChecksum }
+            if header.part == 0 { transactionStart = offset }
             offset += header.recordLength
+            if completes {
+                offsets.append(transactionStart)
+                newest = max(newest, header.commitTime)
+                chain = header.checksum
+                completeEnd = offset
+            }
         }
+        if damage == nil, sequence.isOpen {
+            // The last transaction's parts stop short of its last part: the capture was cut
+            // off (a crash between appends). It never became visible; drop it.
+            damage = "incomplete transaction at the end"
+        }
+        if damage != nil { offset = completeEnd }
 
         var scan = Scan()
         if let damage {

@@ -13,15 +13,25 @@ public struct Page: Sendable, Equatable {
 /// page it changed) or a heartbeat that only reports the primary's position and clock.
 public struct Record: Sendable, Equatable {
     public enum Kind: UInt8, Sendable {
+        /// A whole transaction, or the last part of one shipped in several records.
         case transaction = 1
         case heartbeat = 2
+        /// A part of a transaction too large for one record, with more parts to follow; the
+        /// transaction ends with a `transaction` record of the same txid.
+        case transactionPart = 3
+
+        /// Carries page images (every kind but the heartbeat).
+        public var carriesPages: Bool { self != .heartbeat }
     }
 
     public var kind: Kind
     public var generation: Generation
     /// For a transaction, its own number (1, 2, 3… without gaps); for a heartbeat, the
     /// primary's latest transaction id.
-    public var txid: UInt64
+    public var txid: TxID
+    /// Index of this record among its transaction's records (0 for a transaction shipped
+    /// whole, and for heartbeats).
+    public var part: UInt16 = 0
     /// Unix milliseconds: the commit time, or for a heartbeat the primary's clock when sent.
     public var commitTime: Int64
     public var pageSize: UInt32
@@ -31,7 +41,7 @@ public struct Record: Sendable, Equatable {
     public var pages: [Page]
 
     public init(
-        kind: Kind, generation: Generation, txid: UInt64, commitTime: Int64,
+        kind: Kind, generation: Generation, txid: TxID, commitTime: Int64,
         pageSize: UInt32, databasePages: UInt32, pages: [Page]
     ) {
         self.kind = kind
@@ -44,15 +54,18 @@ public struct Record: Sendable, Equatable {
     }
 
     public static func transaction(
-        generation: Generation, txid: UInt64, commitTime: Int64,
+        generation: Generation, txid: TxID, commitTime: Int64,
         pageSize: UInt32, databasePages: UInt32, pages: [Page]
     ) -> Record {
         Record(kind: .transaction, generation: generation, txid: txid, commitTime: commitTime,
                pageSize: pageSize, databasePages: databasePages, pages: pages)
     }
 
+    /// Whether this record is one part of a transaction shipped in several records.
+    public var isPartOfSeveral: Bool { kind == .transactionPart || (kind == .transaction && part > 0) }
+
     public static func heartbeat(
-        generation: Generation, lastTxid: UInt64, now: Int64, pageSize: UInt32, databasePages: UInt32
+        generation: Generation, lastTxid: TxID, now: Int64, pageSize: UInt32, databasePages: UInt32
     ) -> Record {
         Record(kind: .heartbeat, generation: generation, txid: lastTxid, commitTime: now,
                pageSize: pageSize, databasePages: databasePages, pages: [])
@@ -64,7 +77,8 @@ public struct Record: Sendable, Equatable {
 public struct EncodedRecord: Sendable, Equatable {
     public let bytes: [UInt8]
     public let kind: Record.Kind
-    public let txid: UInt64
+    public let txid: TxID
+    public let part: UInt16
     public let checksum: UInt32
     public let previousChecksum: UInt32
     /// Uncompressed payload size, for compression-ratio metrics.
@@ -74,6 +88,7 @@ public struct EncodedRecord: Sendable, Equatable {
         self.bytes = bytes
         self.kind = header.kind
         self.txid = header.txid
+        self.part = header.part
         self.checksum = header.checksum
         self.previousChecksum = header.previousChecksum
         self.rawPayloadBytes = Int(header.payloadLength)

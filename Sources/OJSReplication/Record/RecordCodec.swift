@@ -32,7 +32,7 @@ public enum RecordCodec {
         }
 
         var compressed: [UInt8] = []
-        if record.kind == .transaction {
+        if record.kind.carriesPages {
             var payload: [UInt8] = []
             payload.reserveCapacity(payloadLength)
             var previousNumber: UInt32 = 0
@@ -62,6 +62,7 @@ public enum RecordCodec {
             payloadLength: UInt32(payloadLength), compressedLength: UInt32(compressed.count),
             previousChecksum: previousChecksum, checksum: 0
         )
+        header.part = record.part
         do {
             try header.validate()
         } catch let RecordError.malformedHeader(why) {
@@ -96,12 +97,13 @@ public enum RecordCodec {
         if let expectedPrevious, header.previousChecksum != expectedPrevious {
             throw RecordError.chainBroken(txid: header.txid, expectedPrevious: expectedPrevious, found: header.previousChecksum)
         }
-        let pages = try header.kind == .transaction ? decodePages(recordBytes.dropFirst(headerSize), header: header) : []
-        let record = Record(
+        let pages = try header.kind.carriesPages ? decodePages(recordBytes.dropFirst(headerSize), header: header) : []
+        var record = Record(
             kind: header.kind, generation: header.generation, txid: header.txid,
             commitTime: header.commitTime, pageSize: header.pageSize,
             databasePages: header.databasePages, pages: pages
         )
+        record.part = header.part
         return (record, header.checksum, header.recordLength)
     }
 

@@ -1,13 +1,16 @@
 /// The fixed 68-byte record header, parsed and bounds-checked but with the checksum not yet
 /// verified (that needs the payload). Layout, all big-endian:
 ///
-///     0 magic "OJSR" · 4 version · 5 kind · 6 reserved(2) · 8 generation(16) · 24 txid(8)
+///     0 magic "OJSR" · 4 version · 5 kind · 6 part(2) · 8 generation(16) · 24 txid(8)
 ///     32 commit time ms(8) · 40 page size · 44 database pages · 48 page count
 ///     52 payload length · 56 compressed length · 60 previous checksum · 64 checksum
 public struct RecordHeader: Sendable, Equatable {
     public var kind: Record.Kind
     public var generation: Generation
-    public var txid: UInt64
+    public var txid: TxID
+    /// Index of the record within its transaction (bytes 6–7; 0 unless the transaction is
+    /// shipped in several records).
+    public var part: UInt16 = 0
     public var commitTime: Int64
     public var pageSize: UInt32
     public var databasePages: UInt32
@@ -35,10 +38,7 @@ public struct RecordHeader: Sendable, Equatable {
         }
         guard raw[4] == version else { throw RecordError.unsupportedVersion(raw[4]) }
         guard let kind = Record.Kind(rawValue: raw[5]) else { throw RecordError.unknownKind(raw[5]) }
-        guard raw.loadBE(UInt16.self, at: 6) == 0 else {
-            throw RecordError.malformedHeader("reserved bytes are not zero")
-        }
-        let header = RecordHeader(
+        var header = RecordHeader(
             kind: kind,
             generation: Generation(uncheckedBytes: Array(raw[8..<24])),
             txid: raw.loadBE(UInt64.self, at: 24),
@@ -51,6 +51,7 @@ public struct RecordHeader: Sendable, Equatable {
             previousChecksum: raw.loadBE(UInt32.self, at: 60),
             checksum: raw.loadBE(UInt32.self, at: 64)
         )
+        header.part = raw.loadBE(UInt16.self, at: 6)
         try header.validate()
         return header
     }
@@ -67,13 +68,22 @@ public struct RecordHeader: Sendable, Equatable {
             guard pageCount == 0, payloadLength == 0, compressedLength == 0 else {
                 throw RecordError.malformedHeader("heartbeat with a payload")
             }
-        case .transaction:
+            guard part == 0 else { throw RecordError.malformedHeader("heartbeat with part index \(part)") }
+        case .transaction, .transactionPart:
             guard RecordCodec.isValidPageSize(pageSize) else {
                 throw RecordError.malformedHeader("page size \(pageSize) is not a power of two in 512...65536")
             }
             guard txid >= 1 else { throw RecordError.malformedHeader("transaction txid 0") }
-            guard txid > 1 || previousChecksum == 0 else {
+            guard txid > 1 || part > 0 || previousChecksum == 0 else {
                 throw RecordError.malformedHeader("txid 1 must chain from checksum 0")
+            }
+            // A part that is not the last must carry pages, so a transaction cannot be padded
+            // out with empty parts.
+            guard kind == .transaction || pageCount > 0 else {
+                throw RecordError.malformedHeader("transaction part without pages")
+            }
+            guard kind == .transaction || part < UInt16.max else {
+                throw RecordError.malformedHeader("a transaction has at most \(Int(UInt16.max) + 1) parts")
             }
             let expectedPayload = UInt64(pageCount) * (4 + UInt64(pageSize))
             guard expectedPayload == UInt64(payloadLength) else {
@@ -95,7 +105,7 @@ public struct RecordHeader: Sendable, Equatable {
         for i in 0..<4 { raw[i] = RecordHeader.magic[i] }
         raw[4] = RecordHeader.version
         raw[5] = kind.rawValue
-        raw.storeBE(UInt16(0), at: 6)
+        raw.storeBE(part, at: 6)
         for i in 0..<Generation.byteCount { raw[8 + i] = generation.bytes[i] }
         raw.storeBE(txid, at: 24)
         raw.storeBE(commitTime, at: 32)

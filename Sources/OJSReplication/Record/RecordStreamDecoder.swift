@@ -14,10 +14,16 @@ public struct RecordStreamDecoder: Sendable {
     /// The generation records must carry; adopted from the first record when nil.
     public private(set) var generation: Generation?
     /// Position after the last transaction returned (the replica's position initially).
-    public private(set) var lastTxid: UInt64
+    public private(set) var lastTxid: TxID
     public private(set) var lastChecksum: UInt32
     /// Latest primary clock seen in any record, heartbeats included, for lag reporting.
     public private(set) var lastPrimaryTime: Int64?
+
+    /// The parts of a transaction shipped in several records, while they arrive.
+    public private(set) var parts = PartSequence()
+    /// Highest page number in the current transaction's parts so far: pages ascend across
+    /// parts, so no page appears twice in one transaction.
+    private var lastPageInTransaction: UInt32 = 0
 
     private var buffer: [UInt8] = []
     /// Start of unconsumed bytes in `buffer`; compacting lazily keeps tiny feeds cheap.
@@ -26,7 +32,7 @@ public struct RecordStreamDecoder: Sendable {
 
     /// - Parameters:
     ///   - lastTxid/lastChecksum: the position the replica holds (0/0 for an empty database).
-    public init(generation: Generation?, lastTxid: UInt64 = 0, lastChecksum: UInt32 = 0) {
+    public init(generation: Generation?, lastTxid: TxID = 0, lastChecksum: UInt32 = 0) {
         self.generation = generation
         self.lastTxid = lastTxid
         self.lastChecksum = lastChecksum
@@ -65,6 +71,7 @@ public struct RecordStreamDecoder: Sendable {
     public func finish() throws {
         if let failure { throw failure }
         if bufferedBytes > 0 { throw RecordError.truncated }
+        if let open = parts.open { throw RecordError.incompleteTransaction(txid: open.txid, partsReceived: Int(open.nextPart)) }
     }
 
     private mutating func decodeNext() throws -> StreamedRecord? {
@@ -79,13 +86,31 @@ public struct RecordStreamDecoder: Sendable {
             }
         }
         // Wrapping add: a hostile stream reaching UInt64.max must get an error, not a trap.
-        let expectedTxid = header.kind == .transaction ? lastTxid &+ 1 : lastTxid
+        let expectedTxid = header.kind.carriesPages ? lastTxid &+ 1 : lastTxid
         guard header.txid == expectedTxid else {
             throw RecordError.unexpectedTxid(expected: expectedTxid, got: header.txid)
         }
+        if header.kind.carriesPages {
+            let expectedPart = parts.open?.nextPart ?? 0
+            guard header.part == expectedPart else {
+                throw RecordError.unexpectedPart(txid: header.txid, expected: expectedPart, got: header.part)
+            }
+        } else if let open = parts.open {
+            throw RecordError.incompleteTransaction(txid: open.txid, partsReceived: Int(open.nextPart))
+        }
         guard available.count >= header.recordLength else { return nil }
 
-        let decoded = try RecordCodec.decode(available, expectedPrevious: lastChecksum)
+        let decoded = try RecordCodec.decode(available, expectedPrevious: parts.open?.chain ?? lastChecksum)
+        if header.kind.carriesPages {
+            let floor = parts.isOpen ? lastPageInTransaction : 0
+            if let first = decoded.record.pages.first, first.number <= floor {
+                throw RecordError.partMismatch(txid: header.txid, part: header.part, "page \(first.number) does not follow page \(floor) of the part before")
+            }
+            var sequence = parts
+            let completes = try sequence.accept(header, lastTxid: lastTxid, lastChecksum: lastChecksum)
+            parts = sequence
+            lastPageInTransaction = completes ? 0 : (decoded.record.pages.last?.number ?? floor)
+        }
         let bytes = Array(available.prefix(decoded.length))
         readIndex += decoded.length
         if readIndex == buffer.count {
@@ -95,6 +120,7 @@ public struct RecordStreamDecoder: Sendable {
         generation = header.generation
         lastPrimaryTime = max(lastPrimaryTime ?? .min, header.commitTime)
         if header.kind == .transaction {
+            // The last (or only) part: the transaction is complete.
             lastTxid = header.txid
             lastChecksum = header.checksum
         }

@@ -35,6 +35,7 @@ public final class ReplicaApplier: @unchecked Sendable {
         position = saved
         // An initializer's own assignments skip `didSet`.
         copyReady.store(true, ordering: .releasing)
+        PartSpool.removeLeftovers(in: dataDirectory.path)
         try recoverSpool()
         // A download left by a bootstrap that was overtaken by this copy is stale; without a
         // copy it is kept, and the next bootstrap resumes it.
@@ -99,16 +100,42 @@ public final class ReplicaApplier: @unchecked Sendable {
         position = next
     }
 
+    /// Applies a transaction received in several records and spooled to disk (see
+    /// `PartSpool`): the file becomes the apply spool, its records are read back and written
+    /// one at a time under one lock and one `BEGIN EXCLUSIVE`, then the position is saved.
+    /// Memory holds one record, whatever the transaction's size.
+    func applySpooled(_ spooled: SpooledTransaction) throws {
+        guard position != nil else { return }
+        try SegmentIO.renameFile(spooled.path, spoolURL.path)
+        try SegmentIO.syncDirectory(dataDirectory.path)
+        try applySpoolFile()
+        try? FileManager.default.removeItem(at: spoolURL)
+    }
+
     /// Re-applies a batch that was spooled but maybe not (fully) written before a crash.
     private func recoverSpool() throws {
-        guard let current = position, let data = try? Data(contentsOf: spoolURL), !data.isEmpty else { return }
-        var decoder = RecordStreamDecoder(generation: current.generation, lastTxid: current.txid, lastChecksum: current.checksum)
-        decoder.feed(data)
-        let records = (try? decoder.drain()) ?? []
-        // A spool whose position was already saved no longer continues from it: the decoder
-        // rejects it and there is nothing to redo.
-        try applyAndAdvance(records.filter { $0.record.kind == .transaction })
+        guard FileManager.default.fileExists(atPath: spoolURL.path) else { return }
+        try applySpoolFile()
         try? FileManager.default.removeItem(at: spoolURL)
+    }
+
+    /// Applies the whole transactions in the spool file that continue the saved position, as
+    /// one batch, reading it twice: first to verify it and find where its last whole
+    /// transaction ends (nothing is written for a spool that does not continue the position,
+    /// e.g. one whose position was already saved), then to write the pages.
+    private func applySpoolFile() throws {
+        guard let applier, var next = position else { return }
+        guard let end = try SpoolFile.scan(spoolURL.path, from: next) else { return }
+        try applier.applyStreaming(pageSize: end.pageSize, lock: lock) { sink in
+            try SpoolFile.forEachRecord(spoolURL.path, from: next, through: end.txid) { record in
+                for page in record.pages { try sink.write(page) }
+            }
+            return end.databasePages
+        }
+        next.txid = end.txid
+        next.checksum = end.checksum
+        try next.save(to: positionURL)
+        position = next
     }
 
     /// Forgets the copy's history, so the next bootstrap starts over.

@@ -6,10 +6,10 @@ import OJSCore
 /// file replaced atomically after every apply.
 public struct ReplicaPosition: Sendable, Equatable {
     public var generation: Generation
-    public var txid: UInt64
+    public var txid: TxID
     public var checksum: UInt32
 
-    public init(generation: Generation, txid: UInt64, checksum: UInt32) {
+    public init(generation: Generation, txid: TxID, checksum: UInt32) {
         self.generation = generation
         self.txid = txid
         self.checksum = checksum
@@ -20,7 +20,7 @@ public struct ReplicaPosition: Sendable, Equatable {
             let gen = json["generation"]?.stringValue.flatMap(Generation.init(text:)), let txid = json["txid"]?.intValue,
             let checksum = json["checksum"]?.intValue, txid >= 0, checksum >= 0
         else { return nil }
-        return ReplicaPosition(generation: gen, txid: UInt64(txid), checksum: UInt32(truncatingIfNeeded: checksum))
+        return ReplicaPosition(generation: gen, txid: TxID(txid), checksum: UInt32(truncatingIfNeeded: checksum))
     }
 
     func save(to url: URL) throws {

@@ -2,13 +2,18 @@ import Synchronization
 
 /// What a replica knows about itself and the primary, for headers, health and lag metrics.
 public struct ReplicaStatus: Sendable, Equatable {
-    public enum State: String, Sendable { case bootstrapping, catchingUp = "catching_up", streaming, disconnected }
+    public enum State: String, Sendable {
+        case bootstrapping, catchingUp = "catching_up", streaming, disconnected
+        /// The primary refuses this replica's requests (401/403): the copy is kept, the replica
+        /// backs off and retries.
+        case refused
+    }
 
     public var state: State = .bootstrapping
     public var generation: String?
-    public var appliedTxid: UInt64 = 0
+    public var appliedTxid: TxID = 0
     /// The newest txid the primary has told us about (records and heartbeats).
-    public var primaryTxid: UInt64 = 0
+    public var primaryTxid: TxID = 0
     /// Commit time (primary clock) of the oldest record received but not yet applied.
     public var oldestPendingCommit: Int64?
     /// Commit time of the last applied transaction.
@@ -22,16 +27,39 @@ public struct ReplicaStatus: Sendable, Equatable {
     /// When the primary ended the stream itself (a graceful shutdown), as opposed to the
     /// connection failing; cleared when a stream opens again.
     public var closedByPrimaryAt: Int64?
+    /// Why the replica is not following the primary right now, while it keeps its copy and
+    /// retries with backoff; nil while a stream is open.
+    public var fault: ReplicaFault?
+    /// Failed attempts by fault kind since start, for metrics.
+    public var faultCounts: [ReplicaFault.Kind: Int] = [:]
+    /// Streams the primary accepted (200) since start.
+    public var connections = 0
+    /// Bytes of received records waiting to be applied, and whether reading the stream is
+    /// paused because that buffer is full.
+    public var pendingBytes = 0
+    public var backpressured = false
+
+    /// Why the replica cannot serve as a healthy copy right now, or nil when it can (the lag
+    /// threshold is the caller's: it depends on configuration).
+    public func unhealthyReason(diverged: Bool) -> String? {
+        if diverged { return "diverged: the local copy belongs to another history; bootstrapping again" }
+        switch state {
+        case .bootstrapping: return "bootstrapping" + (fault.map { ": \($0.kind.rawValue): \($0.detail)" } ?? "")
+        case .refused: return "refused by the primary: " + (fault?.detail ?? "unauthorized")
+        case .disconnected: return "disconnected from the primary" + (fault.map { ": \($0.kind.rawValue): \($0.detail)" } ?? "")
+        case .catchingUp, .streaming: return nil
+        }
+    }
 
     /// Milliseconds since the commit of the oldest transaction not applied here; 0 when caught
     /// up; while disconnected, the time since the primary was last heard from.
     public func lagMs(now: Int64) -> Int64 {
-        if state == .disconnected || state == .bootstrapping { return lastContact.map { max(0, now - $0) } ?? 0 }
+        if state == .disconnected || state == .bootstrapping || state == .refused { return lastContact.map { max(0, now - $0) } ?? 0 }
         if let oldest = oldestPendingCommit { return max(0, now - oldest) }
         return 0
     }
 
-    public var lagTransactions: UInt64 { primaryTxid > appliedTxid ? primaryTxid - appliedTxid : 0 }
+    public var lagTransactions: TxID { primaryTxid > appliedTxid ? primaryTxid - appliedTxid : 0 }
 }
 
 /// Shared, lock-protected status, plus the recent commit-to-apply delays.

@@ -19,7 +19,12 @@ public final class ReplicaTailer: Sendable {
         public var batchWindowMs: Int = 10
         /// Reconnect when nothing (not even a heartbeat) arrived for this long.
         public var idleTimeoutMs: Int = 5000
-        public var maxBackoffMs: Int = 5000
+        /// How long to wait between failed attempts (`ReconnectBackoff` names the defaults).
+        public var backoff = ReconnectBackoff()
+        /// Received records waiting to be applied are held up to about this many bytes; past
+        /// it the stream is not read until the applier drains them (backpressure). 32 MiB is
+        /// several seconds of a busy primary's records, and half a 64 MiB record's worth.
+        public var maxPendingBytes: Int = 32 << 20
         /// Named in the stream request and in position reports, so the primary can tell
         /// replicas apart.
         public var region: String
@@ -73,15 +78,14 @@ public final class ReplicaTailer: Sendable {
 
     /// Bootstraps if needed; returns once the copy can serve reads.
     public func prepare() async throws {
-        var backoff = 100
+        var attempt = 0
         while !applier.hasCopy {
             do {
                 try await bootstrap()
+                clearFault()
             } catch {
-                logger.warning("bootstrap failed", metadata: ["error": .string("\(error)")])
-                status.update { $0.lastError = "\(error)" }
-                try await Task.sleep(for: .milliseconds(backoff))
-                backoff = min(backoff * 2, configuration.maxBackoffMs)
+                attempt += 1
+                try await Task.sleep(for: .milliseconds(noteFault(Self.faultKind(of: error), error, attempt: attempt)))
             }
         }
     }
@@ -98,47 +102,117 @@ public final class ReplicaTailer: Sendable {
 
     /// Tells the primary where this copy stands, soon after every applied batch (at most every
     /// 100 ms) and at least every `reportIntervalMs`: the primary's lag figures for this
-    /// region come from these reports.
+    /// region come from these reports. A refused or failed report backs off like the stream.
     func reportForever() async {
+        var failures = 0
         while !Task.isCancelled {
             _ = await applied.wait(atLeast: Int64(status.current.appliedTxid) + 1, timeout: .milliseconds(configuration.reportIntervalMs))
             let s = status.current
-            var r = request("/ojs/v1/replication/replicas/\(configuration.region)/position")
+            var r = request(ReplicationProtocol.Path.position(region: configuration.region))
             r.method = .POST
             r.headers.add(name: "Content-Type", value: "application/json")
-            let body = #"{"applied_txid":\#(s.appliedTxid),"state":"\#(s.state.rawValue)","generation":"\#(s.generation ?? "")"}"#
-            r.body = .bytes(ByteBuffer(string: body))
-            _ = try? await client.execute(r, timeout: .seconds(2))
-            try? await Task.sleep(for: .milliseconds(100))
+            let report = ReplicationProtocol.PositionReport(appliedTxid: s.appliedTxid, state: s.state.rawValue, generation: s.generation)
+            r.body = .bytes(ByteBuffer(string: report.json.jsonText))
+            let accepted = (try? await client.execute(r, timeout: .seconds(2)).status.code == 200) ?? false
+            failures = accepted ? 0 : failures + 1
+            let pause = failures == 0 ? 100 : configuration.backoff.delayMs(attempt: failures)
+            try? await Task.sleep(for: .milliseconds(pause))
         }
     }
 
+    /// Follows the primary until cancelled. Only the two refusals that make the copy unusable
+    /// (`x_generation_mismatch`, `x_snapshot_required`) discard it; every other failure keeps
+    /// it and retries after a capped, jittered backoff.
     func tailForever() async {
-        var backoff = 100
+        var failures = 0
         while !Task.isCancelled {
+            let connectionsBefore = status.current.connections
             do {
-                if !applier.hasCopy { try await bootstrap() }
+                if !applier.hasCopy {
+                    try await bootstrap()
+                    clearFault()
+                }
                 try await tail()
-                backoff = 100
-            } catch let refusal as TailError {
-                logger.warning("replica re-bootstraps", metadata: ["reason": .string("\(refusal)")])
-                if case .generationChanged = refusal { diverged.withLock { $0 = true } }
-                applier.discardPosition()
-                backoff = 100
-                continue
             } catch is CancellationError {
                 return
             } catch {
-                let now = clock()
-                status.update {
-                    $0.state = .disconnected
-                    $0.lastError = "\(error)"
-                    if error is StreamEnded { $0.closedByPrimaryAt = now }
+                // A stream that opened and then ended starts the count again.
+                if status.current.connections != connectionsBefore { failures = 0 }
+                failures += 1
+                switch Self.outcome(of: error) {
+                case .historyDiverged, .positionTrimmed:
+                    logger.warning("replica re-bootstraps", metadata: ["reason": .string("\(error)")])
+                    if Self.outcome(of: error) == .historyDiverged { diverged.withLock { $0 = true } }
+                    applier.discardPosition()
+                    // Straight to the snapshot the first time; a primary that keeps refusing
+                    // fresh snapshots is waited out like any other fault.
+                    if failures > 1 { try? await Task.sleep(for: .milliseconds(configuration.backoff.delayMs(attempt: failures - 1))) }
+                case .fault(let kind):
+                    let now = clock()
+                    if error is StreamEnded { status.update { $0.closedByPrimaryAt = now } }
+                    try? await Task.sleep(for: .milliseconds(noteFault(kind, error, attempt: failures)))
                 }
-                logger.info("replication stream interrupted", metadata: ["error": .string("\(error)")])
             }
-            try? await Task.sleep(for: .milliseconds(backoff))
-            backoff = min(backoff * 2, configuration.maxBackoffMs)
+        }
+    }
+
+    /// Records a fault, logs it when its kind changed, and returns the delay before the next
+    /// attempt.
+    func noteFault(_ kind: ReplicaFault.Kind, _ error: any Error, attempt: Int) -> Int {
+        let delay = configuration.backoff.delayMs(attempt: attempt)
+        let now = clock()
+        let detail = "\(error)"
+        let previous = status.current.fault
+        status.update { s in
+            if s.fault?.kind == kind, var fault = s.fault {
+                fault.attempts = attempt
+                fault.detail = detail
+                fault.nextAttemptAt = now + Int64(delay)
+                s.fault = fault
+            } else {
+                s.fault = ReplicaFault(kind: kind, detail: detail, since: now, attempts: attempt, nextAttemptAt: now + Int64(delay))
+            }
+            s.faultCounts[kind, default: 0] += 1
+            s.lastError = detail
+            s.state = kind == .refused ? .refused : (applier.hasCopy ? .disconnected : .bootstrapping)
+        }
+        if previous?.kind != kind {
+            logger.warning(
+                "replica cannot follow the primary; keeping its copy and backing off",
+                metadata: ["fault": .string(kind.rawValue), "error": .string(detail), "retry_ms": .stringConvertible(delay)])
+        }
+        return delay
+    }
+
+    /// Ends the fault state once the primary answers again; logs the recovery once.
+    func clearFault() {
+        let previous = status.current.fault
+        status.update { $0.fault = nil }
+        if let previous {
+            logger.notice(
+                "replica follows the primary again",
+                metadata: ["after_fault": .string(previous.kind.rawValue), "attempts": .stringConvertible(previous.attempts)])
+        }
+    }
+
+    /// What an error from bootstrapping or tailing means for the copy.
+    static func outcome(of error: any Error) -> ReplicaOutcome {
+        switch error {
+        case TailError.generationChanged: return .historyDiverged
+        case TailError.snapshotRequired: return .positionTrimmed
+        case TailError.status(let code, _): return ReplicationProtocol.outcome(status: code)
+        default: return .fault(faultKind(of: error))
+        }
+    }
+
+    static func faultKind(of error: any Error) -> ReplicaFault.Kind {
+        switch error {
+        case TailError.status(let code, _):
+            if case .fault(let kind) = ReplicationProtocol.outcome(status: code) { return kind }
+            return .unexpectedStatus
+        case TailError.brokenStream, is RecordError, is SnapshotError: return .brokenStream
+        case is ReplicaApplyError, is ReplicationLogError: return .local
+        default: return .network
         }
     }
 

@@ -3,21 +3,13 @@ import Synchronization
 /// What the primary knows of each replica: the position it last reported, whether its stream
 /// is open, and from those the lag in transactions, bytes and milliseconds.
 public final class ReplicaRegistry: Sendable {
-    public struct Report: Sendable, Equatable {
-        public var appliedTxid: UInt64
-        public var state: String
-        public var generation: String?
-        public init(appliedTxid: UInt64, state: String, generation: String?) {
-            self.appliedTxid = appliedTxid
-            self.state = state
-            self.generation = generation
-        }
-    }
+    /// A replica's position report, as the protocol defines it.
+    public typealias Report = ReplicationProtocol.PositionReport
 
     public struct Entry: Sendable, Equatable {
         public var region: String
         public var state: String
-        public var appliedTxid: UInt64
+        public var appliedTxid: TxID
         public var lagTransactions: UInt64
         public var lagBytes: Int
         public var lagMs: Int64
@@ -37,12 +29,12 @@ public final class ReplicaRegistry: Sendable {
 
     private let known = Mutex<[String: Known]>([:])
     /// Recent transactions: (txid, commit time, record bytes), oldest first.
-    private let history = Mutex<[(txid: UInt64, commitTime: Int64, bytes: Int)]>([])
+    private let history = Mutex<[(txid: TxID, commitTime: Int64, bytes: Int)]>([])
     static let historyCapacity = 200_000
 
     public init() {}
 
-    func recordTransaction(txid: UInt64, commitTime: Int64, bytes: Int) {
+    func recordTransaction(txid: TxID, commitTime: Int64, bytes: Int) {
         history.withLock { h in
             h.append((txid, commitTime, bytes))
             if h.count > Self.historyCapacity { h.removeFirst(h.count - Self.historyCapacity / 2) }
@@ -82,7 +74,7 @@ public final class ReplicaRegistry: Sendable {
 
     /// Counts an opened stream; false when the registry is full of live replicas (idle ones
     /// are forgotten first), and the stream must then be refused.
-    public func streamOpened(region: String, after txid: UInt64, now: Int64) -> Bool {
+    public func streamOpened(region: String, after txid: TxID, now: Int64) -> Bool {
         known.withLock { k in
             Self.expire(&k, now: now)
             if k[region] == nil && k.count >= Self.capacity { return false }
@@ -109,7 +101,7 @@ public final class ReplicaRegistry: Sendable {
     }
 
     /// Every known replica with its lag against `lastTxid`.
-    public func entries(lastTxid: UInt64, now: Int64) -> [Entry] {
+    public func entries(lastTxid: TxID, now: Int64) -> [Entry] {
         let snapshot = known.withLock { k in
             Self.expire(&k, now: now)
             return k

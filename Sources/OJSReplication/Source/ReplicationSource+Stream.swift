@@ -5,9 +5,9 @@ public enum StreamRefusal: Error, Sendable, Equatable {
     /// The replica follows another history: re-bootstrap.
     case generationMismatch(current: Generation)
     /// The records after the position were trimmed from the log: re-bootstrap.
-    case snapshotRequired(oldestAvailable: UInt64)
+    case snapshotRequired(oldestAvailable: TxID)
     /// The position is past the end of this primary's log: re-bootstrap.
-    case ahead(last: UInt64)
+    case ahead(last: TxID)
 }
 
 extension ReplicationSource {
@@ -21,29 +21,48 @@ extension ReplicationSource {
     }
 
     /// The next bytes for a stream positioned at `cursor`: every retained record after it
-    /// (up to about `maxBytes`), or, once nothing new arrives for `idle`, one heartbeat.
-    public func nextChunk(after cursor: UInt64, maxBytes: Int = 1 << 20, idle: Duration = .seconds(1), now: @Sendable () -> Int64) async throws
-        -> (bytes: [UInt8], cursor: UInt64)
+    /// (up to about `maxBytes`), or, once nothing new arrives for `idle`, one heartbeat. A
+    /// transaction larger than `maxBytes` is sent in windows of its stored bytes, so a stream
+    /// never holds more than about `maxBytes` of the log in memory.
+    public func nextChunk(after cursor: StreamCursor, maxBytes: Int = 1 << 20, idle: Duration = .seconds(1), now: @Sendable () -> Int64)
+        async throws -> (bytes: [UInt8], cursor: StreamCursor)
     {
         while true {
-            let records: [EncodedRecord]
             do {
-                records = try log.records(after: cursor, maxBytes: maxBytes)
+                let next = cursor.txid + 1
+                if cursor.offset > 0 || (log.transactionLength(next) ?? 0) > maxBytes {
+                    let (bytes, total) = try log.transactionBytes(next, from: cursor.offset, maxBytes: maxBytes)
+                    let sent = cursor.offset + bytes.count
+                    return (bytes, sent >= total ? StreamCursor(txid: next) : StreamCursor(txid: cursor.txid, offset: sent))
+                }
+                let records = try log.records(after: cursor.txid, maxBytes: maxBytes)
+                if let last = records.last {
+                    var bytes: [UInt8] = []
+                    bytes.reserveCapacity(records.reduce(0) { $0 + $1.bytes.count })
+                    for r in records { bytes += r.bytes }
+                    return (bytes, StreamCursor(txid: last.txid))
+                }
             } catch ReplicationLogError.trimmed(let oldest) {
                 throw StreamRefusal.snapshotRequired(oldestAvailable: oldest)
             } catch ReplicationLogError.ahead(let last) {
                 // A new generation started under this stream (capture failure): end it.
                 throw StreamRefusal.ahead(last: last)
             }
-            if let last = records.last {
-                var bytes: [UInt8] = []
-                bytes.reserveCapacity(records.reduce(0) { $0 + $1.bytes.count })
-                for r in records { bytes += r.bytes }
-                return (bytes, last.txid)
-            }
-            if await !logged.wait(atLeast: Int64(cursor) + 1, timeout: idle) {
+            if await !logged.wait(atLeast: Int64(cursor.txid) + 1, timeout: idle) {
                 return (try heartbeat(now: now()).bytes, cursor)
             }
         }
+    }
+}
+
+/// Where a stream stands: after transaction `txid`, and `offset` bytes into the next one when
+/// that transaction is being sent in windows (0 at a transaction boundary).
+public struct StreamCursor: Sendable, Equatable {
+    public var txid: TxID
+    public var offset: Int
+
+    public init(txid: TxID, offset: Int = 0) {
+        self.txid = txid
+        self.offset = offset
     }
 }

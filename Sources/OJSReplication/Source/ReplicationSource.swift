@@ -22,11 +22,15 @@ public final class ReplicationSource: Sendable {
     func countSnapshot() { snapshotCount.withLock { $0 += 1 } }
     private let capture: Mutex<CaptureState>
     private let logger: Logger
+    /// Splits transactions larger than one record into parts.
+    let encoder: TransactionEncoder
 
     struct CaptureState {
         var pageSize: UInt32 = 4096
         var databasePages: UInt32 = 0
         var capturedRecords = 0
+        var capturedTransactions = 0
+        var multiPartTransactions = 0
         var capturedWALBytes = 0
         var shippedRecordBytes = 0
         var lastError: String?
@@ -35,10 +39,13 @@ public final class ReplicationSource: Sendable {
 
     public struct Stats: Sendable {
         public var generation: Generation
-        public var firstTxid: UInt64
-        public var lastTxid: UInt64
+        public var firstTxid: TxID
+        public var lastTxid: TxID
         public var logBytes: Int
         public var capturedRecords: Int
+        /// Transactions captured, and how many of them needed several records.
+        public var capturedTransactions: Int
+        public var multiPartTransactions: Int
         /// Raw page bytes captured vs. compressed record bytes written: the compression ratio.
         public var capturedWALBytes: Int
         public var recordBytes: Int
@@ -47,27 +54,44 @@ public final class ReplicationSource: Sendable {
         public var captureFailures: Int
     }
 
-    /// Opens (or creates) the log under `directory` and reconciles it with the database:
-    /// if the log does not end exactly at the database's position (a crash between commit
-    /// and capture, a restored database, a schema upgrade), a new generation starts there and
-    /// replicas re-bootstrap from a snapshot.
+    /// Opens (or creates) the log under `directory` and reconciles it with the database.
+    /// Migrations applied by this open are the database's newest transaction (they take the
+    /// next txid, see `Migrations.apply`): they are captured from the WAL and shipped like any
+    /// other transaction, so replicas follow a schema upgrade without a bootstrap. Only when
+    /// the log still does not end exactly at the database's position (a crash between commit
+    /// and capture, a restored database) does a new generation start there, and replicas
+    /// re-bootstrap from a snapshot.
     public static func attach(
         to store: Store, directory: URL, logger: Logger, segmentBytes: Int = ReplicationLog.defaultSegmentBytes,
         retentionBytes: Int = ReplicationLog.defaultRetentionBytes, retentionAgeMs: Int64 = ReplicationLog.defaultRetentionAgeMs,
-        logSyncIntervalMs: Int64 = ReplicationLog.defaultSyncIntervalMs, snapshotLimits: SnapshotImages.Limits = .init()
+        logSyncIntervalMs: Int64 = ReplicationLog.defaultSyncIntervalMs, snapshotLimits: SnapshotImages.Limits = .init(),
+        recordPageBytes: Int = TransactionEncoder.defaultPartPageBytes
     ) async throws -> ReplicationSource {
         guard let writer = store.writer else { throw StoreError.readOnly }
         let log = try ReplicationLog(
             directory: directory, segmentBytes: segmentBytes, retentionBytes: retentionBytes, retentionAgeMs: retentionAgeMs,
             syncIntervalMs: logSyncIntervalMs)
         let snapshots = try SnapshotImages(directory: directory.appendingPathComponent("snapshots").path, limits: snapshotLimits)
-        let source = ReplicationSource(log: log, databasePath: store.configuration.path, snapshots: snapshots, logger: logger)
+        let source = ReplicationSource(
+            log: log, databasePath: store.configuration.path, snapshots: snapshots, logger: logger,
+            encoder: TransactionEncoder(partPageBytes: recordPageBytes))
+        let migrated = store.migrationsAppliedAtOpen
+        let reader = ThreadConfined(WALReader(databasePath: store.configuration.path))
         let position = try await writer.exclusive { db -> Int64 in
+            let position = try db.first("SELECT txid, committed_at FROM replication_position WHERE id = 1") {
+                (txid: $0.int(0), committedAt: $0.int(1))
+            } ?? (txid: 0, committedAt: 0)
+            if migrated, log.lastTxid &+ 1 == UInt64(position.txid) {
+                // The migration's frames are still in the WAL (nothing checkpoints before this),
+                // and it was the last transaction committed.
+                source.captureMigration(txid: position.txid, committedAt: position.committedAt, reader: reader.value)
+            }
             // Start from an empty WAL, so the reader's first frame is the next commit.
             try db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            return try db.scalar("SELECT txid FROM replication_position WHERE id = 1")
+            reader.value.reset()
+            return position.txid
         }
-        if log.lastTxid != UInt64(position) || store.migrationsAppliedAtOpen {
+        if log.lastTxid != UInt64(position) {
             let generation = Generation.random()
             logger.notice(
                 "replication history restarts",
@@ -75,10 +99,9 @@ public final class ReplicationSource: Sendable {
                     "generation": .string(generation.text), "database_txid": .stringConvertible(position),
                     "log_txid": .stringConvertible(log.lastTxid),
                 ])
-            try log.reset(generation: generation, lastTxid: UInt64(position))
+            try log.reset(generation: generation, lastTxid: TxID(position))
         }
         source.logged.reset(to: Int64(log.lastTxid))
-        let reader = ThreadConfined(WALReader(databasePath: store.configuration.path))
         writer.addObserver { _, _, position in
             guard let position else { return }
             source.captureCommit(position, reader: reader.value)
@@ -86,37 +109,35 @@ public final class ReplicationSource: Sendable {
         return source
     }
 
-    init(log: ReplicationLog, databasePath: String, snapshots: SnapshotImages, logger: Logger) {
+    init(log: ReplicationLog, databasePath: String, snapshots: SnapshotImages, logger: Logger, encoder: TransactionEncoder = TransactionEncoder()) {
         self.log = log
         self.snapshots = snapshots
         self.databasePath = databasePath
         self.logger = logger
+        self.encoder = encoder
         self.capture = Mutex(CaptureState())
+    }
+
+    /// Ships the migrations this open applied, the last transaction in the WAL. On failure the
+    /// log simply does not reach the database's position and `attach` starts a new generation.
+    private func captureMigration(txid: Int64, committedAt: Int64, reader: WALReader) {
+        do {
+            guard let transaction = try reader.readNewTransactionIndexes().last else { return }
+            try ship(transaction, txid: txid, committedAt: committedAt, reader: reader)
+            logger.notice("schema migration shipped to replicas", metadata: ["txid": .stringConvertible(txid)])
+        } catch {
+            logger.warning("schema migration could not be shipped; replicas will bootstrap", metadata: ["error": .string("\(error)")])
+        }
     }
 
     /// Runs on the writer thread right after COMMIT.
     func captureCommit(_ position: Writer.Position, reader: WALReader) {
         do {
-            let transactions = try reader.readNewTransactions()
+            let transactions = try reader.readNewTransactionIndexes()
             guard let transaction = transactions.last, transactions.count == 1 else {
                 throw CaptureError.unexpectedTransactionCount(transactions.count, txid: position.txid)
             }
-            let pages = transaction.pages.keys.sorted().map { Page(number: $0, data: transaction.pages[$0] ?? []) }
-            let record = Record.transaction(
-                generation: log.generation, txid: UInt64(position.txid), commitTime: position.committedAt,
-                pageSize: transaction.pageSize, databasePages: transaction.databasePages, pages: pages)
-            let encoded = try RecordCodec.encode(record, previousChecksum: log.lastChecksum)
-            try log.append(encoded)
-            replicas.recordTransaction(txid: UInt64(position.txid), commitTime: position.committedAt, bytes: encoded.bytes.count)
-            capture.withLock {
-                $0.pageSize = transaction.pageSize
-                $0.databasePages = transaction.databasePages
-                $0.capturedRecords += 1
-                $0.capturedWALBytes += encoded.rawPayloadBytes
-                $0.shippedRecordBytes += encoded.bytes.count
-                $0.lastError = nil
-            }
-            logged.publish(position.txid)
+            try ship(transaction, txid: position.txid, committedAt: position.committedAt, reader: reader)
         } catch {
             // The history now has a hole: start a new generation at this position so no
             // replica ever applies a later record on top of a missing one.
@@ -127,12 +148,42 @@ public final class ReplicationSource: Sendable {
             }
             reader.reset()
             do {
-                try log.reset(generation: .random(), lastTxid: UInt64(position.txid))
+                try log.reset(generation: .random(), lastTxid: TxID(position.txid))
                 logged.reset(to: position.txid)
             } catch {
                 logger.critical("replication log reset failed", metadata: ["error": .string("\(error)")])
             }
         }
+    }
+
+    /// Encodes one committed transaction into one record or several (reading its pages from
+    /// the WAL one part at a time), appends them to the log and wakes the streams.
+    private func ship(_ transaction: WALTransactionIndex, txid: Int64, committedAt: Int64, reader: WALReader) throws {
+        var records = 0
+        var recordBytes = 0
+        var pageBytes = 0
+        try encoder.encode(
+            generation: log.generation, txid: TxID(txid), commitTime: committedAt, pageSize: transaction.pageSize,
+            databasePages: transaction.databasePages, pageNumbers: transaction.frameOffsets.keys.sorted(), previousChecksum: log.lastChecksum,
+            image: { page in try reader.pageImage(page, atFrame: transaction.frameOffsets[page] ?? 0, pageSize: transaction.pageSize) },
+            emit: { part in
+                try log.append(part)
+                records += 1
+                recordBytes += part.bytes.count
+                pageBytes += part.rawPayloadBytes
+            })
+        replicas.recordTransaction(txid: TxID(txid), commitTime: committedAt, bytes: recordBytes)
+        capture.withLock {
+            $0.pageSize = transaction.pageSize
+            $0.databasePages = transaction.databasePages
+            $0.capturedRecords += records
+            $0.capturedTransactions += 1
+            if records > 1 { $0.multiPartTransactions += 1 }
+            $0.capturedWALBytes += pageBytes
+            $0.shippedRecordBytes += recordBytes
+            $0.lastError = nil
+        }
+        logged.publish(txid)
     }
 
     enum CaptureError: Error, CustomStringConvertible {
@@ -149,7 +200,8 @@ public final class ReplicationSource: Sendable {
         return capture.withLock { c in
             Stats(
                 generation: s.generation, firstTxid: s.firstTxid, lastTxid: s.lastTxid, logBytes: s.totalBytes,
-                capturedRecords: c.capturedRecords, capturedWALBytes: c.capturedWALBytes, recordBytes: c.shippedRecordBytes,
+                capturedRecords: c.capturedRecords, capturedTransactions: c.capturedTransactions,
+                multiPartTransactions: c.multiPartTransactions, capturedWALBytes: c.capturedWALBytes, recordBytes: c.shippedRecordBytes,
                 lastError: c.lastError, captureFailures: c.failures)
         }
     }

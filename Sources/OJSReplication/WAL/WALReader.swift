@@ -74,6 +74,32 @@ public final class WALReader {
     /// that is the end of valid data. When the header salts changed (the writer restarted the
     /// WAL after a checkpoint) it starts over from the first frame. Returns [] when nothing new.
     public func readNewTransactions() throws(WALReaderError) -> [WALTransaction] {
+        var transactions: [WALTransaction] = []
+        for index in try readNewTransactionIndexes() {
+            var pages: [UInt32: [UInt8]] = [:]
+            for (page, offset) in index.frameOffsets { pages[page] = try pageImage(page, atFrame: offset, pageSize: index.pageSize) }
+            transactions.append(WALTransaction(pages: pages, databasePages: index.databasePages, pageSize: index.pageSize))
+        }
+        return transactions
+    }
+
+    /// The image of `page` from the frame at `frameOffset` (as listed by
+    /// `readNewTransactionIndexes`). Valid until the writer starts a new transaction: only the
+    /// writer thread, which owns this reader, can make SQLite reuse the WAL.
+    public func pageImage(_ page: UInt32, atFrame frameOffset: Int64, pageSize: UInt32) throws(WALReaderError) -> [UInt8] {
+        let frame = try read(at: frameOffset, count: WALFormat.frameHeaderSize + Int(pageSize))
+        // The frames were validated by the scan; this only guards against a WAL that changed
+        // under us since (which the writer-thread confinement rules out).
+        guard frame.count == WALFormat.frameHeaderSize + Int(pageSize),
+            frame.withUnsafeBytes({ WALFormat.readBE32($0, 0) }) == page
+        else { throw .read(path: walPath, offset: frameOffset, errno: EIO) }
+        return Array(frame[WALFormat.frameHeaderSize...])
+    }
+
+    /// Like `readNewTransactions`, but lists where each page's last image lies instead of
+    /// reading the images: memory grows with the number of pages a transaction touched
+    /// (about 16 bytes each), not with their size.
+    public func readNewTransactionIndexes() throws(WALReaderError) -> [WALTransactionIndex] {
         guard let size = try openCurrentFile(), size >= Int64(WALFormat.headerSize) else {
             // No WAL (never written, or deleted when the last connection closed) or an empty
             // one after a TRUNCATE checkpoint: whatever comes next is a new generation.
@@ -104,7 +130,7 @@ public final class WALReader {
 
     /// Validates frames from `start` up to `fileSize` and groups them into transactions.
     /// Returns the transactions and the position just past the last commit frame.
-    private func scan(from start: Position, fileSize: Int64) throws(WALReaderError) -> ([WALTransaction], Position) {
+    private func scan(from start: Position, fileSize: Int64) throws(WALReaderError) -> ([WALTransactionIndex], Position) {
         let header = start.header
         let frameSize = header.frameSize
         let framesPerChunk = max(1, Self.readChunkBytes / frameSize)
@@ -112,8 +138,8 @@ public final class WALReader {
         var offset = start.nextFrameOffset
         var checksum = start.checksum
         var committed = start
-        var pending: [UInt32: [UInt8]] = [:]
-        var transactions: [WALTransaction] = []
+        var pending: [UInt32: Int64] = [:]
+        var transactions: [WALTransactionIndex] = []
 
         while fileSize - offset >= Int64(frameSize) {
             let available = Int((fileSize - offset) / Int64(frameSize))
@@ -129,9 +155,9 @@ public final class WALReader {
                         return
                     }
                     checksum = frame.checksum
-                    offset += Int64(frameSize)
                     // A later frame for the same page replaces the earlier image.
-                    pending[frame.pageNumber] = Array(UnsafeRawBufferPointer(rebasing: bytes[WALFormat.frameHeaderSize...]))
+                    pending[frame.pageNumber] = offset
+                    offset += Int64(frameSize)
                     if frame.commitSize != 0 {
                         transactions.append(Self.transaction(pending, size: frame.commitSize, pageSize: header.pageSize))
                         pending = [:]
@@ -146,11 +172,11 @@ public final class WALReader {
         return (transactions, committed)
     }
 
-    private static func transaction(_ pages: [UInt32: [UInt8]], size: UInt32, pageSize: UInt32) -> WALTransaction {
+    private static func transaction(_ pages: [UInt32: Int64], size: UInt32, pageSize: UInt32) -> WALTransactionIndex {
         // A transaction that shrank the database may have spilled frames for pages past its
         // final size before deciding to truncate; those pages no longer exist.
         let live = pages.keys.contains(where: { $0 > size }) ? pages.filter { $0.key <= size } : pages
-        return WALTransaction(pages: live, databasePages: size, pageSize: pageSize)
+        return WALTransactionIndex(frameOffsets: live, databasePages: size, pageSize: pageSize)
     }
 
     // MARK: - File access

@@ -16,3 +16,12 @@ public struct WALTransaction: Sendable, Equatable {
         self.pageSize = pageSize
     }
 }
+
+/// A committed transaction located in the WAL but not read: for each page, the file offset of
+/// the frame holding its last image. Capture reads the images part by part from this, so a
+/// transaction of any size is shipped without holding all its pages in memory.
+public struct WALTransactionIndex: Sendable, Equatable {
+    public let frameOffsets: [UInt32: Int64]
+    public let databasePages: UInt32
+    public let pageSize: UInt32
+}

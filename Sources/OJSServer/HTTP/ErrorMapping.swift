@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import OJSCore
+import OJSReplication
 
 /// The one place an `OJSError` becomes HTTP: its status, the response fields its typed facts
 /// turn into (`Retry-After`, the queue-bound fields), and the hint in its body. The core and
@@ -43,8 +44,10 @@ extension OJSError.Code {
         case .unauthorized: return 401
         case .notFound: return 404
         case .methodNotAllowed: return 405
-        case .conflict, .duplicate, .generationMismatch: return 409
-        case .snapshotRequired: return 410
+        case .conflict, .duplicate: return 409
+        // The replication protocol's refusals: replicas act on these statuses alone.
+        case .generationMismatch: return ReplicationProtocol.RefusalStatus.generationMismatch
+        case .snapshotRequired: return ReplicationProtocol.RefusalStatus.snapshotRequired
         case .requestTimeout: return 408
         case .payloadTooLarge: return 413
         case .headersTooLarge: return 431

@@ -158,5 +158,15 @@ public final class OJSMetrics: Sendable {
         gauge("ojs_replication_applied_txid", help: "Newest transaction applied here", Double(s.appliedTxid))
         counter("ojs_replication_snapshots_total", help: "Snapshots this replica bootstrapped from", total: Double(s.bootstraps))
         counter("ojs_replication_received_bytes_total", help: "Stream bytes received", total: Double(s.bytesReceived))
+        for kind in ReplicaFault.Kind.allCases {
+            gauge(
+                "ojs_replication_replica_fault", labels: [("kind", kind.rawValue)],
+                help: "1 while the replica keeps its copy and backs off for this reason", s.fault?.kind == kind ? 1 : 0)
+            counter(
+                "ojs_replication_replica_failed_attempts_total", labels: [("kind", kind.rawValue)],
+                help: "Failed requests to the primary by reason", total: Double(s.faultCounts[kind] ?? 0))
+        }
+        gauge("ojs_replication_pending_bytes", help: "Received record bytes waiting to be applied", Double(s.pendingBytes))
+        gauge("ojs_replication_backpressured", help: "1 while the stream is not read because the apply buffer is full", s.backpressured ? 1 : 0)
     }
 }

@@ -31,17 +31,21 @@ struct ReplicaMiddleware: RouterMiddleware {
         return response
     }
 
+    /// The replica's own health and replication status: always answered here, whatever state
+    /// the copy is in. Forwarding them would report the primary's health as this replica's
+    /// (a refused replica answered 200 `"role":"primary"`).
+    static func isOwnState(_ request: Request) -> Bool {
+        guard request.method == .get || request.method == .head else { return false }
+        let path = request.uri.path
+        return path == "/ojs/v1/health" || path == ReplicationProtocol.Path.status
+    }
+
     /// Reads of the job system a replica answers from its copy. Everything else — writes,
     /// worker calls, the replication endpoints — belongs to the primary.
     static func isReplicaRead(_ request: Request) -> Bool {
         guard request.method == .get || request.method == .head else { return false }
         let path = request.uri.path
-        return !path.hasPrefix("/ojs/v1/replication/") || path == "/ojs/v1/replication/status" || path == "/ojs/v1/replication/digest"
-    }
-
-    /// Health and replication status describe this node: never forwarded.
-    static func isOwnState(_ request: Request) -> Bool {
-        request.method == .get && (request.uri.path == "/ojs/v1/health" || request.uri.path == "/ojs/v1/replication/status")
+        return !path.hasPrefix(ReplicationProtocol.Path.prefix) || path == ReplicationProtocol.Path.status || path == ReplicationProtocol.Path.digest
     }
 
     /// Whether the local copy satisfies the request's freshness demands, waiting up to

@@ -10,8 +10,8 @@ import Synchronization
 /// WAL-shipping endpoints on the primary (`docs/replication-protocol.md`).
 extension OJSAPI {
     func addReplicationRoutes(_ router: Router<Context>) {
-        router.get("/ojs/v1/replication/status") { _, _ in replicationStatus() }
-        router.get("/ojs/v1/replication/digest") { _, _ in
+        router.get(RouterPath(ReplicationProtocol.Path.status)) { _, _ in replicationStatus() }
+        router.get(RouterPath(ReplicationProtocol.Path.digest)) { _, _ in
             let d: ContentDigest
             do {
                 d = try await store.digest()
@@ -22,12 +22,12 @@ extension OJSAPI {
         }
         guard case .primary(let source?) = role else { return }
         addPositionReportRoute(router, source: source)
-        router.get("/ojs/v1/replication/snapshot") { request, _ in
+        router.get(RouterPath(ReplicationProtocol.Path.snapshot)) { request, _ in
             let transfer = try await openSnapshot(request, source: source)
             var headers = HTTPFields()
-            headers[.contentType] = "application/vnd.ojs-edge.snapshot"
-            headers[HTTPField.Name("OJS-Snapshot-Txid")!] = String(transfer.image.header.txid)
-            headers[HTTPField.Name("OJS-Snapshot-Id")!] = transfer.image.header.id.text
+            headers[.contentType] = ReplicationProtocol.MediaType.snapshot
+            headers[HTTPField.Name(ReplicationProtocol.Header.snapshotTxid)!] = String(transfer.image.header.txid)
+            headers[HTTPField.Name(ReplicationProtocol.Header.snapshotId)!] = transfer.image.header.id.text
             return Response(
                 status: .ok, headers: headers,
                 body: ResponseBody { writer in
@@ -49,12 +49,12 @@ extension OJSAPI {
                     try await writer.finish(nil)
                 })
         }
-        router.get("/ojs/v1/replication/stream") { request, _ in
-            guard let afterText = request.queryString("after"), let after = UInt64(afterText) else {
+        router.get(RouterPath(ReplicationProtocol.Path.stream)) { request, _ in
+            guard let afterText = request.queryString(ReplicationProtocol.Query.after), let after = UInt64(afterText) else {
                 throw OJSError.invalid("Query parameter 'after' (a txid) is required.", field: "after")
             }
             var generation: Generation?
-            if let g = request.queryString("generation") {
+            if let g = request.queryString(ReplicationProtocol.Query.generation) {
                 guard let parsed = Generation(text: g) else { throw OJSError.invalid("Query parameter 'generation' is not a generation id.", field: "generation") }
                 generation = parsed
             }
@@ -64,9 +64,9 @@ extension OJSAPI {
                 throw Self.refusal(error)
             }
             var headers = HTTPFields()
-            headers[.contentType] = "application/vnd.ojs-edge.records"
+            headers[.contentType] = ReplicationProtocol.MediaType.records
             let clock = store.clock
-            let region = request.queryString("region") ?? "unnamed"
+            let region = request.queryString(ReplicationProtocol.Query.region) ?? "unnamed"
             guard ReplicaRegistry.isValidRegion(region) else {
                 throw OJSError.invalid("Query parameter 'region' must be 1-64 ASCII letters, digits, '-', '_' or '.'.", field: "region")
             }
@@ -81,7 +81,7 @@ extension OJSAPI {
                     defer { source.replicas.streamClosed(region: region, now: clock()) }
                     let stopping = Mutex(false)
                     try await withGracefulShutdownHandler {
-                        var cursor = after
+                        var cursor = StreamCursor(txid: after)
                         // A replica already at the head learns so at once, not a second later.
                         if after == source.log.lastTxid {
                             try await writer.write(ByteBuffer(bytes: try source.heartbeat(now: clock()).bytes))
@@ -112,6 +112,8 @@ extension OJSAPI {
                     "first_txid": .int(Int64(s.firstTxid)), "last_txid": .int(Int64(s.lastTxid)), "bytes": .int(Int64(s.logBytes)),
                 ]
                 o["captured_records"] = .int(Int64(s.capturedRecords))
+                o["captured_transactions"] = .int(Int64(s.capturedTransactions))
+                o["multi_record_transactions"] = .int(Int64(s.multiPartTransactions))
                 o["captured_page_bytes"] = .int(Int64(s.capturedWALBytes))
                 o["record_bytes"] = .int(Int64(s.recordBytes))
                 o["compression_ratio"] = s.recordBytes > 0 ? .double((Double(s.capturedWALBytes) / Double(s.recordBytes) * 100).rounded() / 100) : .null
@@ -142,25 +144,40 @@ extension OJSAPI {
             o["last_contact"] = s.lastContact.map { .string(Timestamp.format(millis: $0)) } ?? .null
             o["last_error"] = s.lastError.map { .string($0) } ?? .null
             o["stream_closed_by_primary_at"] = s.closedByPrimaryAt.map { .string(Timestamp.format(millis: $0)) } ?? .null
-            o["last_error"] = s.lastError.map { .string($0) } ?? .null
-            return JSONResponse.value(.ok, .object(o))
+            o["fault"] = s.fault.map(Self.faultJSON) ?? .null
+            o["pending_bytes"] = .int(Int64(s.pendingBytes))
+            o["backpressured"] = .bool(s.backpressured)
+            // Answered here, never forwarded: 503 while the copy cannot serve as a healthy
+            // replica, so a load balancer polling either endpoint sees the same verdict.
+            let reason = replicaUnhealthyReason(tailer, s, now: now)
+            o["status"] = .string(reason == nil ? "ok" : "degraded")
+            o["reason"] = reason.map { .string($0) } ?? .null
+            return JSONResponse.value(reason == nil ? .ok : .serviceUnavailable, .object(o))
         }
     }
 
+    static func faultJSON(_ fault: ReplicaFault) -> JSONValue {
+        [
+            "kind": .string(fault.kind.rawValue), "detail": .string(fault.detail), "since": .string(Timestamp.format(millis: fault.since)),
+            "attempts": .int(Int64(fault.attempts)),
+            "next_attempt_at": fault.nextAttemptAt.map { .string(Timestamp.format(millis: $0)) } ?? .null,
+        ]
+    }
+
     func addPositionReportRoute(_ router: Router<Context>, source: ReplicationSource) {
-        router.post("/ojs/v1/replication/replicas/:region/position") { request, context in
+        router.post(RouterPath(ReplicationProtocol.Path.positionRoute)) { request, context in
             let region = try Self.parameter(context, "region")
-            let body = try await JSONBody.object(request, limit: 4096)
-            guard let applied = body["applied_txid"]?.intValue, applied >= 0 else {
-                throw OJSError.invalid("Field 'applied_txid' must be a non-negative integer.", field: "applied_txid")
+            let body = try await JSONBody.object(request, limit: ReplicationProtocol.PositionReport.maxBodyBytes)
+            let report: ReplicationProtocol.PositionReport
+            switch ReplicationProtocol.PositionReport.parse(body) {
+            case .success(let parsed): report = parsed
+            case .failure(let failure): throw OJSError.invalid(failure.message, field: failure.field)
             }
-            let state = body["state"]?.stringValue ?? "streaming"
-            guard ReplicaStatus.State(rawValue: state) != nil else {
+            guard ReplicaStatus.State(rawValue: report.state) != nil else {
                 throw OJSError.invalid("Field 'state' is not a replica state.", field: "state")
             }
-            let generation = body["generation"]?.stringValue.map { String($0.prefix(64)) }
             let now = store.clock()
-            guard source.replicas.report(region: region, .init(appliedTxid: UInt64(applied), state: state, generation: generation), now: now) else {
+            guard source.replicas.report(region: region, report, now: now) else {
                 throw OJSError(.conflict, "No replication stream is open for region '\(region)': open one before reporting a position.")
             }
             if let entry = source.replicas.entries(lastTxid: source.log.lastTxid, now: now).first(where: { $0.region == region }) {
@@ -194,14 +211,14 @@ extension OJSAPI {
     }
 
     static func refusal(_ refusal: StreamRefusal) -> OJSError {
+        let code = ReplicationProtocol.errorCode(for: refusal)
         switch refusal {
         case .generationMismatch(let current):
-            return OJSError(.generationMismatch, "The primary's history is generation \(current.text).", details: ["generation": .string(current.text)])
+            return OJSError(code, "The primary's history is generation \(current.text).", details: ["generation": .string(current.text)])
         case .snapshotRequired(let oldest):
-            return OJSError(
-                .snapshotRequired, "Records after this position are no longer retained (oldest is \(oldest)).", details: ["oldest_txid": .int(Int64(oldest))])
+            return OJSError(code, "Records after this position are no longer retained (oldest is \(oldest)).", details: ["oldest_txid": .int(Int64(oldest))])
         case .ahead(let last):
-            return OJSError(.generationMismatch, "The position is past this primary's last txid \(last).", details: ["last_txid": .int(Int64(last))])
+            return OJSError(code, "The position is past this primary's last txid \(last).", details: ["last_txid": .int(Int64(last))])
         }
     }
 }

@@ -112,23 +112,35 @@ extension OJSAPI {
 
 extension OJSAPI {
     /// A replica is healthy while it streams and its lag is under the threshold; otherwise it
-    /// answers 503 so a load balancer stops sending it reads.
+    /// answers 503 with the reason so a load balancer stops sending it reads. Always answered
+    /// by the replica itself, never forwarded (see `ReplicaMiddleware`).
     func replicaHealth(_ tailer: ReplicaTailer, region: String) -> Response {
         let s = tailer.status.current
         let now = store.clock()
         let lag = s.lagMs(now: now)
         let diverged = tailer.diverged.withLock { $0 }
-        let healthy = !diverged && s.state != .disconnected && s.state != .bootstrapping && lag <= Int64(config.replicaMaxLagMs)
+        let reason = replicaUnhealthyReason(tailer, s, now: now)
+        var replication: JSONObject = [
+            "state": .string(diverged ? "diverged" : s.state.rawValue), "applied_txid": .int(Int64(s.appliedTxid)),
+            "primary_txid": .int(Int64(s.primaryTxid)), "lag_ms": .int(lag), "lag_transactions": .int(Int64(s.lagTransactions)),
+            "max_lag_ms": .int(Int64(config.replicaMaxLagMs)),
+        ]
+        replication["fault"] = s.fault.map(Self.faultJSON) ?? .null
         return JSONResponse.value(
-            healthy ? .ok : .serviceUnavailable,
+            reason == nil ? .ok : .serviceUnavailable,
             [
-                "status": .string(healthy ? "ok" : "degraded"), "version": .string(config.version), "role": "replica",
+                "status": .string(reason == nil ? "ok" : "degraded"), "version": .string(config.version), "role": "replica",
                 "region": .string(region), "uptime_seconds": .int(Int64(health.uptimeSeconds)),
-                "replication": [
-                    "state": .string(diverged ? "diverged" : s.state.rawValue), "applied_txid": .int(Int64(s.appliedTxid)),
-                    "primary_txid": .int(Int64(s.primaryTxid)), "lag_ms": .int(lag), "lag_transactions": .int(Int64(s.lagTransactions)),
-                    "max_lag_ms": .int(Int64(config.replicaMaxLagMs)),
-                ],
+                "reason": reason.map { .string($0) } ?? .null,
+                "replication": .object(replication),
             ])
+    }
+
+    /// Why this replica is not healthy (refused, bootstrapping, diverged, disconnected or too
+    /// far behind), or nil when it is: one verdict for health and replication status.
+    func replicaUnhealthyReason(_ tailer: ReplicaTailer, _ s: ReplicaStatus, now: Int64) -> String? {
+        if let reason = s.unhealthyReason(diverged: tailer.diverged.withLock { $0 }) { return reason }
+        let lag = s.lagMs(now: now)
+        return lag > Int64(config.replicaMaxLagMs) ? "lagging \(lag) ms behind the primary (threshold \(config.replicaMaxLagMs) ms)" : nil
     }
 }

@@ -24,12 +24,16 @@ public enum Migrations {
     /// Applies every migration not yet recorded, all in one transaction: a new database pays
     /// one commit (one sync) rather than one per migration, and a failing migration leaves
     /// the schema exactly as it was. Returns the names applied.
+    ///
+    /// The transaction also takes the next replication txid (`replication_position`, created
+    /// by 0003), like every write the writer commits: a migration is part of the database's
+    /// history, so the primary ships it to replicas instead of starting a new generation.
     @discardableResult
-    public static func apply(to connection: Connection) throws -> [String] {
+    public static func apply(to connection: Connection, now: Int64 = 0, migrations: [Migration] = all) throws -> [String] {
         try connection.execute(ledger)
         var done = Set<String>()
         try connection.query("SELECT name FROM d1_migrations") { done.insert($0.text(0)) }
-        let pending = all.filter { !done.contains($0.name) }
+        let pending = migrations.filter { !done.contains($0.name) }
         guard !pending.isEmpty else { return [] }
         try connection.execute("BEGIN IMMEDIATE")
         do {
@@ -37,6 +41,7 @@ public enum Migrations {
                 try connection.execute(migration.sql)
                 try connection.run("INSERT INTO d1_migrations (name) VALUES (?)", [.text(migration.name)])
             }
+            try connection.run("UPDATE replication_position SET txid = txid + 1, committed_at = ? WHERE id = 1", [.int(now)])
             try connection.execute("COMMIT")
         } catch {
             try? connection.execute("ROLLBACK")

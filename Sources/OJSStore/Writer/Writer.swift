@@ -66,7 +66,7 @@ public final class Writer: Sendable {
         guard sqlite3_db_readonly(db.rawHandle, "main") == 0 else {
             throw SQLiteError(code: SQLITE_READONLY, message: "the database file or its directory is read-only", sql: nil)
         }
-        self.appliedMigrations = try Migrations.apply(to: db)
+        self.appliedMigrations = try Migrations.apply(to: db, now: clock())
         if let maxDatabaseBytes {
             // SQLite answers SQLITE_FULL past this many pages, exactly as on a full disk, so
             // a quota and a full disk take the same path.

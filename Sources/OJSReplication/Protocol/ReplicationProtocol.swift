@@ -1,0 +1,138 @@
+import OJSCore
+import OJSStore
+
+/// A transaction id: the position of one committed transaction in a generation's history
+/// (1, 2, 3… without gaps). One type for every txid in replication, so a position never
+/// passes through a signed/unsigned conversion on its way from the log to the wire.
+public typealias TxID = UInt64
+
+/// The replication wire protocol (`docs/replication-protocol.md`), defined once: the primary's
+/// routes (OJSServer) and the replica's tailer both build and read requests through this, so a
+/// path, a media type or the meaning of a refusal cannot drift between the two sides.
+public enum ReplicationProtocol {
+    /// Request paths.
+    public enum Path {
+        public static let prefix = "/ojs/v1/replication/"
+        public static let status = "/ojs/v1/replication/status"
+        public static let digest = "/ojs/v1/replication/digest"
+        public static let snapshot = "/ojs/v1/replication/snapshot"
+        public static let stream = "/ojs/v1/replication/stream"
+        /// Route pattern of the position report (`:region` is the replica's region).
+        public static let positionRoute = "/ojs/v1/replication/replicas/:region/position"
+
+        /// Where a replica in `region` posts its position.
+        public static func position(region: String) -> String { "/ojs/v1/replication/replicas/\(region)/position" }
+
+        /// The stream request for a replica at `after` on `generation`.
+        public static func stream(after: TxID, generation: Generation, region: String) -> String {
+            "\(stream)?\(Query.after)=\(after)&\(Query.generation)=\(generation.text)&\(Query.region)=\(region)"
+        }
+    }
+
+    /// Query parameters of the stream request.
+    public enum Query {
+        public static let after = "after"
+        public static let generation = "generation"
+        public static let region = "region"
+    }
+
+    /// Content types of the two binary bodies.
+    public enum MediaType {
+        public static let records = "application/vnd.ojs-edge.records"
+        public static let snapshot = "application/vnd.ojs-edge.snapshot"
+    }
+
+    /// Response headers.
+    public enum Header {
+        public static let snapshotTxid = "OJS-Snapshot-Txid"
+        /// The snapshot's id, which a resumed download names (`?id=…&from_chunk=…`).
+        public static let snapshotId = "OJS-Snapshot-Id"
+    }
+
+    /// The HTTP statuses of the two refusals that let a replica discard its copy. They are part
+    /// of this protocol (a replica acts on the status alone), so they are defined here, and
+    /// the server's error mapping uses these same values for their codes.
+    public enum RefusalStatus {
+        /// `x_generation_mismatch`.
+        public static let generationMismatch = 409
+        /// `x_snapshot_required`.
+        public static let snapshotRequired = 410
+    }
+
+    /// The HTTP status of each refusal to stream.
+    public static func status(for refusal: StreamRefusal) -> Int {
+        switch errorCode(for: refusal) {
+        case .snapshotRequired: return RefusalStatus.snapshotRequired
+        default: return RefusalStatus.generationMismatch
+        }
+    }
+
+    /// The OJS error code the primary answers for each refusal to stream (statuses in
+    /// `RefusalStatus`).
+    public static func errorCode(for refusal: StreamRefusal) -> OJSError.Code {
+        switch refusal {
+        case .generationMismatch, .ahead: return .generationMismatch
+        case .snapshotRequired: return .snapshotRequired
+        }
+    }
+
+    /// What a replica makes of a non-200 answer from the primary. Only the two refusals that
+    /// say the replica's history is unusable (`x_generation_mismatch`, `x_snapshot_required`)
+    /// allow it to discard its copy; every other status is a fault it waits out.
+    public static func outcome(status: Int) -> ReplicaOutcome {
+        switch status {
+        case RefusalStatus.generationMismatch: return .historyDiverged
+        case RefusalStatus.snapshotRequired: return .positionTrimmed
+        case 401, 403: return .fault(.refused)
+        case 500...599: return .fault(.unavailable)
+        default: return .fault(.unexpectedStatus)
+        }
+    }
+
+    /// The body of `POST …/replicas/:region/position`.
+    public struct PositionReport: Sendable, Equatable {
+        public var appliedTxid: TxID
+        public var state: String
+        public var generation: String?
+
+        public init(appliedTxid: TxID, state: String, generation: String?) {
+            self.appliedTxid = appliedTxid
+            self.state = state
+            self.generation = generation
+        }
+
+        /// Position reports are tiny; the route refuses anything larger.
+        public static let maxBodyBytes = 4096
+
+        public var json: JSONValue {
+            ["applied_txid": .int(Int64(clamping: appliedTxid)), "state": .string(state), "generation": .string(generation ?? "")]
+        }
+
+        /// Parses a report; nil names the field that is missing or wrong.
+        public static func parse(_ body: JSONValue) -> Result<PositionReport, ParseFailure> {
+            guard let applied = body["applied_txid"]?.intValue, applied >= 0 else {
+                return .failure(ParseFailure(field: "applied_txid", message: "Field 'applied_txid' must be a non-negative integer."))
+            }
+            let generation = body["generation"]?.stringValue
+            return .success(
+                PositionReport(
+                    appliedTxid: TxID(applied), state: body["state"]?.stringValue ?? "streaming",
+                    generation: generation?.isEmpty == true ? nil : generation))
+        }
+
+        public struct ParseFailure: Error, Sendable {
+            public let field: String
+            public let message: String
+        }
+    }
+}
+
+/// How a replica reacts to a failed request to the primary.
+public enum ReplicaOutcome: Sendable, Equatable {
+    /// `x_generation_mismatch`: the copy follows another history; discard it and bootstrap.
+    case historyDiverged
+    /// `x_snapshot_required`: the records after the copy's position are gone; bootstrap.
+    case positionTrimmed
+    /// Anything else: keep the copy and retry with backoff.
+    case fault(ReplicaFault.Kind)
+}
