@@ -14,7 +14,7 @@ bootstrapped, and whether it caught up. Standard library only; loopback only.
 import argparse, http.client, json, os, platform, shutil, subprocess, sys, tempfile, threading, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import free_port, wait_healthy
+from benchlib import free_port, stop, wait_healthy
 
 HEADERS = {"Content-Type": "application/openjobspec+json"}
 
@@ -134,10 +134,7 @@ def main():
         if args.replica: ok = ok and result["replica"]["converged"] and result["replica"]["bootstraps"] == 1
         sys.exit(0 if ok else 1)
     finally:
-        for p in reversed(procs): p.terminate()
-        for p in procs:
-            try: p.wait(10)
-            except subprocess.TimeoutExpired: p.kill()
+        stop(procs)
         shutil.rmtree(root, ignore_errors=True)
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ stream compression ratio from /ojs/v1/replication/status. Standard library only.
 """
 import argparse, http.client, json, os, shutil, socket, subprocess, sys, tempfile, threading, time
 
-from benchlib import free_port, wait_healthy
+from benchlib import free_port, stop, wait_healthy
 
 def get(port, path):
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=10); c.request("GET", path)
@@ -35,12 +35,12 @@ def main():
         wait_healthy(rport)
         sent = [0]; lock = threading.Lock()
         per_conn = args.rate / args.connections
-        stop = time.time() + args.seconds
+        end_at = time.time() + args.seconds
         body = json.dumps({"type": "bench.lag", "args": [1, "x" * 64]})
         def worker():
             c = http.client.HTTPConnection("127.0.0.1", pport, timeout=10)
             start = time.time(); n = 0
-            while time.time() < stop:
+            while time.time() < end_at:
                 c.request("POST", "/ojs/v1/jobs", body, {"Content-Type": "application/json"}); c.getresponse().read()
                 n += 1
                 ahead = start + n / per_conn - time.time()
@@ -59,10 +59,7 @@ def main():
         }
         print(json.dumps(result, indent=2))
     finally:
-        for p in reversed(procs): p.terminate()
-        for p in procs:
-            try: p.wait(10)
-            except subprocess.TimeoutExpired: p.kill()
+        stop(procs)
         shutil.rmtree(root, ignore_errors=True)
 
 if __name__ == "__main__":

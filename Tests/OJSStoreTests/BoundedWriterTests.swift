@@ -17,6 +17,15 @@ final class BoundedWriterTests: StoreTestCase {
     }
 
     var writer: Writer { store.writer! }
+
+    /// Pushes, fetches and acks `n` jobs in queue `q`.
+    func completeJobs(_ n: Int) async throws {
+        for _ in 0..<n {
+            let job = try await push(#"{"type":"t","args":[],"options":{"queue":"q"}}"#)
+            _ = try await store.fetch(FetchRequest(queues: ["q"]))
+            _ = try await store.ack(AckRequest(jobId: job.id))
+        }
+    }
     var transactions: Int { writer.currentStats.batches }
 
     func testPromotionOfManyDueJobsCommitsOneTransactionPerChunk() async throws {
@@ -84,11 +93,7 @@ final class BoundedWriterTests: StoreTestCase {
             $0.purgeTransactionBudgetMs = 0  // one round of statements per transaction
             $0.completedRetentionMs = 60_000
         }
-        for _ in 0..<5 {
-            let job = try await push(#"{"type":"t","args":[],"options":{"queue":"q"}}"#)
-            _ = try await store.fetch(FetchRequest(queues: ["q"]))
-            _ = try await store.ack(AckRequest(jobId: job.id))
-        }
+        try await completeJobs(5)
         clock.advance(2 * 3_600_000)
         let before = transactions
         let report = try await store.tick()
@@ -106,11 +111,7 @@ final class BoundedWriterTests: StoreTestCase {
             $0.purgeTransactionBudgetMs = 60_000
             $0.completedRetentionMs = 60_000
         }
-        for _ in 0..<5 {
-            let job = try await push(#"{"type":"t","args":[],"options":{"queue":"q"}}"#)
-            _ = try await store.fetch(FetchRequest(queues: ["q"]))
-            _ = try await store.ack(AckRequest(jobId: job.id))
-        }
+        try await completeJobs(5)
         clock.advance(2 * 3_600_000)
         let report = try await store.tick()
         XCTAssertEqual(report.purge.completed, 5)
