@@ -49,14 +49,21 @@ final class Cluster {
         guard let replica = replicas[region] else { throw TestFailure("no replica \(region)") }
         let bookmark = try await primaryBookmark()
         for _ in 0..<attempts {
-            let r = try await HTTP.exchange("GET", replica.baseURL + "/ojs/v1/replication/digest", headers: ["OJS-Bookmark": bookmark])
+            let r = try await HTTP.exchange(
+                "GET", replica.baseURL + "/ojs/v1/replication/digest", headers: Self.replicationAuth(replica).merging(["OJS-Bookmark": bookmark]) { $1 })
             if r.status == 200, r.headers["ojs-served-by"] == "replica/\(region)" { return r.json }
         }
         throw TestFailure("replica \(region) did not catch up to \(bookmark)")
     }
 
     func primaryDigest() async throws -> [String: Any] {
-        try await HTTP.exchange("GET", primary.baseURL + "/ojs/v1/replication/digest").json
+        try await HTTP.exchange("GET", primary.baseURL + "/ojs/v1/replication/digest", headers: Self.replicationAuth(primary)).json
+    }
+
+    /// The digest is a replication endpoint: with a replication key set, it needs it.
+    static func replicationAuth(_ process: ServerProcess) -> [String: String] {
+        guard let key = process.environment["OJS_REPLICATION_KEY"]?.split(separator: ",").first else { return [:] }
+        return ["Authorization": "Bearer \(key)"]
     }
 
     /// The primary's digest and the replica's at the same txid. The primary's scheduler may

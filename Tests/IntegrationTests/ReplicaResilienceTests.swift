@@ -17,7 +17,7 @@ final class ReplicaResilienceTests: XCTestCase {
             "eu", primaryURL: "http://127.0.0.1:\(proxy.port)", environment: ["OJS_REPLICATION_KEY": "key-one"])
         for i in 0..<20 { _ = try await HTTP.exchange("POST", cluster.primary.baseURL + "/ojs/v1/jobs", json: #"{"type":"rotate.before","args":[\#(i)]}"#) }
         _ = try await cluster.digestsAtOnePosition("eu")
-        let generation = try await HTTP.exchange("GET", cluster.primary.baseURL + "/ojs/v1/replication/status").json["generation"] as? String
+        let generation = try await HTTP.exchange("GET", cluster.primary.baseURL + "/ojs/v1/replication/status", headers: Cluster.replicationAuth(cluster.primary)).json["generation"] as? String
 
         // The primary comes back with a rotated key the replica does not have.
         cluster.primary.terminate()
@@ -55,7 +55,7 @@ final class ReplicaResilienceTests: XCTestCase {
         _ = try await HTTP.exchange("POST", cluster.primary.baseURL + "/ojs/v1/jobs", json: #"{"type":"rotate.after","args":[]}"#)
         let (primary, copy) = try await cluster.digestsAtOnePosition("eu", attempts: 100)
         XCTAssertEqual(copy["sha256"] as? String, primary["sha256"] as? String)
-        let status = try await HTTP.exchange("GET", replica.baseURL + "/ojs/v1/replication/status")
+        let status = try await HTTP.exchange("GET", replica.baseURL + "/ojs/v1/replication/status", headers: Cluster.replicationAuth(replica))
         XCTAssertEqual(status.status, 200)
         XCTAssertEqual(status.json["bootstraps"] as? Int, 1, "resumed without a new snapshot")
         XCTAssertEqual(status.json["generation"] as? String, generation, "the history did not restart")
@@ -69,7 +69,7 @@ final class ReplicaResilienceTests: XCTestCase {
         let cluster = try Cluster(primaryEnvironment: ["OJS_REPLICATION_RECORD_KB": "64"])
         defer { cluster.stop() }
         try await cluster.start(replicas: ["eu"])
-        let before = try await HTTP.exchange("GET", cluster.primary.baseURL + "/ojs/v1/replication/status").json
+        let before = try await HTTP.exchange("GET", cluster.primary.baseURL + "/ojs/v1/replication/status", headers: Cluster.replicationAuth(cluster.primary)).json
         let args = String(repeating: "a", count: 3500)
         // One batch push is one transaction: about 250 × 3.5 KB of rows plus index pages.
         let jobs = (0..<250).map { #"{"type":"burst.big","args":["\#(args)",\#($0)],"options":{"queue":"burst"}}"# }
@@ -78,11 +78,11 @@ final class ReplicaResilienceTests: XCTestCase {
         let (primary, copy) = try await cluster.digestsAtOnePosition("eu")
         XCTAssertEqual(copy["sha256"] as? String, primary["sha256"] as? String, "the replica converged")
 
-        let after = try await HTTP.exchange("GET", cluster.primary.baseURL + "/ojs/v1/replication/status").json
+        let after = try await HTTP.exchange("GET", cluster.primary.baseURL + "/ojs/v1/replication/status", headers: Cluster.replicationAuth(cluster.primary)).json
         XCTAssertEqual(after["generation"] as? String, before["generation"] as? String, "no new generation")
         XCTAssertGreaterThanOrEqual(after["multi_record_transactions"] as? Int ?? 0, 1, "the batch needed several records: \(after)")
         XCTAssertNil(after["last_error"] as? String)
-        let status = try await HTTP.exchange("GET", cluster.replicas["eu"]!.baseURL + "/ojs/v1/replication/status").json
+        let status = try await HTTP.exchange("GET", try XCTUnwrap(cluster.replicas["eu"]).baseURL + "/ojs/v1/replication/status").json
         XCTAssertEqual(status["bootstraps"] as? Int, 1, "no second bootstrap")
         let read = try await HTTP.exchange("GET", cluster.replicas["eu"]!.baseURL + "/ojs/v1/queues/burst/stats")
         XCTAssertEqual((read.json["queue"] as? [String: Any])?["available"] as? Int, 250)
@@ -93,7 +93,7 @@ final class ReplicaResilienceTests: XCTestCase {
         let deadline = Date().addingTimeInterval(timeout)
         var last: [String: Any] = [:]
         while Date() < deadline {
-            last = try await HTTP.exchange("GET", replica.baseURL + "/ojs/v1/replication/status").json
+            last = try await HTTP.exchange("GET", replica.baseURL + "/ojs/v1/replication/status", headers: Cluster.replicationAuth(replica)).json
             if last["state"] as? String == state { return last }
             try await Task.sleep(for: .milliseconds(100))
         }

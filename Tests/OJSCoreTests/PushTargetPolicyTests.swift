@@ -64,8 +64,10 @@ final class SecretSealerTests: XCTestCase {
         XCTAssertNotEqual(stored, try sealer.seal("whsec_known_secret", context: "push_endpoints.secret:a"), "a fresh nonce each time")
         XCTAssertEqual(try sealer.open(stored, context: "push_endpoints.secret:a"), "whsec_known_secret")
         XCTAssertThrowsError(try sealer.open(stored, context: "push_endpoints.secret:b"), "bound to its row")
+        // A character in the middle of the base64 ciphertext: all six of its bits are used.
         var tampered = Array(stored.utf8)
-        tampered[tampered.count - 3] = tampered[tampered.count - 3] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
+        let middle = stored.utf8.count - 20
+        tampered[middle] = tampered[middle] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
         XCTAssertThrowsError(try sealer.open(String(decoding: tampered, as: UTF8.self), context: "push_endpoints.secret:a"))
         let other = try SecretSealer(key: SecretSealer.generateKey())
         XCTAssertThrowsError(try other.open(stored, context: "push_endpoints.secret:a"), "another key cannot open it")

@@ -179,6 +179,16 @@ final class AccessControlTests: XCTestCase {
         }
     }
 
+    func testAReplicationKeyAloneClosesReplicationButNotTheAPI() async throws {
+        try await TestApp.run(directory: directory, configure: { $0.replicationKeys = ["r1"] }) { client in
+            let pushed = try await client.execute(
+                uri: "/ojs/v1/jobs", method: .post, headers: [.contentType: "application/openjobspec+json"], body: ByteBuffer(string: #"{"type":"x.y","args":[]}"#))
+            XCTAssertEqual(pushed.status, .created)
+            let digest = try await client.execute(uri: "/ojs/v1/replication/digest", method: .get)
+            XCTAssertEqual(digest.status, .unauthorized)
+        }
+    }
+
     func testWithoutAnyKeyEverythingIsOpenButPathsMustStillBeCanonical() async throws {
         try await TestApp.run(directory: directory) { client in
             let health = try await client.execute(uri: "/ojs/v1/health", method: .get)

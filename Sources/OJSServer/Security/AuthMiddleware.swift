@@ -1,11 +1,12 @@
 import Hummingbird
 import OJSCore
 
-/// Key authentication, deny by default (`AccessPolicy`): once an API key or a replication key
-/// is configured, a request passes only with the credential its path needs, sent as
-/// `Authorization: Bearer <key>` and compared in constant time. With no key at all (a
-/// loopback development server; `serve` refuses to listen elsewhere without keys) every
-/// request passes.
+/// Key authentication, deny by default (`AccessPolicy`): once API keys are configured, every
+/// route outside the allowlist needs one; once any key is configured, the replication routes
+/// need a replication key (an API key never opens them, and with none configured nothing
+/// does). Keys are sent as `Authorization: Bearer <key>` and compared in constant time. With
+/// no key at all (a loopback development server; `serve` refuses to listen elsewhere without
+/// keys) every request passes.
 ///
 /// It runs after `CanonicalPathMiddleware`, so the path it judges is the path the router
 /// routes, and on a replica before forwarding, so a replica never serves or relays more than
@@ -27,7 +28,10 @@ struct AuthMiddleware: RouterMiddleware {
         case .none:
             break
         case .apiKey:
-            guard matchesAPIKey(sent) else { throw refusal(sent, need: "an API key") }
+            // With no API key configured the API is as open as with no key at all (only on
+            // loopback, or with OJS_ALLOW_INSECURE_NO_AUTH): a replication key closes
+            // replication, not the job API.
+            guard apiKeys.isEmpty || matchesAPIKey(sent) else { throw refusal(sent, need: "an API key") }
         case .replicationKey:
             guard matchesReplicationKey(sent) else { throw refusal(sent, need: "the replication key (OJS_REPLICATION_KEY)") }
         case .replicationOrAPIKey:
