@@ -1,3 +1,5 @@
+import OJSCore
+
 /// Identifies one continuous history of the primary's database. Transaction ids and the
 /// checksum chain only mean something within a generation: a replica that finds a different
 /// generation on the primary must re-bootstrap rather than apply records onto a foreign base.
@@ -58,21 +60,12 @@ public struct Generation: Sendable, Hashable, CustomStringConvertible {
         raw.reserveCapacity(Generation.byteCount)
         var index = 0
         while index < hex.count {
-            guard let high = Generation.nibble(hex[index]), let low = Generation.nibble(hex[index + 1]) else {
+            guard let high = Hex.nibble(hex[index]), let low = Hex.nibble(hex[index + 1]) else {
                 return nil
             }
             raw.append(high << 4 | low)
             index += 2
         }
         self.bytes = raw
-    }
-
-    private static func nibble(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
-        default: return nil
-        }
     }
 }

@@ -41,7 +41,7 @@ public enum CanonicalPath {
                 if b < 0x20 || b == 0x7F { return "a control character" }
                 if b == UInt8(ascii: "\\") { return "a backslash" }
                 if b == UInt8(ascii: "%") {
-                    guard i + 2 < bytes.count, let hi = hex(bytes[i + 1]), let lo = hex(bytes[i + 2]) else {
+                    guard i + 2 < bytes.count, let hi = Hex.nibble(bytes[i + 1]), let lo = Hex.nibble(bytes[i + 2]) else {
                         return "a malformed percent-encoding"
                     }
                     let decoded = hi << 4 | lo
@@ -59,15 +59,6 @@ public enum CanonicalPath {
             i += 1
         }
         return nil
-    }
-
-    private static func hex(_ b: UInt8) -> UInt8? {
-        switch b {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return b - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return b - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return b - UInt8(ascii: "A") + 10
-        default: return nil
-        }
     }
 }
 
