@@ -2,7 +2,7 @@
 import PackageDescription
 
 let strict: [SwiftSetting] = [
-    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("ExistentialAny")
 ]
 
 let package = Package(
@@ -127,7 +127,9 @@ let package = Package(
         .testTarget(name: "OJSSimulationTests", dependencies: ["OJSSimulation"], swiftSettings: strict),
         .testTarget(
             name: "OJSReplicationTests",
-            dependencies: ["OJSReplication", "OJSStore", "OJSCore", "CSQLite", .product(name: "Logging", package: "swift-log")], swiftSettings: strict),
+            dependencies: ["OJSReplication", "OJSStore", "OJSCore", "CSQLite", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "OJSServerTests",
             dependencies: [
@@ -154,6 +156,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
-            swiftSettings: strict),
+            swiftSettings: strict
+        ),
     ]
 )

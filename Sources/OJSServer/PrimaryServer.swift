@@ -8,7 +8,11 @@ import ServiceLifecycle
 /// Assembles the primary: router, middleware, scheduler, replication source.
 public enum PrimaryServer {
     public static func makeRouter(
-        store: Store, config: ServerConfiguration, logger: Logger, replication: ReplicationSource? = nil, metrics: OJSMetrics = OJSMetrics(),
+        store: Store,
+        config: ServerConfiguration,
+        logger: Logger,
+        replication: ReplicationSource? = nil,
+        metrics: OJSMetrics = OJSMetrics(),
         push: PushDispatcher? = nil
     ) -> Router<OJSRequestContext> {
         let router = Router(context: OJSRequestContext.self)
@@ -24,33 +28,59 @@ public enum PrimaryServer {
                     let generation = replication?.log.generation.text ?? "00000000"
                     let bookmark = Bookmark(txid: writer?.position.txid ?? 0, generation: generation)
                     return [(.bookmark, bookmark.text), (.servedBy, "primary")]
-                }, metrics: metrics))
+                },
+                metrics: metrics
+            )
+        )
         router.add(middleware: CanonicalPathMiddleware())
         router.add(middleware: AuthMiddleware(apiKeys: config.apiKeys, replicationKeys: config.replicationKeys))
         OJSAPI(
-            store: store, config: config, health: health, role: .primary(replication), metrics: metrics,
-            tracing: config.tracing ? JobTracing() : nil, push: push
+            store: store,
+            config: config,
+            health: health,
+            role: .primary(replication),
+            metrics: metrics,
+            tracing: config.tracing ? JobTracing() : nil,
+            push: push
         ).register(on: router)
         return router
     }
 
     /// `services` run beside the server (the trace exporter).
     public static func makeApplication(
-        store: Store, config: ServerConfiguration, logger: Logger, replication: ReplicationSource? = nil, services extra: [any Service] = []
+        store: Store,
+        config: ServerConfiguration,
+        logger: Logger,
+        replication: ReplicationSource? = nil,
+        services extra: [any Service] = []
     ) -> some ApplicationProtocol {
         let metrics = OJSMetrics()
         // In serverless mode nothing runs between requests: deliveries go out from the tick.
-        let push = config.pushDelivery
+        let push =
+            config.pushDelivery
             ? PushDispatcher(
-                store: store, logger: logger, metrics: metrics, pollMs: config.pushPollMs, version: config.version, targets: config.pushTargets) : nil
+                store: store,
+                logger: logger,
+                metrics: metrics,
+                pollMs: config.pushPollMs,
+                version: config.version,
+                targets: config.pushTargets
+            ) : nil
         let router = makeRouter(
-            store: store, config: config, logger: logger, replication: replication, metrics: metrics, push: config.serverless ? push : nil)
+            store: store,
+            config: config,
+            logger: logger,
+            replication: replication,
+            metrics: metrics,
+            push: config.serverless ? push : nil
+        )
         return Application(
             router: router,
             server: HTTPServerSettings.server(config),
             configuration: HTTPServerSettings.application(config, serverName: "ojs-edge", logger: logger),
             services: extra + backgroundServices(store: store, config: config, logger: logger, replication: replication, push: push),
-            logger: logger)
+            logger: logger
+        )
     }
 
     /// What runs beside the HTTP server. Serverless mode has no ticker and no push
@@ -58,7 +88,11 @@ public enum PrimaryServer {
     /// /ojs/v1/admin/tick`, and so do push deliveries. Span export consumes events the writer
     /// hands it (no timer, no writes); replication streams are requests.
     static func backgroundServices(
-        store: Store, config: ServerConfiguration, logger: Logger, replication: ReplicationSource?, push: PushDispatcher? = nil
+        store: Store,
+        config: ServerConfiguration,
+        logger: Logger,
+        replication: ReplicationSource?,
+        push: PushDispatcher? = nil
     ) -> [any Service] {
         var services: [any Service] = []
         if config.tracing { services.append(JobSpanService(store: store, tracing: JobTracing())) }

@@ -105,12 +105,16 @@ extension ServerConfiguration {
             return "--test-mode enables POST /ojs/v1/admin/reset and is only allowed on a loopback address, not \(host)."
         }
         if !loopback && apiKeys.isEmpty && !allowInsecureNoAuth {
-            return "Refusing to listen on \(host) without an API key: set OJS_API_KEY (or OJS_ALLOW_INSECURE_NO_AUTH=true to accept unauthenticated access)."
+            return
+                "Refusing to listen on \(host) without an API key: set OJS_API_KEY (or "
+                + "OJS_ALLOW_INSECURE_NO_AUTH=true to accept unauthenticated access)."
         }
         // The replication endpoints hand out the whole database (snapshot, stream): off
         // loopback they need their own key, which an API key does not replace.
         if !loopback && replicationKeys.isEmpty && !allowInsecureNoAuth {
-            return "Refusing to listen on \(host) without a replication key: the replication endpoints serve the whole database. Set OJS_REPLICATION_KEY on this node and its replicas (or OJS_ALLOW_INSECURE_NO_AUTH=true to accept unauthenticated access)."
+            return
+                "Refusing to listen on \(host) without a replication key: the replication endpoints serve the whole database. Set "
+                + "OJS_REPLICATION_KEY on this node and its replicas (or OJS_ALLOW_INSECURE_NO_AUTH=true to accept unauthenticated access)."
         }
         return nil
     }

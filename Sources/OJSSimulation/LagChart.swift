@@ -6,8 +6,12 @@ public enum LagChart {
     static let colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
 
     public static func render(_ report: SimulationReport, width: Int = 900, height: Int = 420) -> String {
-        let left = 70.0, right = 200.0, top = 40.0, bottom = 50.0
-        let plotW = Double(width) - left - right, plotH = Double(height) - top - bottom
+        let left = 70.0
+        let right = 200.0
+        let top = 40.0
+        let bottom = 50.0
+        let plotW = Double(width) - left - right
+        let plotH = Double(height) - top - bottom
         let tMax = max(report.durationS, report.faults.map(\.endS).max() ?? 0, 1)
         let observed = report.regions.flatMap { $0.lagSeries.compactMap(\.lagMs) }.max() ?? 0
         let yMax = niceCeiling(max(observed, 10))
@@ -22,7 +26,8 @@ public enum LagChart {
 
             """
         for (i, f) in report.faults.enumerated() {
-            let x0 = x(f.startS), x1 = max(x(f.endS), x0 + 2)
+            let x0 = x(f.startS)
+            let x1 = max(x(f.endS), x0 + 2)
             svg += "<rect x=\"\(r(x0))\" y=\"\(r(top))\" width=\"\(r(x1 - x0))\" height=\"\(r(plotH))\" fill=\"#f2b134\" fill-opacity=\"0.25\"/>\n"
             svg += "<line x1=\"\(r(x0))\" y1=\"\(r(top))\" x2=\"\(r(x0))\" y2=\"\(r(top + plotH))\" stroke=\"#b8860b\" stroke-dasharray=\"4 3\"/>\n"
             let labelY = top + 14 + Double(i % 3) * 14
@@ -48,14 +53,21 @@ public enum LagChart {
             // A sample the replica did not answer (it was down) breaks the line.
             var runs: [[String]] = [[]]
             for s in region.lagSeries {
-                if let v = s.lagMs { runs[runs.count - 1].append("\(r(x(s.t))),\(r(y(v)))") } else if !(runs.last?.isEmpty ?? true) { runs.append([]) }
+                if let v = s.lagMs {
+                    runs[runs.count - 1].append("\(r(x(s.t))),\(r(y(v)))")
+                } else if !(runs.last?.isEmpty ?? true) {
+                    runs.append([])
+                }
             }
             for run in runs where !run.isEmpty {
                 svg += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"1.6\" points=\"\(run.joined(separator: " "))\"/>\n"
             }
             let ly = top + 10 + Double(i) * 20
-            svg += "<line x1=\"\(r(left + plotW + 15))\" y1=\"\(r(ly))\" x2=\"\(r(left + plotW + 35))\" y2=\"\(r(ly))\" stroke=\"\(color)\" stroke-width=\"3\"/>\n"
-            svg += "<text x=\"\(r(left + plotW + 40))\" y=\"\(r(ly + 4))\">\(escape(region.name)) p99 \(label(region.replicationLagMs.p99)) ms</text>\n"
+            svg +=
+                "<line x1=\"\(r(left + plotW + 15))\" y1=\"\(r(ly))\" x2=\"\(r(left + plotW + 35))\" "
+                + "y2=\"\(r(ly))\" stroke=\"\(color)\" stroke-width=\"3\"/>\n"
+            svg +=
+                "<text x=\"\(r(left + plotW + 40))\" y=\"\(r(ly + 4))\">\(escape(region.name)) p99 \(label(region.replicationLagMs.p99)) ms</text>\n"
         }
         if !report.faults.isEmpty {
             let ly = top + 10 + Double(report.regions.count) * 20

@@ -26,7 +26,8 @@ public final class LinkProxy: Sendable {
         let outbound: any Channel
     }
 
-    public static func start(name: String, link: Topology.Link, upstreamPort: Int, seed: UInt64, group: any EventLoopGroup) async throws -> LinkProxy {
+    public static func start(name: String, link: Topology.Link, upstreamPort: Int, seed: UInt64, group: any EventLoopGroup) async throws -> LinkProxy
+    {
         let state = NIOLockedValueBox(State(rng: SplitMix(seed)))
         let server = try await ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
@@ -86,7 +87,12 @@ public final class LinkProxy: Sendable {
         pair.outbound.close(promise: nil)
     }
 
-    private static func accept(_ inbound: any Channel, link: Topology.Link, upstreamPort: Int, state: NIOLockedValueBox<State>) -> EventLoopFuture<Void> {
+    private static func accept(
+        _ inbound: any Channel,
+        link: Topology.Link,
+        upstreamPort: Int,
+        state: NIOLockedValueBox<State>
+    ) -> EventLoopFuture<Void> {
         let seeds = state.withLockedValue { s in s.partitioned ? nil : (s.rng.next(), s.rng.next()) }
         // A partitioned link refuses: the connection is closed as soon as it is accepted.
         guard let seeds else { return inbound.eventLoop.makeFailedFuture(LinkProxyError.partitioned) }

@@ -80,8 +80,13 @@ extension SimulationReport.RegionReport {
         self.name = name
         replicationLagMs = Percentiles(o.lag.compactMap(\.lagMs))
         reads = .init(
-            servedLocally: o.readsLocal, forwarded: o.readsForwarded, withoutBookmark: o.readsWithoutBookmark,
-            staleWithoutBookmark: o.staleReadsWithoutBookmark, withBookmark: o.readsWithBookmark, rywViolationsWithBookmark: o.rywViolations.count)
+            servedLocally: o.readsLocal,
+            forwarded: o.readsForwarded,
+            withoutBookmark: o.readsWithoutBookmark,
+            staleWithoutBookmark: o.staleReadsWithoutBookmark,
+            withBookmark: o.readsWithBookmark,
+            rywViolationsWithBookmark: o.rywViolations.count
+        )
         latencyMs = o.latenciesMs.mapValues { Percentiles($0) }
         errors = o.errors
         throughputPerS = o.succeeded.mapValues { durationS > 0 ? (Double($0) / durationS * 10).rounded() / 10 : 0 }

@@ -9,20 +9,31 @@ extension SimulationReport {
         let lagWidths = [14, 9, 9, 9, 9, 8, 8, 13, 13]
         out.append(Self.row(["REGION", "LAG p50", "p95", "p99", "max ms", "LOCAL", "FWD", "STALE/NO-BM", "RYW VIOL/BM"], widths: lagWidths))
         for r in regions {
-            out.append(Self.row([
-                r.name, Self.format(r.replicationLagMs.p50), Self.format(r.replicationLagMs.p95), Self.format(r.replicationLagMs.p99),
-                Self.format(r.replicationLagMs.max), "\(r.reads.servedLocally)", "\(r.reads.forwarded)",
-                "\(r.reads.staleWithoutBookmark)/\(r.reads.withoutBookmark)", "\(r.reads.rywViolationsWithBookmark)/\(r.reads.withBookmark)",
-            ], widths: lagWidths))
+            out.append(
+                Self.row(
+                    [
+                        r.name, Self.format(r.replicationLagMs.p50), Self.format(r.replicationLagMs.p95), Self.format(r.replicationLagMs.p99),
+                        Self.format(r.replicationLagMs.max), "\(r.reads.servedLocally)", "\(r.reads.forwarded)",
+                        "\(r.reads.staleWithoutBookmark)/\(r.reads.withoutBookmark)", "\(r.reads.rywViolationsWithBookmark)/\(r.reads.withBookmark)",
+                    ],
+                    widths: lagWidths
+                )
+            )
         }
         out.append("")
         let opWidths = [14, 20, 9, 9, 9, 9, 9]
         out.append(Self.row(["REGION", "OPERATION", "OK/s", "p50 ms", "p95", "p99", "max"], widths: opWidths))
         for r in regions {
             for (op, p) in r.latencyMs.sorted(by: { $0.key < $1.key }) {
-                out.append(Self.row([
-                    r.name, op, Self.format(r.throughputPerS[op] ?? 0), Self.format(p.p50), Self.format(p.p95), Self.format(p.p99), Self.format(p.max),
-                ], widths: opWidths))
+                out.append(
+                    Self.row(
+                        [
+                            r.name, op, Self.format(r.throughputPerS[op] ?? 0), Self.format(p.p50), Self.format(p.p95), Self.format(p.p99),
+                            Self.format(p.max),
+                        ],
+                        widths: opWidths
+                    )
+                )
             }
         }
         let errorRows = regions.flatMap { r in r.errors.sorted(by: { $0.key < $1.key }).map { (r.name, $0.key, $0.value) } }
@@ -33,7 +44,9 @@ extension SimulationReport {
         }
         if !faults.isEmpty {
             out.append("")
-            out.append("faults: " + faults.map { "\($0.kind) \($0.target) \(Self.format($0.startS))–\(Self.format($0.endS)) s" }.joined(separator: "; "))
+            out.append(
+                "faults: " + faults.map { "\($0.kind) \($0.target) \(Self.format($0.startS))–\(Self.format($0.endS)) s" }.joined(separator: "; ")
+            )
         }
         let i = invariants
         out.append("")

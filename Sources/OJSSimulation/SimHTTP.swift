@@ -32,7 +32,13 @@ enum TransportFailure {
 }
 
 extension HTTPClient {
-    func exchange(_ method: HTTPMethod, _ url: String, json: String? = nil, bookmark: String? = nil, timeout: TimeAmount = .seconds(10))
+    func exchange(
+        _ method: HTTPMethod,
+        _ url: String,
+        json: String? = nil,
+        bookmark: String? = nil,
+        timeout: TimeAmount = .seconds(10)
+    )
         async throws -> Exchange
     {
         var request = HTTPClientRequest(url: url)
@@ -45,7 +51,10 @@ extension HTTPClient {
         let response = try await execute(request, timeout: timeout)
         let body = try await response.body.collect(upTo: 16 << 20)
         return Exchange(
-            status: Int(response.status.code), bookmark: response.headers.first(name: "OJS-Bookmark"),
-            servedBy: response.headers.first(name: "OJS-Served-By"), body: Data(body.readableBytesView))
+            status: Int(response.status.code),
+            bookmark: response.headers.first(name: "OJS-Bookmark"),
+            servedBy: response.headers.first(name: "OJS-Served-By"),
+            body: Data(body.readableBytesView)
+        )
     }
 }

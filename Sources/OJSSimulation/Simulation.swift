@@ -1,7 +1,7 @@
 import AsyncHTTPClient
 import Foundation
-import NIOHTTP1
 import NIOCore
+import NIOHTTP1
 import NIOPosix
 
 /// One run: start the primary and a replica per region behind link proxies, drive every
@@ -72,9 +72,16 @@ public struct Simulation: Sendable {
         var rng = SplitMix(options.seed)
         let primaryPort = try PortAllocator.free()
         let primaryURL = "http://127.0.0.1:\(primaryPort)"
-        try supervisor.start(.init(
-            name: "primary", port: primaryPort,
-            arguments: ["serve", "--host", "127.0.0.1", "--port", "\(primaryPort)", "--data-dir", dir.appendingPathComponent("primary").path, "--log-level", "warning"]))
+        try supervisor.start(
+            .init(
+                name: "primary",
+                port: primaryPort,
+                arguments: [
+                    "serve", "--host", "127.0.0.1", "--port", "\(primaryPort)", "--data-dir", dir.appendingPathComponent("primary").path,
+                    "--log-level", "warning",
+                ]
+            )
+        )
         try await waitUntilAnswering("primary", url: primaryURL, healthy: true, client: client)
         log("primary on \(primaryURL)")
 
@@ -82,18 +89,35 @@ public struct Simulation: Sendable {
         var replicaURLMap: [String: String] = [:]
         var clientURLs: [String: String] = [:]
         for region in topology.regions {
-            let toPrimary = try await LinkProxy.start(name: "\(region.name)->primary", link: region.primaryLink, upstreamPort: primaryPort, seed: rng.next(), group: group)
+            let toPrimary = try await LinkProxy.start(
+                name: "\(region.name)->primary",
+                link: region.primaryLink,
+                upstreamPort: primaryPort,
+                seed: rng.next(),
+                group: group
+            )
             proxies.append(toPrimary)
             let port = try PortAllocator.free()
-            try supervisor.start(.init(
-                name: region.name, port: port,
-                arguments: [
-                    "replica", "--primary", "http://127.0.0.1:\(toPrimary.port)", "--region", region.name, "--host", "127.0.0.1", "--port", "\(port)",
-                    "--data-dir", dir.appendingPathComponent("replica-\(region.name)").path, "--consistency-wait-ms", "\(topology.consistencyWaitMs ?? 2000)",
-                    "--log-level", "warning",
-                ]))
+            try supervisor.start(
+                .init(
+                    name: region.name,
+                    port: port,
+                    arguments: [
+                        "replica", "--primary", "http://127.0.0.1:\(toPrimary.port)", "--region", region.name, "--host", "127.0.0.1", "--port",
+                        "\(port)",
+                        "--data-dir", dir.appendingPathComponent("replica-\(region.name)").path, "--consistency-wait-ms",
+                        "\(topology.consistencyWaitMs ?? 2000)",
+                        "--log-level", "warning",
+                    ]
+                )
+            )
             let toClients = try await LinkProxy.start(
-                name: "clients->\(region.name)", link: region.clientLink ?? Topology.Link(latencyMs: 0.5), upstreamPort: port, seed: rng.next(), group: group)
+                name: "clients->\(region.name)",
+                link: region.clientLink ?? Topology.Link(latencyMs: 0.5),
+                upstreamPort: port,
+                seed: rng.next(),
+                group: group
+            )
             proxies.append(toClients)
             links[region.name] = .init(toPrimary: toPrimary, toClients: toClients)
             replicaURLMap[region.name] = "http://127.0.0.1:\(port)"
@@ -110,16 +134,27 @@ public struct Simulation: Sendable {
         let until = start + .milliseconds(Int64(options.durationS * 1000))
         let visibility = topology.visibilityTimeoutMs ?? 5000
         let timeline = FaultTimeline(
-            faults: topology.faults ?? [], start: start, links: links,
+            faults: topology.faults ?? [],
+            start: start,
+            links: links,
             nodes: .init(
                 kill: { [supervisor] name in supervisor.kill9(name) },
                 restart: { [self] name in
                     try supervisor.restart(name)
                     let url = name == "primary" ? primaryURL : replicaURLs[name] ?? ""
                     try await waitUntilAnswering(name, url: url, healthy: name == "primary", client: client)
-                }))
+                }
+            )
+        )
         log("workload running for \(Int(options.durationS)) s")
-        let sampler = LagSampler(client: client, replicaURLs: replicaURLs, start: start, until: until, intervalMs: options.sampleIntervalMs, observations: observations)
+        let sampler = LagSampler(
+            client: client,
+            replicaURLs: replicaURLs,
+            start: start,
+            until: until,
+            intervalMs: options.sampleIntervalMs,
+            observations: observations
+        )
         let faults = await withTaskGroup(of: [FaultEvent].self) { tasks in
             tasks.addTask { await timeline.run(log: log) }
             tasks.addTask {
@@ -128,8 +163,15 @@ public struct Simulation: Sendable {
             }
             for region in topology.regions {
                 let workload = RegionWorkload(
-                    region: region.name, baseURL: clientURLs[region.name] ?? "", spec: region.workload ?? Topology.Workload(),
-                    visibilityTimeoutMs: visibility, client: client, observations: observations, seed: rng.next(), until: until)
+                    region: region.name,
+                    baseURL: clientURLs[region.name] ?? "",
+                    spec: region.workload ?? Topology.Workload(),
+                    visibilityTimeoutMs: visibility,
+                    client: client,
+                    observations: observations,
+                    seed: rng.next(),
+                    until: until
+                )
                 tasks.addTask {
                     await workload.run()
                     return []
@@ -144,15 +186,31 @@ public struct Simulation: Sendable {
             l.toClients.setPartitioned(false)
         }
         log("workload done; verifying")
-        let invariants = await verify(observations: observations, client: client, primaryURL: primaryURL, replicaURLs: replicaURLs, visibilityMs: visibility)
+        let invariants = await verify(
+            observations: observations,
+            client: client,
+            primaryURL: primaryURL,
+            replicaURLs: replicaURLs,
+            visibilityMs: visibility
+        )
         let snapshot = observations.snapshot()
         return SimulationReport(
-            topology: topology.name, durationS: options.durationS, seed: options.seed, invariants: invariants,
+            topology: topology.name,
+            durationS: options.durationS,
+            seed: options.seed,
+            invariants: invariants,
             regions: topology.regions.map { .init(name: $0.name, observations: snapshot.regions[$0.name] ?? .init(), durationS: options.durationS) },
-            faults: faults)
+            faults: faults
+        )
     }
 
-    private func verify(observations: Observations, client: HTTPClient, primaryURL: String, replicaURLs: [String: String], visibilityMs: Int) async
+    private func verify(
+        observations: Observations,
+        client: HTTPClient,
+        primaryURL: String,
+        replicaURLs: [String: String],
+        visibilityMs: Int
+    ) async
         -> SimulationReport.Invariants
     {
         let snapshot = observations.snapshot()
@@ -179,10 +237,16 @@ public struct Simulation: Sendable {
         let regions = snapshot.regions.values
         for r in regions { details += r.rywViolations.prefix(5).map { "ryw: \($0)" } }
         return .init(
-            rywViolationsWithBookmark: regions.reduce(0) { $0 + $1.rywViolations.count }, lostAcknowledgedJobs: lost.count,
-            doubleClaims: doubles.count, replicasIdentical: identical, acknowledgedJobsChecked: snapshot.pushed.count,
-            claimsChecked: claims.claims.count, bookmarkedReadsChecked: regions.reduce(0) { $0 + $1.readsWithBookmark }, comparedAtTxid: compared,
-            details: details)
+            rywViolationsWithBookmark: regions.reduce(0) { $0 + $1.rywViolations.count },
+            lostAcknowledgedJobs: lost.count,
+            doubleClaims: doubles.count,
+            replicasIdentical: identical,
+            acknowledgedJobsChecked: snapshot.pushed.count,
+            claimsChecked: claims.claims.count,
+            bookmarkedReadsChecked: regions.reduce(0) { $0 + $1.readsWithBookmark },
+            comparedAtTxid: compared,
+            details: details
+        )
     }
 
     /// Polls a node's health until it answers (200 when `healthy`, any answer otherwise: a

@@ -36,8 +36,14 @@ public struct Topology: Codable, Sendable, Equatable {
         /// Probability per second that each open connection is reset.
         public var dropPerSecond: Double?
 
-        public init(latencyMs: Double, jitterMs: Double? = nil, spikeProbability: Double? = nil, spikeMs: Double? = nil,
-                    bandwidthKbps: Double? = nil, dropPerSecond: Double? = nil) {
+        public init(
+            latencyMs: Double,
+            jitterMs: Double? = nil,
+            spikeProbability: Double? = nil,
+            spikeMs: Double? = nil,
+            bandwidthKbps: Double? = nil,
+            dropPerSecond: Double? = nil
+        ) {
             self.latencyMs = latencyMs
             self.jitterMs = jitterMs
             self.spikeProbability = spikeProbability
@@ -62,7 +68,9 @@ public struct Topology: Codable, Sendable, Equatable {
 
     public struct Fault: Codable, Sendable, Equatable {
         public enum Kind: String, Codable, Sendable {
-            case partition, killReplica = "kill_replica", killPrimary = "kill_primary"
+            case partition
+            case killReplica = "kill_replica"
+            case killPrimary = "kill_primary"
         }
         public enum Side: String, Codable, Sendable { case primary, clients, both }
         /// Seconds after the workload starts.

@@ -80,7 +80,14 @@ struct RegionWorkload: Sendable {
     }
 
     /// Sends one request and books its latency or its failure under `op`.
-    private func timed(_ op: String, _ method: HTTPMethod, _ path: String, json: String? = nil, bookmark: String? = nil, ok: Set<Int>) async -> Exchange? {
+    private func timed(
+        _ op: String,
+        _ method: HTTPMethod,
+        _ path: String,
+        json: String? = nil,
+        bookmark: String? = nil,
+        ok: Set<Int>
+    ) async -> Exchange? {
         let start = ContinuousClock.now
         do {
             let r = try await client.exchange(method, baseURL + path, json: json, bookmark: bookmark)
@@ -107,7 +114,9 @@ struct RegionWorkload: Sendable {
     }
 
     private func pushBatch(_ i: Int) async {
-        let jobs = (0..<max(spec.batchSize ?? 10, 1)).map { #"{"type":"sim.batch","args":["\#(region)",\#(i),\#($0)],"options":{"queue":"\#(queue)"}}"# }
+        let jobs = (0..<max(spec.batchSize ?? 10, 1)).map {
+            #"{"type":"sim.batch","args":["\#(region)",\#(i),\#($0)],"options":{"queue":"\#(queue)"}}"#
+        }
         guard let r = await timed("batch", .POST, "/ojs/v1/jobs/batch", json: #"{"jobs":[\#(jobs.joined(separator: ","))]}"#, ok: [200, 201]),
             r.status == 200 || r.status == 201
         else { return }
@@ -118,7 +127,8 @@ struct RegionWorkload: Sendable {
     /// One fetch and an ack for everything it claimed.
     private func work(worker: String) async {
         let sent = ClaimLedger.now()
-        let body = #"{"queues":["\#(queue)"],"count":\#(spec.fetchCount ?? 5),"worker_id":"\#(worker)","visibility_timeout_ms":\#(visibilityTimeoutMs)}"#
+        let body =
+            #"{"queues":["\#(queue)"],"count":\#(spec.fetchCount ?? 5),"worker_id":"\#(worker)","visibility_timeout_ms":\#(visibilityTimeoutMs)}"#
         guard let r = await timed("fetch", .POST, "/ojs/v1/workers/fetch", json: body, ok: [200]), r.status == 200 else { return }
         let received = ClaimLedger.now()
         let claimed = (r.json["jobs"] as? [[String: Any]] ?? []).compactMap { job -> (String, Int)? in
@@ -149,7 +159,8 @@ struct RegionWorkload: Sendable {
         guard let write = observations.recentWrite(region, pick: pick) else { return }
         let bookmark = bookmarked ? write.bookmark : nil
         let op = bookmark == nil ? "read" : "read with bookmark"
-        guard let r = await timed(op, .GET, "/ojs/v1/jobs/\(write.jobId)", bookmark: bookmark, ok: [200, 404]), r.status == 200 || r.status == 404 else {
+        guard let r = await timed(op, .GET, "/ojs/v1/jobs/\(write.jobId)", bookmark: bookmark, ok: [200, 404]), r.status == 200 || r.status == 404
+        else {
             return
         }
         let state = (r.json["job"] as? [String: Any])?["state"] as? String
@@ -159,7 +170,13 @@ struct RegionWorkload: Sendable {
         case .completed: reflected = state == "completed"
         }
         observations.read(
-            region, local: r.servedBy?.hasPrefix("replica/") ?? false, bookmarked: bookmark != nil, reflected: reflected,
-            detail: "\(write.jobId) expected \(write.expectation) at \(bookmark ?? "-"), got \(r.status) \(state ?? "") from \(r.servedBy ?? "?") at \(r.bookmark ?? "?")")
+            region,
+            local: r.servedBy?.hasPrefix("replica/") ?? false,
+            bookmarked: bookmark != nil,
+            reflected: reflected,
+            detail:
+                "\(write.jobId) expected \(write.expectation) at \(bookmark ?? "-"), "
+                + "got \(r.status) \(state ?? "") from \(r.servedBy ?? "?") at \(r.bookmark ?? "?")"
+        )
     }
 }

@@ -79,13 +79,18 @@ public final class Store: Sendable {
         let directory = URL(fileURLWithPath: configuration.path).deletingLastPathComponent()
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         self.writer = try Writer(
-            path: configuration.path, synchronous: configuration.synchronous, maxBatchBytes: configuration.maxBatchBytes,
-            maxDatabaseBytes: configuration.maxDatabaseBytes, clock: clock)
+            path: configuration.path,
+            synchronous: configuration.synchronous,
+            maxBatchBytes: configuration.maxBatchBytes,
+            maxDatabaseBytes: configuration.maxDatabaseBytes,
+            clock: clock
+        )
         self.readers = try ReadPool(path: configuration.path, size: max(1, configuration.readers))
     }
 
     /// A read-only store over a replica's copy: reads pass through `gate`, writes are refused.
-    public init(replicaConfiguration configuration: StoreConfiguration, gate: any ReadGate, clock: @escaping Writer.Clock = Store.systemClock) throws {
+    public init(replicaConfiguration configuration: StoreConfiguration, gate: any ReadGate, clock: @escaping Writer.Clock = Store.systemClock) throws
+    {
         self.configuration = configuration
         self.clock = clock
         self.sealer = try configuration.secretSealer ?? SecretSealer(key: SecretSealer.generateKey())

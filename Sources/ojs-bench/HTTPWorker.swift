@@ -42,7 +42,8 @@ final class HTTPWorker: LoadWorker {
         case .batch(let n):
             fixed = HTTPConnection.request("POST", "/ojs/v1/jobs/batch", body: batchBody(n))
         case .cycle(let n):
-            fixed = n == 1
+            fixed =
+                n == 1
                 ? HTTPConnection.request("POST", "/ojs/v1/jobs", body: Array(job(index).utf8))
                 : HTTPConnection.request("POST", "/ojs/v1/jobs/batch", body: batchBody(n))
             let body = #"{"queues":["\#(queue)"],"count":\#(n),"worker_id":"bench-\#(index)"}"#

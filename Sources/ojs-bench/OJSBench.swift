@@ -23,8 +23,11 @@ struct LoadOptions: ParsableArguments {
 
     var runnerOptions: Runner.Options {
         Runner.Options(
-            warmup: totalJobs == nil ? warmup : 0, duration: totalJobs == nil ? duration : 86_400, rate: rate,
-            jobsPerConnection: totalJobs.map { ($0 + connections - 1) / connections })
+            warmup: totalJobs == nil ? warmup : 0,
+            duration: totalJobs == nil ? duration : 86_400,
+            rate: rate,
+            jobsPerConnection: totalJobs.map { ($0 + connections - 1) / connections }
+        )
     }
 }
 
@@ -37,7 +40,8 @@ func printJSON(_ object: [String: Any]) throws {
 struct HTTPCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "http",
-        abstract: "Drive ojs-edge: get:PATH, push, batch:N, cycle:N, status.")
+        abstract: "Drive ojs-edge: get:PATH, push, batch:N, cycle:N, status."
+    )
     @OptionGroup var load: LoadOptions
     @Option(help: "get:PATH | push | batch:N | cycle:N | status") var scenario: String
     @Option(help: "Port the status scenario pushes its jobs to (the primary, when reading a replica).") var setupPort: Int?
@@ -57,7 +61,8 @@ struct HTTPCommand: ParsableCommand {
 struct BeanstalkCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "beanstalk",
-        abstract: "Drive beanstalkd: put, or put → reserve → delete (cycle).")
+        abstract: "Drive beanstalkd: put, or put → reserve → delete (cycle)."
+    )
     @OptionGroup var load: LoadOptions
     @Option(help: "put | cycle") var mode = "cycle"
 

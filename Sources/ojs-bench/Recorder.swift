@@ -1,9 +1,10 @@
+import Histogram
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Histogram
 
 /// Monotonic nanoseconds.
 func nowNanos() -> UInt64 {

@@ -1,10 +1,11 @@
+import Foundation
+import Histogram
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Foundation
-import Histogram
 
 /// Runs one worker per connection, each on its own thread, through a warm-up and a
 /// measurement window, and merges their histograms.
@@ -73,7 +74,9 @@ enum Runner {
         let elapsed = Double(end &- windowStart) / 1e9
 
         var histogram = Histogram<UInt64>(highestTrackableValue: 120_000_000_000, numberOfSignificantValueDigits: .three)
-        var requests = 0, jobs = 0, errors = 0
+        var requests = 0
+        var jobs = 0
+        var errors = 0
         var statuses: [String: Int] = [:]
         for s in slots {
             histogram.add(s.recorder.histogram)

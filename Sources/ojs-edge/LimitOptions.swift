@@ -11,7 +11,10 @@ struct LimitOptions: ParsableArguments {
     @Option(name: .customLong("max-header-bytes"), help: "Largest request head, in bytes; 431 past it (env OJS_MAX_HEADER_BYTES).")
     var maxHeaderBytes: Int = Env.int("OJS_MAX_HEADER_BYTES") ?? Defaults.server.maxHeaderBytes
 
-    @Option(name: .customLong("request-timeout-ms"), help: "Time to receive a whole request once its head arrived; 408 past it (env OJS_REQUEST_TIMEOUT_MS).")
+    @Option(
+        name: .customLong("request-timeout-ms"),
+        help: "Time to receive a whole request once its head arrived; 408 past it (env OJS_REQUEST_TIMEOUT_MS)."
+    )
     var requestTimeoutMs: Int = Env.int("OJS_REQUEST_TIMEOUT_MS") ?? Defaults.server.requestTimeoutMs
 
     @Option(name: .customLong("idle-timeout-ms"), help: "Close a connection idle this long (env OJS_IDLE_TIMEOUT_MS).")

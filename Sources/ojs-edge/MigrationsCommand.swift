@@ -6,11 +6,13 @@ struct MigrationsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "migrations",
         abstract: "Work with the D1-compatible schema migrations.",
-        subcommands: [Export.self])
+        subcommands: [Export.self]
+    )
 
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Write the migrations as NNNN_description.sql files (for `wrangler d1 migrations apply`).")
+            abstract: "Write the migrations as NNNN_description.sql files (for `wrangler d1 migrations apply`)."
+        )
 
         @Argument(help: "Directory to write into (created if missing).")
         var directory: String

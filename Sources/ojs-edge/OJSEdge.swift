@@ -6,5 +6,6 @@ struct OJSEdge: AsyncParsableCommand {
         commandName: "ojs-edge",
         abstract: "An Open Job Spec job server on SQLite, with WAL-shipping read replicas.",
         subcommands: [Serve.self, Replica.self, Status.self, Simulate.self, MigrationsCommand.self],
-        defaultSubcommand: Serve.self)
+        defaultSubcommand: Serve.self
+    )
 }

@@ -9,7 +9,8 @@ import OJSStore
 
 struct Replica: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run a regional read replica: bootstrap from the primary's snapshot, tail its WAL-shipping stream, serve reads, forward writes.")
+        abstract: "Run a regional read replica: bootstrap from the primary's snapshot, tail its WAL-shipping stream, serve reads, forward writes."
+    )
 
     @Option(help: "The primary's base URL, e.g. http://10.0.0.1:8080 (env OJS_PRIMARY_URL).")
     var primary: String = Env.string("OJS_PRIMARY_URL") ?? ""
@@ -28,7 +29,11 @@ struct Replica: AsyncParsableCommand {
 
     @Option(
         name: .customLong("consistency-wait-ms"),
-        help: "How long a read waits for this copy to reach its bookmark or staleness bound before it is forwarded to the primary (env OJS_CONSISTENCY_WAIT_MS).")
+        help: ArgumentHelp(
+            "How long a read waits for this copy to reach its bookmark or staleness "
+                + "bound before it is forwarded to the primary (env OJS_CONSISTENCY_WAIT_MS)."
+        )
+    )
     var consistencyWaitMs: Int = Env.int("OJS_CONSISTENCY_WAIT_MS") ?? Defaults.server.consistencyWaitMs
 
     @Option(name: .customLong("max-lag-ms"), help: "Lag past which health reports degraded (503) (env OJS_REPLICA_MAX_LAG_MS).")
@@ -36,12 +41,15 @@ struct Replica: AsyncParsableCommand {
 
     @Option(
         name: .customLong("forward-pool-size"),
-        help: "Connections to the primary for forwarded requests, apart from the replication stream's (env OJS_FORWARD_POOL_SIZE).")
+        help: "Connections to the primary for forwarded requests, apart from the replication stream's (env OJS_FORWARD_POOL_SIZE)."
+    )
     var forwardPoolSize: Int = Env.int("OJS_FORWARD_POOL_SIZE") ?? Defaults.server.forwardPoolSize
 
     @Option(
         name: .customLong("forward-timeout-ms"),
-        help: "How long a forwarded request waits for the primary's answer; past it the client gets 504 x_outcome_unknown (env OJS_FORWARD_TIMEOUT_MS).")
+        help:
+            "How long a forwarded request waits for the primary's answer; past it the client gets 504 x_outcome_unknown (env OJS_FORWARD_TIMEOUT_MS)."
+    )
     var forwardTimeoutMs: Int = Env.int("OJS_FORWARD_TIMEOUT_MS") ?? Defaults.server.forwardTimeoutMs
 
     @OptionGroup(title: "Limits")
@@ -86,7 +94,8 @@ struct Replica: AsyncParsableCommand {
         tailerConfig.batchWindowMs = Env.int("OJS_REPLICA_BATCH_MS") ?? tailerConfig.batchWindowMs
         tailerConfig.backoff = ReconnectBackoff(
             initialMs: Env.int("OJS_REPLICA_BACKOFF_MS") ?? ReconnectBackoff.defaultInitialMs,
-            maxMs: Env.int("OJS_REPLICA_MAX_BACKOFF_MS") ?? ReconnectBackoff.defaultMaxMs)
+            maxMs: Env.int("OJS_REPLICA_MAX_BACKOFF_MS") ?? ReconnectBackoff.defaultMaxMs
+        )
         tailerConfig.maxPendingBytes = (Env.int("OJS_REPLICA_PENDING_KB") ?? tailerConfig.maxPendingBytes >> 10) << 10
         let applier = try ReplicaApplier(dataDirectory: directory)
         let tailer = ReplicaTailer(configuration: tailerConfig, applier: applier, client: client, logger: logger, clock: Store.systemClock)
@@ -99,8 +108,15 @@ struct Replica: AsyncParsableCommand {
         config.tracing = exporter != nil
         let forwardClient = ReplicaServer.makeForwardClient(config)
         let app = ReplicaServer.makeApplication(
-            store: store, tailer: tailer, region: region, primaryURL: tailerConfig.primaryURL, forwardClient: forwardClient, config: config,
-            logger: logger, services: exporter.map { [$0] } ?? [])
+            store: store,
+            tailer: tailer,
+            region: region,
+            primaryURL: tailerConfig.primaryURL,
+            forwardClient: forwardClient,
+            config: config,
+            logger: logger,
+            services: exporter.map { [$0] } ?? []
+        )
         do {
             try await app.runService()
         } catch {

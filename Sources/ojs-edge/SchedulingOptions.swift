@@ -8,7 +8,11 @@ import OJSStore
 struct SchedulingOptions: ParsableArguments {
     @Flag(
         name: .customLong("serverless"),
-        help: "No background timers: the scheduler runs in fetches, job GETs and POST /ojs/v1/admin/tick, which a platform cron calls (env OJS_SERVERLESS=1).")
+        help: ArgumentHelp(
+            "No background timers: the scheduler runs in fetches, job GETs and POST "
+                + "/ojs/v1/admin/tick, which a platform cron calls (env OJS_SERVERLESS=1)."
+        )
+    )
     var serverless = false
 
     /// The flag or the variable. ArgumentParser refuses a flag whose default is `true`, so the
@@ -17,27 +21,44 @@ struct SchedulingOptions: ParsableArguments {
 
     @Option(
         name: .customLong("completed-retention-seconds"),
-        help: "Delete completed jobs this long after they completed; 0 keeps them forever (env OJS_COMPLETED_RETENTION_SECONDS).")
+        help: "Delete completed jobs this long after they completed; 0 keeps them forever (env OJS_COMPLETED_RETENTION_SECONDS)."
+    )
     var completedRetentionSeconds: Int = Env.int("OJS_COMPLETED_RETENTION_SECONDS") ?? Self.seconds(Defaults.store.completedRetentionMs)
 
     @Option(
         name: .customLong("discarded-retention-seconds"),
-        help: "Delete discarded and cancelled jobs this long after they ended; 0 keeps them forever. Dead letters are never purged (env OJS_DISCARDED_RETENTION_SECONDS).")
+        help: ArgumentHelp(
+            "Delete discarded and cancelled jobs this long after they ended; 0 keeps them "
+                + "forever. Dead letters are never purged (env OJS_DISCARDED_RETENTION_SECONDS)."
+        )
+    )
     var discardedRetentionSeconds: Int = Env.int("OJS_DISCARDED_RETENTION_SECONDS") ?? Self.seconds(Defaults.store.discardedRetentionMs)
 
     @Option(
         name: .customLong("event-retention-seconds"),
-        help: "Delete events (GET /ojs/v1/events) and settled push-delivery records this long after they happened (env OJS_EVENT_RETENTION_SECONDS; default 1 hour).")
+        help: ArgumentHelp(
+            "Delete events (GET /ojs/v1/events) and settled push-delivery records this "
+                + "long after they happened (env OJS_EVENT_RETENTION_SECONDS; default 1 hour)."
+        )
+    )
     var eventRetentionSeconds: Int = Env.int("OJS_EVENT_RETENTION_SECONDS") ?? Int(StoreConfiguration.defaultEventRetentionMs / 1000)
 
     @Option(
         name: .customLong("idle-expiry-seconds"),
-        help: "Delete workers not seen, queues without jobs and rate-limit partitions unused for this long; 0 keeps them forever (env OJS_IDLE_EXPIRY_SECONDS; default 24 hours).")
+        help: ArgumentHelp(
+            "Delete workers not seen, queues without jobs and rate-limit partitions unused for "
+                + "this long; 0 keeps them forever (env OJS_IDLE_EXPIRY_SECONDS; default 24 hours)."
+        )
+    )
     var idleExpirySeconds: Int = Env.int("OJS_IDLE_EXPIRY_SECONDS") ?? 86_400
 
     @Option(
         name: .customLong("writer-stall-seconds"),
-        help: "Health answers 503 degraded when writes wait and the writer has finished no transaction for this long (env OJS_WRITER_STALL_SECONDS; default 10).")
+        help: ArgumentHelp(
+            "Health answers 503 degraded when writes wait and the writer has finished "
+                + "no transaction for this long (env OJS_WRITER_STALL_SECONDS; default 10)."
+        )
+    )
     var writerStallSeconds: Int = Env.int("OJS_WRITER_STALL_SECONDS") ?? 10
 
     func validate() throws {

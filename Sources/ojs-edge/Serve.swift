@@ -9,7 +9,8 @@ import OJSStore
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the primary: the OJS HTTP API over an embedded SQLite database.")
+        abstract: "Run the primary: the OJS HTTP API over an embedded SQLite database."
+    )
 
     @Option(help: "Address to listen on (env OJS_HOST).")
     var host: String = Env.string("OJS_HOST") ?? Defaults.server.host
@@ -22,11 +23,17 @@ struct Serve: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "SQLite synchronous mode: FULL (fsync each commit; survives power loss), NORMAL (survives process crashes) or EXTRA (accepted; in WAL mode the same as FULL) (env OJS_SYNCHRONOUS).",
-            valueName: "mode"))
+            "SQLite synchronous mode: FULL (fsync each commit; survives power loss), NORMAL (survives "
+                + "process crashes) or EXTRA (accepted; in WAL mode the same as FULL) (env OJS_SYNCHRONOUS).",
+            valueName: "mode"
+        )
+    )
     var synchronous: String = Env.string("OJS_SYNCHRONOUS") ?? Defaults.store.synchronous.rawValue
 
-    @Flag(name: .customLong("test-mode"), help: "Enable POST /ojs/v1/admin/reset and heartbeat test directives (env OJS_TEST_MODE=1). Never in production.")
+    @Flag(
+        name: .customLong("test-mode"),
+        help: "Enable POST /ojs/v1/admin/reset and heartbeat test directives (env OJS_TEST_MODE=1). Never in production."
+    )
     var testModeFlag = false
 
     /// The flag or the variable: ArgumentParser refuses a flag whose default is `true` (a
@@ -47,33 +54,46 @@ struct Serve: AsyncParsableCommand {
 
     @Option(
         name: .customLong("idempotency-window-seconds"),
-        help: "How long a push's Idempotency-Key replays its first answer (env OJS_IDEMPOTENCY_WINDOW_SECONDS).")
+        help: "How long a push's Idempotency-Key replays its first answer (env OJS_IDEMPOTENCY_WINDOW_SECONDS)."
+    )
     var idempotencyWindowSeconds: Int = Env.int("OJS_IDEMPOTENCY_WINDOW_SECONDS") ?? Int(Defaults.server.idempotencyWindowMs / 1000)
 
     @Option(
         name: .customLong("worker-replay-window-seconds"),
-        help: "How long a worker's fetch, ack or nack sent with an Idempotency-Key (every one a replica forwards) replays its first answer (env OJS_WORKER_REPLAY_WINDOW_SECONDS).")
+        help: ArgumentHelp(
+            "How long a worker's fetch, ack or nack sent with an Idempotency-Key (every one a "
+                + "replica forwards) replays its first answer (env OJS_WORKER_REPLAY_WINDOW_SECONDS)."
+        )
+    )
     var workerReplayWindowSeconds: Int = Env.int("OJS_WORKER_REPLAY_WINDOW_SECONDS") ?? Int(Defaults.server.workerReplayWindowMs / 1000)
 
     @Option(
         name: .customLong("push-config"),
         help: ArgumentHelp(
             "A JSON file binding queues to function URLs for push delivery, applied at start (env OJS_PUSH_CONFIG; see docs/serverless.md).",
-            valueName: "path"))
+            valueName: "path"
+        )
+    )
     var pushConfig: String? = Env.string("OJS_PUSH_CONFIG")
 
     @Option(
         name: .customLong("push-allow-hosts"),
         help: ArgumentHelp(
-            "Comma-separated hosts or CIDR ranges that push deliveries may reach although they are internal (loopback, private, link-local), e.g. 127.0.0.1/32,fn.internal (env OJS_PUSH_ALLOW_HOSTS).",
-            valueName: "list"))
+            "Comma-separated hosts or CIDR ranges that push deliveries may reach although they are internal "
+                + "(loopback, private, link-local), e.g. 127.0.0.1/32,fn.internal (env OJS_PUSH_ALLOW_HOSTS).",
+            valueName: "list"
+        )
+    )
     var pushAllowHosts: String = Env.string("OJS_PUSH_ALLOW_HOSTS") ?? ""
 
     @Option(
         name: .customLong("secret-key-file"),
         help: ArgumentHelp(
-            "File holding the key that seals push secrets, created with mode 0600 on first start; ignored when OJS_SECRET_KEY is set (env OJS_SECRET_KEY_FILE; default <data-dir>/secret.key).",
-            valueName: "path"))
+            "File holding the key that seals push secrets, created with mode 0600 on first start; "
+                + "ignored when OJS_SECRET_KEY is set (env OJS_SECRET_KEY_FILE; default <data-dir>/secret.key).",
+            valueName: "path"
+        )
+    )
     var secretKeyFile: String = Env.string("OJS_SECRET_KEY_FILE") ?? ""
 
     func validate() throws {
@@ -154,11 +174,14 @@ struct Serve: AsyncParsableCommand {
         defer { store.close() }
         do {
             let report = try await store.resealPushSecrets()
-            if report.resealed > 0 { logger.notice("push secrets sealed under the current key", metadata: ["count": .stringConvertible(report.resealed)]) }
+            if report.resealed > 0 {
+                logger.notice("push secrets sealed under the current key", metadata: ["count": .stringConvertible(report.resealed)])
+            }
             if !report.unopenable.isEmpty {
                 logger.error(
                     "push secrets sealed under a key this node does not have: give it in OJS_SECRET_KEY_PREVIOUS, or bind these endpoints again",
-                    metadata: ["queues": .string(report.unopenable.joined(separator: ","))])
+                    metadata: ["queues": .string(report.unopenable.joined(separator: ","))]
+                )
             }
         } catch {
             throw refuse(error)
@@ -169,12 +192,15 @@ struct Serve: AsyncParsableCommand {
         let replication: ReplicationSource
         do {
             replication = try await ReplicationSource.attach(
-                to: store, directory: URL(fileURLWithPath: dataDir).appendingPathComponent("replication"), logger: logger,
+                to: store,
+                directory: URL(fileURLWithPath: dataDir).appendingPathComponent("replication"),
+                logger: logger,
                 segmentBytes: Env.int("OJS_REPLICATION_SEGMENT_KB").map { $0 << 10 } ?? ReplicationLog.defaultSegmentBytes,
                 retentionBytes: Env.int("OJS_REPLICATION_RETENTION_KB").map { $0 << 10 } ?? ReplicationLog.defaultRetentionBytes,
                 retentionAgeMs: Env.int("OJS_REPLICATION_RETENTION_HOURS").map { Int64($0) * 3_600_000 } ?? ReplicationLog.defaultRetentionAgeMs,
                 logSyncIntervalMs: Env.int("OJS_REPLICATION_LOG_SYNC_MS").map(Int64.init) ?? ReplicationLog.defaultSyncIntervalMs,
-                recordPageBytes: max(1, Env.int("OJS_REPLICATION_RECORD_KB") ?? TransactionEncoder.defaultPartPageBytes >> 10) << 10)
+                recordPageBytes: max(1, Env.int("OJS_REPLICATION_RECORD_KB") ?? TransactionEncoder.defaultPartPageBytes >> 10) << 10
+            )
         } catch {
             throw refuse(error)
         }
@@ -185,7 +211,8 @@ struct Serve: AsyncParsableCommand {
                 "host": .string(host), "port": .stringConvertible(port), "database": .string(storeConfig.path),
                 "synchronous": .string(storeConfig.synchronous.rawValue), "test_mode": .stringConvertible(testMode),
                 "serverless": .stringConvertible(config.serverless),
-            ])
+            ]
+        )
         if let pushConfig {
             do {
                 let targets = PushTargetGuard(policy: config.pushTargets)
@@ -203,7 +230,12 @@ struct Serve: AsyncParsableCommand {
         let exporter = try Telemetry.bootstrapTracing(serviceName: "ojs-edge", logger: logger)
         config.tracing = exporter != nil
         let app = PrimaryServer.makeApplication(
-            store: store, config: config, logger: logger, replication: replication, services: exporter.map { [$0] } ?? [])
+            store: store,
+            config: config,
+            logger: logger,
+            replication: replication,
+            services: exporter.map { [$0] } ?? []
+        )
         try await app.runService()
         do {
             try replication.log.sync()

@@ -5,9 +5,12 @@ import OJSSimulation
 struct Simulate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a whole edge topology on this machine (a primary and one replica per region behind latency-adding proxies), "
-            + "break it on schedule, and report what each region's clients experienced.")
+            + "break it on schedule, and report what each region's clients experienced."
+    )
 
-    @Option(help: "Topology JSON file, or the name of one in replica/topologies/ (default: replica/topologies/default.json, else the built-in default).")
+    @Option(
+        help: "Topology JSON file, or the name of one in replica/topologies/ (default: replica/topologies/default.json, else the built-in default)."
+    )
     var topology: String?
 
     @Option(help: "Seconds of workload (default: the topology's duration_s, else 60).")
@@ -22,7 +25,10 @@ struct Simulate: AsyncParsableCommand {
     @Option(help: "Seed for jitter, drops and workload choices.")
     var seed: UInt64 = 1
 
-    @Option(name: .customLong("time-scale"), help: "Multiply every fault's time and length by this factor (e.g. 0.2 to play a 60 s timeline in 12 s).")
+    @Option(
+        name: .customLong("time-scale"),
+        help: "Multiply every fault's time and length by this factor (e.g. 0.2 to play a 60 s timeline in 12 s)."
+    )
     var timeScale: Double = 1
 
     @Option(name: .customLong("work-dir"), help: "Directory for the nodes' data and logs (default: a new temporary directory).")
@@ -43,11 +49,19 @@ struct Simulate: AsyncParsableCommand {
         } catch {
             throw ValidationError(String(describing: error))
         }
-        let work = workDir.map { URL(fileURLWithPath: $0) }
-            ?? FileManager.default.temporaryDirectory.appendingPathComponent("ojs-edge-sim-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))")
+        let work =
+            workDir.map { URL(fileURLWithPath: $0) }
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent(
+                "ojs-edge-sim-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
+            )
         let options = Simulation.Options(
-            topology: loaded, durationS: duration ?? loaded.durationS ?? 60, seed: seed, executable: Self.ownExecutable(), workDirectory: work,
-            keepData: keepData)
+            topology: loaded,
+            durationS: duration ?? loaded.durationS ?? 60,
+            seed: seed,
+            executable: Self.ownExecutable(),
+            workDirectory: work,
+            keepData: keepData
+        )
         let simulation = Simulation(options: options) { line in FileHandle.standardError.write(Data(("simulate: " + line + "\n").utf8)) }
         simulation.supervisor.installSignalHandlers()
         let result = try await simulation.run()

@@ -6,7 +6,8 @@ import OJSCore
 
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show replication lag per replica and queue health; exit non-zero when a replica is disconnected or past --max-lag.")
+        abstract: "Show replication lag per replica and queue health; exit non-zero when a replica is disconnected or past --max-lag."
+    )
 
     @Option(help: "The primary's base URL (env OJS_PRIMARY_URL).")
     var primary: String = Env.string("OJS_PRIMARY_URL") ?? "http://\(Defaults.server.host):\(Defaults.server.port)"
@@ -54,12 +55,20 @@ struct Status: AsyncParsableCommand {
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             queues.append(
                 StatusReport.Queue(
-                    name: name, depth: stats["stats"]?["depth"]?.intValue ?? 0, available: stats["queue"]?["available"]?.intValue ?? 0,
-                    oldestAgeMs: oldest.map { max(0, now - $0) }, paused: stats["queue"]?["paused"]?.boolValue ?? false))
+                    name: name,
+                    depth: stats["stats"]?["depth"]?.intValue ?? 0,
+                    available: stats["queue"]?["available"]?.intValue ?? 0,
+                    oldestAgeMs: oldest.map { max(0, now - $0) },
+                    paused: stats["queue"]?["paused"]?.boolValue ?? false
+                )
+            )
         }
         return StatusReport(
-            primaryTxid: status["txid"]?.intValue ?? 0, replicas: StatusReport.replicas(fromStatus: status), queues: queues,
-            deadLetters: dlq["total"]?.intValue ?? 0)
+            primaryTxid: status["txid"]?.intValue ?? 0,
+            replicas: StatusReport.replicas(fromStatus: status),
+            queues: queues,
+            deadLetters: dlq["total"]?.intValue ?? 0
+        )
     }
 
     static func get(_ url: String, client: HTTPClient) async throws -> JSONValue {

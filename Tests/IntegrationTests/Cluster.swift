@@ -22,8 +22,10 @@ final class Cluster {
     func addReplica(_ region: String, primaryURL: String? = nil, environment: [String: String] = [:]) async throws -> ServerProcess {
         let replica = try ServerProcess(
             dataDir: root.appendingPathComponent("replica-\(region)"),
-            command: ["replica", "--primary", primaryURL ?? primary.baseURL, "--region", region], extraArguments: ["--consistency-wait-ms", "3000"],
-            environment: environment)
+            command: ["replica", "--primary", primaryURL ?? primary.baseURL, "--region", region],
+            extraArguments: ["--consistency-wait-ms", "3000"],
+            environment: environment
+        )
         try await replica.start()
         replicas[region] = replica
         return replica
@@ -50,7 +52,10 @@ final class Cluster {
         let bookmark = try await primaryBookmark()
         for _ in 0..<attempts {
             let r = try await HTTP.exchange(
-                "GET", replica.baseURL + "/ojs/v1/replication/digest", headers: Self.replicationAuth(replica).merging(["OJS-Bookmark": bookmark]) { $1 })
+                "GET",
+                replica.baseURL + "/ojs/v1/replication/digest",
+                headers: Self.replicationAuth(replica).merging(["OJS-Bookmark": bookmark]) { $1 }
+            )
             if r.status == 200, r.headers["ojs-served-by"] == "replica/\(region)" { return r.json }
         }
         throw TestFailure("replica \(region) did not catch up to \(bookmark)")
@@ -88,7 +93,11 @@ enum Workload {
         for i in 0..<operations {
             switch rng.next() % 10 {
             case 0, 1, 2:
-                let r = try await HTTP.exchange("POST", base + "/ojs/v1/jobs", json: #"{"type":"mix.single","args":[\#(i)],"options":{"queue":"mix"}}"#)
+                let r = try await HTTP.exchange(
+                    "POST",
+                    base + "/ojs/v1/jobs",
+                    json: #"{"type":"mix.single","args":[\#(i)],"options":{"queue":"mix"}}"#
+                )
                 if let id = (r.json["job"] as? [String: Any])?["id"] as? String { pushed.append(id) }
             case 3:
                 let n = Int(rng.next() % 30) + 1
@@ -96,23 +105,37 @@ enum Workload {
                 let r = try await HTTP.exchange("POST", base + "/ojs/v1/jobs/batch", json: #"{"jobs":[\#(jobs.joined(separator: ","))]}"#)
                 for job in r.json["jobs"] as? [[String: Any]] ?? [] { if let id = job["id"] as? String { pushed.append(id) } }
             case 4, 5, 6:
-                let r = try await HTTP.exchange("POST", base + "/ojs/v1/workers/fetch", json: #"{"queues":["mix"],"count":\#(rng.next() % 4 + 1),"worker_id":"w\#(i % 3)"}"#)
+                let r = try await HTTP.exchange(
+                    "POST",
+                    base + "/ojs/v1/workers/fetch",
+                    json: #"{"queues":["mix"],"count":\#(rng.next() % 4 + 1),"worker_id":"w\#(i % 3)"}"#
+                )
                 for job in r.json["jobs"] as? [[String: Any]] ?? [] {
                     guard let id = job["id"] as? String else { continue }
                     if rng.next() % 4 == 0 {
-                        _ = try await HTTP.exchange("POST", base + "/ojs/v1/workers/nack", json: #"{"job_id":"\#(id)","error":{"code":"x","message":"no"}}"#)
+                        _ = try await HTTP.exchange(
+                            "POST",
+                            base + "/ojs/v1/workers/nack",
+                            json: #"{"job_id":"\#(id)","error":{"code":"x","message":"no"}}"#
+                        )
                     } else {
                         _ = try await HTTP.exchange("POST", base + "/ojs/v1/workers/ack", json: #"{"job_id":"\#(id)","result":{"i":\#(i)}}"#)
                     }
                 }
             case 7:
                 _ = try await HTTP.exchange(
-                    "POST", base + "/ojs/v1/cron", json: #"{"name":"mix-\#(i % 4)","expression":"*/5 * * * *","job_template":{"type":"mix.cron","args":[]}}"#)
+                    "POST",
+                    base + "/ojs/v1/cron",
+                    json: #"{"name":"mix-\#(i % 4)","expression":"*/5 * * * *","job_template":{"type":"mix.cron","args":[]}}"#
+                )
                 if rng.next() % 2 == 0 { _ = try await HTTP.exchange("DELETE", base + "/ojs/v1/cron/mix-\((i + 1) % 4)") }
             case 8:
                 let r = try await HTTP.exchange(
-                    "POST", base + "/ojs/v1/workflows",
-                    json: #"{"type":"chain","steps":[{"type":"mix.a","args":[],"options":{"queue":"mix"}},{"type":"mix.b","args":[],"options":{"queue":"mix"}}]}"#)
+                    "POST",
+                    base + "/ojs/v1/workflows",
+                    json:
+                        #"{"type":"chain","steps":[{"type":"mix.a","args":[],"options":{"queue":"mix"}},{"type":"mix.b","args":[],"options":{"queue":"mix"}}]}"#
+                )
                 if rng.next() % 3 == 0, let id = (r.json["workflow"] as? [String: Any])?["id"] as? String {
                     _ = try await HTTP.exchange("DELETE", base + "/ojs/v1/workflows/\(id)")
                 }

@@ -28,7 +28,10 @@ final class CrashLoopTests: XCTestCase {
             // the workload, reached by events rather than by a timer.
             let killAt = 40 + Int(rng.next() % 160)
             let killSwitch = KillSwitch(
-                primaryPID: try XCTUnwrap(cluster.primary.pid), replicaPID: round % 2 == 1 ? replica.pid : nil, after: killAt)
+                primaryPID: try XCTUnwrap(cluster.primary.pid),
+                replicaPID: round % 2 == 1 ? replica.pid : nil,
+                after: killAt
+            )
             try await Self.drive(base: cluster.primary.baseURL, ledger: ledger, killSwitch: killSwitch, seed: rng.next())
             cluster.primary.kill9()
             try await cluster.primary.start()
@@ -63,7 +66,8 @@ final class CrashLoopTests: XCTestCase {
         print(
             "crash loop: \(rounds) primary kills, \(rounds / 2) replica kills, \(record.pushed.count) acknowledged pushes and "
                 + "\(record.acked.count) acked jobs verified (\(unannounced) of them pushed without an answer), "
-                + "\(record.claims.count) claims checked, \(lost) lost, \(doubles.count) double claims")
+                + "\(record.claims.count) claims checked, \(lost) lost, \(doubles.count) double claims"
+        )
     }
 
     /// Four producers and three workers until the kill switch fires.

@@ -28,13 +28,19 @@ final class DashboardTests: XCTestCase {
         try await cluster.addReplica("eu", environment: environment)
         let auth = apiKey.map { ["Authorization": "Bearer \($0)"] } ?? [:]
         let pushed = try await HTTP.exchange(
-            "POST", cluster.primary.baseURL + "/ojs/v1/jobs", json: #"{"type":"dash.test","args":[],"options":{"queue":"email"}}"#, headers: auth)
+            "POST",
+            cluster.primary.baseURL + "/ojs/v1/jobs",
+            json: #"{"type":"dash.test","args":[],"options":{"queue":"email"}}"#,
+            headers: auth
+        )
         XCTAssertEqual(pushed.status, 201)
         _ = try await cluster.caughtUpDigest("eu")
 
         let page = cluster.primary.baseURL + "/ojs/dashboard" + (apiKey.map { "#key=\($0)" } ?? "")
         let (_, dom) = try Command.run(
-            URL(fileURLWithPath: browser), ["--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000", "--dump-dom", page])
+            URL(fileURLWithPath: browser),
+            ["--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000", "--dump-dom", page]
+        )
 
         XCTAssertTrue(dom.contains(#"id="lag-chart""#), "the page loaded")
         XCTAssertTrue(dom.contains(#"data-series="1""#), "one series per replica")

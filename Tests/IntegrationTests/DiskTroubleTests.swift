@@ -36,7 +36,10 @@ final class DiskTroubleTests: XCTestCase {
     }
 
     func assertIntact(_ dataDir: URL, file: StaticString = #filePath, line: UInt = #line) throws {
-        let check = try Command.run(URL(fileURLWithPath: "/usr/bin/sqlite3"), [dataDir.appendingPathComponent("ojs.db").path, "PRAGMA integrity_check"])
+        let check = try Command.run(
+            URL(fileURLWithPath: "/usr/bin/sqlite3"),
+            [dataDir.appendingPathComponent("ojs.db").path, "PRAGMA integrity_check"]
+        )
         XCTAssertEqual(check.text.trimmingCharacters(in: .whitespacesAndNewlines), "ok", "integrity_check", file: file, line: line)
     }
 
@@ -81,7 +84,11 @@ final class DiskTroubleTests: XCTestCase {
     func testFullFilesystemThenReadOnlyDataDirectory() async throws {
         let mountPoint = temporaryDirectory()
         try FileManager.default.createDirectory(at: mountPoint, withIntermediateDirectories: true)
-        let mounted = try Command.run(URL(fileURLWithPath: "/bin/mount"), ["-t", "tmpfs", "-o", "size=8m", "tmpfs", mountPoint.path], capture: .standardError)
+        let mounted = try Command.run(
+            URL(fileURLWithPath: "/bin/mount"),
+            ["-t", "tmpfs", "-o", "size=8m", "tmpfs", mountPoint.path],
+            capture: .standardError
+        )
         guard mounted.status == 0 else { throw XCTSkip("cannot mount a tmpfs here (\(mounted.text)); the quota test covers SQLITE_FULL") }
         addTeardownBlock { _ = try? Command.run(URL(fileURLWithPath: "/bin/umount"), ["-l", mountPoint.path]) }
         let dataDir = mountPoint.appendingPathComponent("data")
@@ -124,8 +131,11 @@ final class DiskTroubleTests: XCTestCase {
         let ro = try Command.run(URL(fileURLWithPath: "/bin/mount"), ["-o", "remount,ro", mountPoint.path], capture: .standardError)
         XCTAssertEqual(ro.status, 0, ro.text)
         let refused = try Command.run(
-            ServerProcess.binary, ["serve", "--port", String(try ServerProcess.freePort()), "--data-dir", dataDir.path],
-            capture: .standardError, timeout: 30)
+            ServerProcess.binary,
+            ["serve", "--port", String(try ServerProcess.freePort()), "--data-dir", dataDir.path],
+            capture: .standardError,
+            timeout: 30
+        )
         XCTAssertEqual(refused.status, 73, refused.text)
         XCTAssertTrue(refused.text.contains("data-dir"), refused.text)
         _ = try Command.run(URL(fileURLWithPath: "/bin/mount"), ["-o", "remount,rw", mountPoint.path], capture: .standardError)

@@ -15,7 +15,12 @@ final class DurabilityTests: XCTestCase {
         let acknowledged = try await withThrowingTaskGroup(of: String?.self) { group in
             for i in 0..<400 {
                 group.addTask {
-                    guard let (status, body) = try? await HTTP.request("POST", base + "/ojs/v1/jobs", json: #"{"type":"durable.test","args":[\#(i)],"options":{"queue":"durable"}}"#),
+                    guard
+                        let (status, body) = try? await HTTP.request(
+                            "POST",
+                            base + "/ojs/v1/jobs",
+                            json: #"{"type":"durable.test","args":[\#(i)],"options":{"queue":"durable"}}"#
+                        ),
                         status == 201, let job = (body as? [String: Any])?["job"] as? [String: Any]
                     else { return nil }
                     return job["id"] as? String

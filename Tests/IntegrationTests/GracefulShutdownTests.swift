@@ -24,7 +24,10 @@ final class GracefulShutdownTests: XCTestCase {
                         let r = try? await HTTP.exchange("POST", base + "/ojs/v1/jobs", json: #"{"type":"term.job","args":[\#(p),\#(i)]}"#)
                         guard let r else {
                             // Refused: the listener is gone. Stop once the signal was sent.
-                            if signal.fired { refusedAfterStop.add(); return }
+                            if signal.fired {
+                                refusedAfterStop.add()
+                                return
+                            }
                             continue
                         }
                         if r.status == 201, let id = (r.json["job"] as? [String: Any])?["id"] as? String {

@@ -29,8 +29,11 @@ final class IdempotentForwardingTests: XCTestCase {
     func testAClientKeyedPushWhoseAnswerIsDroppedIsRetriedAndCreatesOneJob() async throws {
         try await withLossyReplica { replica, primary, proxy in
             let r = try await HTTP.exchange(
-                "POST", replica.baseURL + "/ojs/v1/jobs", json: #"{"type":"fwd","args":[1],"options":{"queue":"fwd-keyed"}}"#,
-                headers: ["Idempotency-Key": "client-key-1"])
+                "POST",
+                replica.baseURL + "/ojs/v1/jobs",
+                json: #"{"type":"fwd","args":[1],"options":{"queue":"fwd-keyed"}}"#,
+                headers: ["Idempotency-Key": "client-key-1"]
+            )
             XCTAssertEqual(r.status, 201)
             XCTAssertEqual(proxy.faults, 1, "the first answer was dropped")
             XCTAssertEqual(r.headers["idempotent-replayed"], "true", "the retry was answered from the first run's record")
@@ -43,7 +46,11 @@ final class IdempotentForwardingTests: XCTestCase {
 
     func testAKeylessPushGetsAKeyAtTheReplicaSoItsRetryCreatesOneJob() async throws {
         try await withLossyReplica { replica, primary, proxy in
-            let r = try await HTTP.exchange("POST", replica.baseURL + "/ojs/v1/jobs", json: #"{"type":"fwd","args":[2],"options":{"queue":"fwd-keyless"}}"#)
+            let r = try await HTTP.exchange(
+                "POST",
+                replica.baseURL + "/ojs/v1/jobs",
+                json: #"{"type":"fwd","args":[2],"options":{"queue":"fwd-keyless"}}"#
+            )
             XCTAssertEqual(r.status, 201)
             XCTAssertEqual(proxy.faults, 1, "the first answer was dropped")
             XCTAssertNil(r.headers["idempotent-replayed"], "the client sent one request and sees one answer")
@@ -55,15 +62,22 @@ final class IdempotentForwardingTests: XCTestCase {
     // MARK: a worker's fetch, ack and nack
 
     func push(_ primary: ServerProcess, queue: String) async throws -> String {
-        let r = try await HTTP.exchange("POST", primary.baseURL + "/ojs/v1/jobs", json: #"{"type":"fwd.work","args":[],"options":{"queue":"\#(queue)"}}"#)
+        let r = try await HTTP.exchange(
+            "POST",
+            primary.baseURL + "/ojs/v1/jobs",
+            json: #"{"type":"fwd.work","args":[],"options":{"queue":"\#(queue)"}}"#
+        )
         guard r.status == 201, let id = (r.json["job"] as? [String: Any])?["id"] as? String else { throw TestFailure("push failed: \(r.status)") }
         return id
     }
 
     func fetch(_ replica: ServerProcess, queue: String, requestId: String) async throws -> HTTP.Exchange {
         try await HTTP.exchange(
-            "POST", replica.baseURL + "/ojs/v1/workers/fetch", json: #"{"queues":["\#(queue)"],"count":1,"worker_id":"w-fwd"}"#,
-            headers: ["X-Request-Id": requestId])
+            "POST",
+            replica.baseURL + "/ojs/v1/workers/fetch",
+            json: #"{"queues":["\#(queue)"],"count":1,"worker_id":"w-fwd"}"#,
+            headers: ["X-Request-Id": requestId]
+        )
     }
 
     func jobIds(_ r: HTTP.Exchange) -> [String] { (r.json["jobs"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String } }
@@ -99,7 +113,11 @@ final class IdempotentForwardingTests: XCTestCase {
             XCTAssertEqual(ack.status, 200, "the retried ack gets the first answer, not 409 for a job already completed")
             XCTAssertEqual(ack.json["acknowledged"] as? Bool, true)
             let ackReplay = try await HTTP.exchange(
-                "POST", replica.baseURL + "/ojs/v1/workers/ack", json: ackBody, headers: ["X-Request-Id": "ack-lost-1"])
+                "POST",
+                replica.baseURL + "/ojs/v1/workers/ack",
+                json: ackBody,
+                headers: ["X-Request-Id": "ack-lost-1"]
+            )
             XCTAssertEqual(ackReplay.status, 200)
             XCTAssertEqual(ackReplay.json["state"] as? String, "completed")
             let done = try await job(primary, id)

@@ -13,7 +13,11 @@ final class AuthTests: XCTestCase {
         XCTAssertEqual(anonymous.status, 401)
         XCTAssertEqual(anonymous.headers["ojs-served-by"], nil, "refused by the replica itself, never forwarded")
         let pushed = try await HTTP.exchange(
-            "POST", replica + "/ojs/v1/jobs", json: #"{"type":"auth.test","args":[]}"#, headers: ["Authorization": "Bearer client-key"])
+            "POST",
+            replica + "/ojs/v1/jobs",
+            json: #"{"type":"auth.test","args":[]}"#,
+            headers: ["Authorization": "Bearer client-key"]
+        )
         XCTAssertEqual(pushed.status, 201)
         XCTAssertEqual(pushed.headers["ojs-served-by"], "primary")
         let read = try await HTTP.exchange("GET", replica + "/ojs/v1/queues/default/stats", headers: ["Authorization": "Bearer client-key"])
@@ -25,8 +29,12 @@ final class AuthTests: XCTestCase {
     func testServerRefusesAnOpenListenerWithoutAKey() throws {
         let (status, text) = try Command.run(
             ServerProcess.binary,
-            ["serve", "--host", "0.0.0.0", "--port", String(try ServerProcess.freePort()), "--data-dir", NSTemporaryDirectory() + "ojs-refuse-\(UUID().uuidString)"],
-            capture: .standardError)
+            [
+                "serve", "--host", "0.0.0.0", "--port", String(try ServerProcess.freePort()), "--data-dir",
+                NSTemporaryDirectory() + "ojs-refuse-\(UUID().uuidString)",
+            ],
+            capture: .standardError
+        )
         XCTAssertEqual(status, 78)
         XCTAssertTrue(text.contains("OJS_API_KEY"), text)
     }

@@ -53,7 +53,9 @@ final class OTLPReceiver: @unchecked Sendable {
     /// Polls the received spans until `find` returns a value (a condition, not a sleep).
     func wait<T>(timeout: TimeInterval = 20, _ what: String, _ find: ([Span]) -> T?) async throws -> T {
         try await eventually(
-            "a \(what) arrives", within: timeout, every: .milliseconds(25),
+            "a \(what) arrives",
+            within: timeout,
+            every: .milliseconds(25),
             failure: { "\(spans.count) spans: \(spans.map { "\($0.service)/\($0.name)" })" }
         ) { find(spans) }
     }
@@ -71,7 +73,8 @@ final class OTLPReceiver: @unchecked Sendable {
             }
             guard let headerEnd = FaultProxy.headerEnd(pending, count: pending.count) else { return }
             let head = String(decoding: pending[0..<headerEnd], as: UTF8.self).lowercased()
-            let length = head.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
+            let length =
+                head.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
                 .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) } ?? 0
             while pending.count < headerEnd + length {
                 let n = read(fd, &chunk, chunk.count)
@@ -95,12 +98,19 @@ final class OTLPReceiver: @unchecked Sendable {
                 for s in scope["spans"] as? [[String: Any]] ?? [] {
                     spans.append(
                         Span(
-                            service: resource["service.name"] ?? "", traceId: Self.id(s["traceId"]), spanId: Self.id(s["spanId"]),
-                            parentSpanId: Self.id(s["parentSpanId"]), name: s["name"] as? String ?? "", kind: Self.int(s["kind"]),
-                            start: UInt64(Self.int(s["startTimeUnixNano"])), end: UInt64(Self.int(s["endTimeUnixNano"])),
+                            service: resource["service.name"] ?? "",
+                            traceId: Self.id(s["traceId"]),
+                            spanId: Self.id(s["spanId"]),
+                            parentSpanId: Self.id(s["parentSpanId"]),
+                            name: s["name"] as? String ?? "",
+                            kind: Self.int(s["kind"]),
+                            start: UInt64(Self.int(s["startTimeUnixNano"])),
+                            end: UInt64(Self.int(s["endTimeUnixNano"])),
                             attributes: Self.attributes(s["attributes"]),
                             links: (s["links"] as? [[String: Any]] ?? []).map { (Self.id($0["traceId"]), Self.id($0["spanId"])) },
-                            status: Self.int((s["status"] as? [String: Any])?["code"])))
+                            status: Self.int((s["status"] as? [String: Any])?["code"])
+                        )
+                    )
                 }
             }
         }

@@ -21,7 +21,10 @@ final class PushDeliveryTests: XCTestCase {
         // A repeated receipt for a settled delivery cannot complete the job a second time.
         let hit = try XCTUnwrap(h.function.hits(job: ids[0]).first)
         let again = try await HTTP.exchange(
-            "POST", h.base + "/ojs/v1/jobs/\(ids[0])/receipt", json: #"{"delivery_id":"\#(hit.deliveryId)","status":"completed","result":2}"#)
+            "POST",
+            h.base + "/ojs/v1/jobs/\(ids[0])/receipt",
+            json: #"{"delivery_id":"\#(hit.deliveryId)","status":"completed","result":2}"#
+        )
         XCTAssertEqual(again.status, 409)
         let error = try XCTUnwrap(again.json["error"] as? [String: Any])
         XCTAssertEqual(error["code"] as? String, "conflict")
@@ -57,7 +60,9 @@ final class PushDeliveryTests: XCTestCase {
         let h = try await PushHarness.started(for: self)
         try await h.bind("flaky", "flaky")
         let id = try await h.push(
-            "flaky", retry: #"{"max_attempts":4,"initial_interval":"PT0.3S","backoff_coefficient":2,"jitter":false}"#)
+            "flaky",
+            retry: #"{"max_attempts":4,"initial_interval":"PT0.3S","backoff_coefficient":2,"jitter":false}"#
+        )
         let job = try await h.job(id, reaches: "completed")
         XCTAssertEqual(job["attempt"] as? Int, 3)
         let hits = h.function.hits(job: id)
@@ -111,7 +116,10 @@ final class PushDeliveryTests: XCTestCase {
 
         // An unknown delivery of an existing job: 404 with the standard body.
         let unknown = try await HTTP.exchange(
-            "POST", h.base + "/ojs/v1/jobs/\(id)/receipt", json: #"{"delivery_id":"dlv_nope","status":"completed"}"#)
+            "POST",
+            h.base + "/ojs/v1/jobs/\(id)/receipt",
+            json: #"{"delivery_id":"dlv_nope","status":"completed"}"#
+        )
         XCTAssertEqual(unknown.status, 404)
         XCTAssertEqual((unknown.json["error"] as? [String: Any])?["code"] as? String, "not_found")
         let bad = try await HTTP.exchange("POST", h.base + "/ojs/v1/jobs/\(id)/receipt", json: #"{"status":"completed"}"#)
@@ -125,7 +133,10 @@ final class PushDeliveryTests: XCTestCase {
         XCTAssertEqual((lapsed["error"] as? [String: Any])?["code"] as? String, "visibility_timeout")
         let delivery = try XCTUnwrap(h.function.hits(job: lost).first?.deliveryId)
         let tooLate = try await HTTP.exchange(
-            "POST", h.base + "/ojs/v1/jobs/\(lost)/receipt", json: #"{"delivery_id":"\#(delivery)","status":"completed"}"#)
+            "POST",
+            h.base + "/ojs/v1/jobs/\(lost)/receipt",
+            json: #"{"delivery_id":"\#(delivery)","status":"completed"}"#
+        )
         XCTAssertEqual(tooLate.status, 409)
         XCTAssertEqual((tooLate.json["error"] as? [String: Any])?["code"] as? String, "conflict")
         let after = try await h.job(lost)
@@ -156,8 +167,11 @@ final class PushDeliveryTests: XCTestCase {
         try Data(#"{"endpoints":[{"queue":"x","url":"ftp://nowhere"}]}"#.utf8).write(to: broken)
         defer { try? FileManager.default.removeItem(at: broken) }
         let refused = try Command.run(
-            ServerProcess.binary, ["serve", "--port", "1", "--data-dir", h.root.path + "-broken", "--push-config", broken.path],
-            capture: .standardError, timeout: 30)
+            ServerProcess.binary,
+            ["serve", "--port", "1", "--data-dir", h.root.path + "-broken", "--push-config", broken.path],
+            capture: .standardError,
+            timeout: 30
+        )
         XCTAssertEqual(refused.status, 78)
         XCTAssertTrue(refused.text.contains("url"), refused.text)
     }
@@ -173,8 +187,10 @@ final class PushDeliveryTests: XCTestCase {
         // The function answers 202 and sends its receipt to the replica, which forwards it.
         function.receiptBase.withLock { $0 = replica }
         let bind = try await HTTP.exchange(
-            "PUT", replica + "/ojs/v1/admin/push-endpoints/regional",
-            json: #"{"url":"\#(function.baseURL)/late","secret":"\#(PushHarness.secret)"}"#)
+            "PUT",
+            replica + "/ojs/v1/admin/push-endpoints/regional",
+            json: #"{"url":"\#(function.baseURL)/late","secret":"\#(PushHarness.secret)"}"#
+        )
         XCTAssertEqual(bind.status, 200, "\(bind.json)")
         XCTAssertEqual(bind.headers["ojs-served-by"], "primary")
         let push = try await HTTP.exchange("POST", replica + "/ojs/v1/jobs", json: #"{"type":"push.test","args":[1],"options":{"queue":"regional"}}"#)

@@ -74,8 +74,11 @@ final class PushFunction: @unchecked Sendable {
         logger.logLevel = .error
         let bound = PortBox()
         let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in bound.set(channel.localAddress?.port ?? 0) }, logger: logger)
+            router: router,
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in bound.set(channel.localAddress?.port ?? 0) },
+            logger: logger
+        )
         let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
         self.group = group
         task = Task { try await group.run() }
@@ -99,9 +102,14 @@ final class PushFunction: @unchecked Sendable {
         let jobId = job["id"] as? String ?? ""
         let deliveryId = parsed["delivery_id"] as? String ?? ""
         let hit = Hit(
-            path: behaviour, jobId: jobId, deliveryId: deliveryId, attempt: job["attempt"] as? Int ?? 0,
-            at: Int64(Date().timeIntervalSince1970 * 1000), signatureValid: signature == expected && deliveryId == header("x-ojs-delivery-id")
-                && jobId == header("x-ojs-job-id"))
+            path: behaviour,
+            jobId: jobId,
+            deliveryId: deliveryId,
+            attempt: job["attempt"] as? Int ?? 0,
+            at: Int64(Date().timeIntervalSince1970 * 1000),
+            signatureValid: signature == expected && deliveryId == header("x-ojs-delivery-id")
+                && jobId == header("x-ojs-job-id")
+        )
         let (seen, busyCount, failing, holdMs) = state.withLock { s in
             s.hits.append(hit)
             s.perJob[jobId, default: 0] += 1
@@ -135,8 +143,10 @@ final class PushFunction: @unchecked Sendable {
             Task {
                 try? await Task.sleep(for: .milliseconds(50))
                 let r = try? await HTTP.exchange(
-                    "POST", base + "/ojs/v1/jobs/\(jobId)/receipt",
-                    json: #"{"delivery_id":"\#(deliveryId)","status":"completed","result":{"late":true}}"#)
+                    "POST",
+                    base + "/ojs/v1/jobs/\(jobId)/receipt",
+                    json: #"{"delivery_id":"\#(deliveryId)","status":"completed","result":{"late":true}}"#
+                )
                 self.state.withLock { $0.receiptStatuses.append(r?.status ?? -1) }
             }
             return Response(status: .accepted)
@@ -156,8 +166,10 @@ final class PushFunction: @unchecked Sendable {
 
     static func json(_ status: Int, _ text: String) -> Response {
         Response(
-            status: HTTPResponse.Status(code: status), headers: [.contentType: "application/json"],
-            body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+            status: HTTPResponse.Status(code: status),
+            headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: text))
+        )
     }
 
     static func text(_ value: Any) -> String {

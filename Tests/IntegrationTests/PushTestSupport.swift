@@ -51,7 +51,11 @@ final class PushHarness: @unchecked Sendable {
     /// Enqueues a job and returns its id; `retry` is a retry policy object.
     func push(_ queue: String, args: String = "[1]", retry: String? = nil, via base: String? = nil) async throws -> String {
         let options = #"{"queue":"\#(queue)"\#(retry.map { #","retry":\#($0)"# } ?? "")}"#
-        let r = try await HTTP.exchange("POST", (base ?? self.base) + "/ojs/v1/jobs", json: #"{"type":"push.test","args":\#(args),"options":\#(options)}"#)
+        let r = try await HTTP.exchange(
+            "POST",
+            (base ?? self.base) + "/ojs/v1/jobs",
+            json: #"{"type":"push.test","args":\#(args),"options":\#(options)}"#
+        )
         guard r.status == 201, let id = (r.json["job"] as? [String: Any])?["id"] as? String else {
             throw TestFailure("push failed: \(r.status) \(r.json)")
         }

@@ -74,7 +74,9 @@ final class PushThrottlingTests: XCTestCase {
         let h = try await PushHarness.started(for: self)
         try await h.bind("shaky", "fail", extra: #""timeout_ms":2000,"circuit_breaker":{"failure_threshold":2,"cooldown_ms":300}"#)
         let id = try await h.push(
-            "shaky", retry: #"{"max_attempts":20,"initial_interval":"PT0.05S","backoff_coefficient":1,"jitter":false}"#)
+            "shaky",
+            retry: #"{"max_attempts":20,"initial_interval":"PT0.05S","backoff_coefficient":1,"jitter":false}"#
+        )
         let opened = try await h.endpoint("shaky", reaches: "open")
         XCTAssertEqual(opened["consecutive_failures"] as? Int, 2)
         XCTAssertTrue((opened["state_reason"] as? String ?? "").contains("consecutive"), "\(opened)")

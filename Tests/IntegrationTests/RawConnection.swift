@@ -65,11 +65,12 @@ final class RawConnection {
         while true {
             if let text = String(bytes: buffer, encoding: .utf8), let split = text.range(of: "\r\n\r\n") {
                 let head = String(text[..<split.lowerBound])
-                let length = head.split(separator: "\r\n").compactMap { line -> Int? in
-                    let parts = line.split(separator: ":", maxSplits: 1)
-                    guard parts.count == 2, parts[0].lowercased() == "content-length" else { return nil }
-                    return Int(parts[1].trimmingCharacters(in: .whitespaces))
-                }.first ?? 0
+                let length =
+                    head.split(separator: "\r\n").compactMap { line -> Int? in
+                        let parts = line.split(separator: ":", maxSplits: 1)
+                        guard parts.count == 2, parts[0].lowercased() == "content-length" else { return nil }
+                        return Int(parts[1].trimmingCharacters(in: .whitespaces))
+                    }.first ?? 0
                 let body = Array(text[split.upperBound...].utf8)
                 if body.count >= length {
                     let status = Int(head.split(separator: " ").dropFirst().first ?? "") ?? 0

@@ -14,10 +14,17 @@ final class ReplicaResilienceTests: XCTestCase {
         // Every request of the replica to the primary passes through this proxy, which counts them.
         let proxy = try FaultProxy(upstreamPort: cluster.primary.port, marker: "-", fault: .none)
         let replica = try await cluster.addReplica(
-            "eu", primaryURL: "http://127.0.0.1:\(proxy.port)", environment: ["OJS_REPLICATION_KEY": "key-one"])
-        for i in 0..<20 { _ = try await HTTP.exchange("POST", cluster.primary.baseURL + "/ojs/v1/jobs", json: #"{"type":"rotate.before","args":[\#(i)]}"#) }
+            "eu",
+            primaryURL: "http://127.0.0.1:\(proxy.port)",
+            environment: ["OJS_REPLICATION_KEY": "key-one"]
+        )
+        for i in 0..<20 {
+            _ = try await HTTP.exchange("POST", cluster.primary.baseURL + "/ojs/v1/jobs", json: #"{"type":"rotate.before","args":[\#(i)]}"#)
+        }
         _ = try await cluster.digestsAtOnePosition("eu")
-        let generation = try await HTTP.exchange("GET", cluster.primary.baseURL + "/ojs/v1/replication/status", headers: Cluster.replicationAuth(cluster.primary)).json["generation"] as? String
+        let generation =
+            try await HTTP.exchange("GET", cluster.primary.baseURL + "/ojs/v1/replication/status", headers: Cluster.replicationAuth(cluster.primary))
+            .json["generation"] as? String
 
         // The primary comes back with a rotated key the replica does not have.
         cluster.primary.terminate()
@@ -48,7 +55,9 @@ final class ReplicaResilienceTests: XCTestCase {
         XCTAssertEqual(metrics.status, 200)
 
         // The key is restored: the replica resumes from its position.
-        for i in 0..<5 { _ = try await HTTP.exchange("POST", cluster.primary.baseURL + "/ojs/v1/jobs", json: #"{"type":"rotate.during","args":[\#(i)]}"#) }
+        for i in 0..<5 {
+            _ = try await HTTP.exchange("POST", cluster.primary.baseURL + "/ojs/v1/jobs", json: #"{"type":"rotate.during","args":[\#(i)]}"#)
+        }
         cluster.primary.terminate()
         cluster.primary.environment["OJS_REPLICATION_KEY"] = "key-one"
         try await cluster.primary.start()
@@ -69,16 +78,28 @@ final class ReplicaResilienceTests: XCTestCase {
         let cluster = try Cluster(primaryEnvironment: ["OJS_REPLICATION_RECORD_KB": "64"])
         defer { cluster.stop() }
         try await cluster.start(replicas: ["eu"])
-        let before = try await HTTP.exchange("GET", cluster.primary.baseURL + "/ojs/v1/replication/status", headers: Cluster.replicationAuth(cluster.primary)).json
+        let before = try await HTTP.exchange(
+            "GET",
+            cluster.primary.baseURL + "/ojs/v1/replication/status",
+            headers: Cluster.replicationAuth(cluster.primary)
+        ).json
         let args = String(repeating: "a", count: 3500)
         // One batch push is one transaction: about 250 × 3.5 KB of rows plus index pages.
         let jobs = (0..<250).map { #"{"type":"burst.big","args":["\#(args)",\#($0)],"options":{"queue":"burst"}}"# }
-        let pushed = try await HTTP.exchange("POST", cluster.primary.baseURL + "/ojs/v1/jobs/batch", json: #"{"jobs":[\#(jobs.joined(separator: ","))]}"#)
+        let pushed = try await HTTP.exchange(
+            "POST",
+            cluster.primary.baseURL + "/ojs/v1/jobs/batch",
+            json: #"{"jobs":[\#(jobs.joined(separator: ","))]}"#
+        )
         XCTAssertEqual(pushed.status, 201, "\(pushed.json)")
         let (primary, copy) = try await cluster.digestsAtOnePosition("eu")
         XCTAssertEqual(copy["sha256"] as? String, primary["sha256"] as? String, "the replica converged")
 
-        let after = try await HTTP.exchange("GET", cluster.primary.baseURL + "/ojs/v1/replication/status", headers: Cluster.replicationAuth(cluster.primary)).json
+        let after = try await HTTP.exchange(
+            "GET",
+            cluster.primary.baseURL + "/ojs/v1/replication/status",
+            headers: Cluster.replicationAuth(cluster.primary)
+        ).json
         XCTAssertEqual(after["generation"] as? String, before["generation"] as? String, "no new generation")
         XCTAssertGreaterThanOrEqual(after["multi_record_transactions"] as? Int ?? 0, 1, "the batch needed several records: \(after)")
         XCTAssertNil(after["last_error"] as? String)

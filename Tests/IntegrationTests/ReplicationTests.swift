@@ -17,7 +17,11 @@ final class ReplicationTests: XCTestCase {
         XCTAssertGreaterThan(pushed.count, 100)
         for region in ["eu", "ap"] {
             let (primary, replica) = try await cluster.digestsAtOnePosition(region)
-            XCTAssertEqual(replica["sha256"] as? String, primary["sha256"] as? String, "\(region) differs from the primary at txid \(primary["txid"] ?? "?")")
+            XCTAssertEqual(
+                replica["sha256"] as? String,
+                primary["sha256"] as? String,
+                "\(region) differs from the primary at txid \(primary["txid"] ?? "?")"
+            )
             XCTAssertGreaterThan(primary["rows"] as? Int ?? 0, 100)
         }
     }
@@ -99,14 +103,20 @@ final class ReplicationTests: XCTestCase {
         cluster.replicas["eu"]!.kill9()
         let blob = String(repeating: "x", count: 2000)
         for i in 0..<120 {
-            _ = try await HTTP.exchange("POST", cluster.primary.baseURL + "/ojs/v1/jobs", json: #"{"type":"retention.test","args":["\#(blob)",\#(i)]}"#)
+            _ = try await HTTP.exchange(
+                "POST",
+                cluster.primary.baseURL + "/ojs/v1/jobs",
+                json: #"{"type":"retention.test","args":["\#(blob)",\#(i)]}"#
+            )
         }
         // Wait for retention to trim the oldest segments (the scheduler applies it every second).
         var first = 0
         for _ in 0..<100 where first <= 1 {
             let s = try await HTTP.exchange("GET", cluster.primary.baseURL + "/ojs/v1/replication/status").json
             first = ((s["log"] as? [String: Any])?["first_txid"] as? Int) ?? 0
-            if first <= 1 { _ = try await HTTP.exchange("POST", cluster.primary.baseURL + "/ojs/v1/jobs", json: #"{"type":"retention.tick","args":[]}"#) }
+            if first <= 1 {
+                _ = try await HTTP.exchange("POST", cluster.primary.baseURL + "/ojs/v1/jobs", json: #"{"type":"retention.tick","args":[]}"#)
+            }
         }
         XCTAssertGreaterThan(first, 1, "the log was trimmed")
         try await cluster.replicas["eu"]!.start()
@@ -124,7 +134,9 @@ final class ReplicationTests: XCTestCase {
         // record stream: 20 bytes into the body lands inside the first record's header.
         let proxy = try FaultProxy(upstreamPort: cluster.primary.port, marker: "/ojs/v1/replication/stream", fault: .flipByte(bodyOffset: 20))
         let replica = try await cluster.addReplica("eu", primaryURL: "http://127.0.0.1:\(proxy.port)")
-        for i in 0..<30 { _ = try await HTTP.exchange("POST", cluster.primary.baseURL + "/ojs/v1/jobs", json: #"{"type":"corrupt.test","args":[\#(i)]}"#) }
+        for i in 0..<30 {
+            _ = try await HTTP.exchange("POST", cluster.primary.baseURL + "/ojs/v1/jobs", json: #"{"type":"corrupt.test","args":[\#(i)]}"#)
+        }
         let (primary, copy) = try await cluster.digestsAtOnePosition("eu")
         XCTAssertEqual(proxy.faults, 1, "the proxy damaged the stream once")
         XCTAssertEqual(copy["sha256"] as? String, primary["sha256"] as? String, "the damaged record was not applied")
@@ -142,9 +154,17 @@ final class ReplicationTests: XCTestCase {
         let anonymous = try await HTTP.exchange("GET", cluster.primary.baseURL + "/ojs/v1/replication/snapshot")
         XCTAssertEqual(anonymous.status, 401)
         XCTAssertEqual((anonymous.json["error"] as? [String: Any])?["code"] as? String, "unauthorized")
-        let wrong = try await HTTP.exchange("GET", cluster.primary.baseURL + "/ojs/v1/replication/stream?after=0", headers: ["Authorization": "Bearer nope"])
+        let wrong = try await HTTP.exchange(
+            "GET",
+            cluster.primary.baseURL + "/ojs/v1/replication/stream?after=0",
+            headers: ["Authorization": "Bearer nope"]
+        )
         XCTAssertEqual(wrong.status, 401)
-        let keyed = try await HTTP.exchange("GET", cluster.primary.baseURL + "/ojs/v1/replication/snapshot", headers: ["Authorization": "Bearer s3cret"])
+        let keyed = try await HTTP.exchange(
+            "GET",
+            cluster.primary.baseURL + "/ojs/v1/replication/snapshot",
+            headers: ["Authorization": "Bearer s3cret"]
+        )
         XCTAssertEqual(keyed.status, 200)
     }
 }

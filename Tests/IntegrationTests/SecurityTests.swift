@@ -1,13 +1,14 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Hummingbird
 import Logging
 import OJSReplication
 import OJSServer
 import OJSStore
 import XCTest
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 
 /// Closed by default, with real processes: start-up refusals, every route through a replica,
 /// the push-target guard, and push secrets at rest (`docs/security.md`).
@@ -19,8 +20,12 @@ final class SecurityTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         for command in [["serve"], ["replica", "--primary", "http://127.0.0.1:9", "--region", "eu"]] {
             let (status, text) = try Command.run(
-                ServerProcess.binary, command + ["--host", "0.0.0.0", "--port", String(try ServerProcess.freePort()), "--data-dir", dir],
-                capture: .standardError, timeout: 30, environment: ["OJS_API_KEY": "k1"])
+                ServerProcess.binary,
+                command + ["--host", "0.0.0.0", "--port", String(try ServerProcess.freePort()), "--data-dir", dir],
+                capture: .standardError,
+                timeout: 30,
+                environment: ["OJS_API_KEY": "k1"]
+            )
             XCTAssertEqual(status, 78, "\(command[0]): \(text)")
             XCTAssertTrue(text.contains("OJS_REPLICATION_KEY"), text)
         }
@@ -81,12 +86,19 @@ final class SecurityTests: XCTestCase {
                     for auth in [[], ["Authorization: Bearer nope"]] {
                         let connection = try RawConnection(port: replica.port)
                         try connection.sendRequest(
-                            method, spelling, headers: auth + ["Connection: close"], body: method == "GET" ? "" : #"{"type":"x.y","args":[]}"#)
+                            method,
+                            spelling,
+                            headers: auth + ["Connection: close"],
+                            body: method == "GET" ? "" : #"{"type":"x.y","args":[]}"#
+                        )
                         let response = try XCTUnwrap(connection.readResponse(timeout: 10), "\(method) \(spelling): no answer")
                         sent += 1
                         let bare = spelling.split(separator: "?").first.map(String.init) ?? spelling
                         if method == "GET" && ["/ojs/v1/health", "/ojs/manifest", "/ojs/dashboard"].contains(bare) { continue }
-                        XCTAssertFalse((200..<300).contains(response.status), "\(method) \(spelling) \(auth): \(response.status) \(response.body.prefix(200))")
+                        XCTAssertFalse(
+                            (200..<300).contains(response.status),
+                            "\(method) \(spelling) \(auth): \(response.status) \(response.body.prefix(200))"
+                        )
                         XCTAssertFalse(response.head.lowercased().contains("ojs-served-by: primary"), "\(method) \(spelling) was forwarded")
                     }
                 }
@@ -115,7 +127,10 @@ final class SecurityTests: XCTestCase {
         for base in [cluster.primary.baseURL, try XCTUnwrap(cluster.replicas["eu"]).baseURL] {
             for url in internalTargets {
                 let r = try await HTTP.exchange(
-                    "PUT", base + "/ojs/v1/admin/push-endpoints/ssrf", json: #"{"url":"\#(url)","secret":"\#(PushHarness.secret)"}"#)
+                    "PUT",
+                    base + "/ojs/v1/admin/push-endpoints/ssrf",
+                    json: #"{"url":"\#(url)","secret":"\#(PushHarness.secret)"}"#
+                )
                 XCTAssertEqual(r.status, 400, "\(url) via \(base): \(r.json)")
                 let error = r.json["error"] as? [String: Any]
                 XCTAssertEqual((error?["details"] as? [String: Any])?["field"] as? String, "url", "\(url): \(r.json)")
@@ -129,13 +144,20 @@ final class SecurityTests: XCTestCase {
         let allowed = try ServerProcess(dataDir: root, environment: PushHarness.allowLoopback)
         try await allowed.start()
         let bindIP = try await HTTP.exchange(
-            "PUT", allowed.baseURL + "/ojs/v1/admin/push-endpoints/late-check", json: #"{"url":"\#(function.baseURL)/ok","secret":"\#(PushHarness.secret)"}"#)
+            "PUT",
+            allowed.baseURL + "/ojs/v1/admin/push-endpoints/late-check",
+            json: #"{"url":"\#(function.baseURL)/ok","secret":"\#(PushHarness.secret)"}"#
+        )
         XCTAssertEqual(bindIP.status, 200, "\(bindIP.json)")
         allowed.terminate()
         let closed = try ServerProcess(dataDir: root)
         try await closed.start()
         defer { closed.terminate() }
-        let pushed = try await HTTP.exchange("POST", closed.baseURL + "/ojs/v1/jobs", json: #"{"type":"push.test","args":[1],"options":{"queue":"late-check"}}"#)
+        let pushed = try await HTTP.exchange(
+            "POST",
+            closed.baseURL + "/ojs/v1/jobs",
+            json: #"{"type":"push.test","args":[1],"options":{"queue":"late-check"}}"#
+        )
         let id = try XCTUnwrap((pushed.json["job"] as? [String: Any])?["id"] as? String)
         let endpoint = try await eventually("the endpoint is disabled at delivery", within: 10) { () -> [String: Any]? in
             let e = try await HTTP.exchange("GET", closed.baseURL + "/ojs/v1/admin/push-endpoints/late-check").json
@@ -158,12 +180,19 @@ final class SecurityTests: XCTestCase {
         addTeardownBlock { await function.stop() }
         let auth = ["Authorization": "Bearer k1"]
         let bind = try await HTTP.exchange(
-            "PUT", cluster.primary.baseURL + "/ojs/v1/admin/push-endpoints/signed",
-            json: #"{"url":"\#(function.baseURL)/ok","secret":"\#(PushHarness.secret)"}"#, headers: auth)
+            "PUT",
+            cluster.primary.baseURL + "/ojs/v1/admin/push-endpoints/signed",
+            json: #"{"url":"\#(function.baseURL)/ok","secret":"\#(PushHarness.secret)"}"#,
+            headers: auth
+        )
         XCTAssertEqual(bind.status, 200, "\(bind.json)")
         func pushAndComplete(_ base: String) async throws -> String {
             let pushed = try await HTTP.exchange(
-                "POST", base + "/ojs/v1/jobs", json: #"{"type":"push.test","args":[1],"options":{"queue":"signed"}}"#, headers: auth)
+                "POST",
+                base + "/ojs/v1/jobs",
+                json: #"{"type":"push.test","args":[1],"options":{"queue":"signed"}}"#,
+                headers: auth
+            )
             let id = try XCTUnwrap((pushed.json["job"] as? [String: Any])?["id"] as? String, "\(pushed.json)")
             try await eventually("job \(id) completes", within: 10) {
                 let job = try await HTTP.exchange("GET", base + "/ojs/v1/jobs/\(id)", headers: auth).json["job"] as? [String: Any]
@@ -181,11 +210,14 @@ final class SecurityTests: XCTestCase {
         let snapshot = cluster.root.appendingPathComponent("snapshot.bin").path
         let (curl, _) = try Command.run(
             URL(fileURLWithPath: "/usr/bin/curl"),
-            ["-sf", "-o", snapshot, "-H", "Authorization: Bearer r1", cluster.primary.baseURL + "/ojs/v1/replication/snapshot"])
+            ["-sf", "-o", snapshot, "-H", "Authorization: Bearer r1", cluster.primary.baseURL + "/ojs/v1/replication/snapshot"]
+        )
         XCTAssertEqual(curl, 0, "the snapshot downloads")
         let scanner = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../scripts/scan-for-secret").standardized
         let (found, report) = try Command.run(
-            URL(fileURLWithPath: "/usr/bin/env"), ["python3", scanner.path, PushHarness.secret, cluster.root.path])
+            URL(fileURLWithPath: "/usr/bin/env"),
+            ["python3", scanner.path, PushHarness.secret, cluster.root.path]
+        )
         XCTAssertEqual(found, 0, "the secret is somewhere on disk or in the snapshot:\n\(report)")
         XCTAssertTrue(report.contains("not found"), report)
         // The scanner does find a secret that is there, compressed or not.

@@ -32,7 +32,8 @@ final class ServerProcess {
         self.port = try Self.freePort()
         self.dataDir = dataDir
         self.environment = environment
-        self.arguments = command + ["--host", "127.0.0.1", "--port", String(port), "--data-dir", dataDir.path, "--log-level", "error"]
+        self.arguments =
+            command + ["--host", "127.0.0.1", "--port", String(port), "--data-dir", dataDir.path, "--log-level", "error"]
             + extraArguments
     }
 
@@ -165,7 +166,10 @@ enum Command {
 
     /// A command still running after `timeout` seconds is killed and reported as status -1.
     static func run(
-        _ executable: URL, _ arguments: [String], capture: Capture = .standardOutput, timeout: TimeInterval = 120,
+        _ executable: URL,
+        _ arguments: [String],
+        capture: Capture = .standardOutput,
+        timeout: TimeInterval = 120,
         environment: [String: String] = [:]
     ) throws -> (status: Int32, text: String) {
         let p = Process()

@@ -20,7 +20,9 @@ final class SimulationTests: XCTestCase {
             [
                 "simulate", "--topology", Self.repository.appendingPathComponent("replica/topologies/faults.json").path, "--duration", "10",
                 "--time-scale", "0.2", "--report", reportURL.path, "--chart", chartURL.path, "--work-dir", work.path, "--seed", "6",
-            ], timeout: 180)
+            ],
+            timeout: 180
+        )
         let report = try SimulationReport.decode(Data(contentsOf: reportURL))
         let i = report.invariants
         XCTAssertEqual(i.rywViolationsWithBookmark, 0, i.details.joined(separator: "\n"))
@@ -79,7 +81,6 @@ final class SimulationTests: XCTestCase {
         for pid in processes(mentioning: work.path) { kill(pid, SIGKILL) }
         try? FileManager.default.removeItem(at: work)
     }
-
 
     /// PIDs of live processes whose command line contains `text` (Linux /proc).
     static func processes(mentioning text: String) -> [Int32] {

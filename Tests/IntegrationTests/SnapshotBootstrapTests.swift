@@ -10,7 +10,8 @@ final class SnapshotBootstrapTests: XCTestCase {
         try await cluster.start(replicas: [])
         try await Self.fill(cluster.primary, batches: 40)
         let databaseBytes = try XCTUnwrap(
-            try FileManager.default.attributesOfItem(atPath: cluster.primary.dataDir.appendingPathComponent("ojs.db").path)[.size] as? Int)
+            try FileManager.default.attributesOfItem(atPath: cluster.primary.dataDir.appendingPathComponent("ojs.db").path)[.size] as? Int
+        )
         XCTAssertGreaterThan(databaseBytes, 20 << 20, "the database is tens of MiB")
 
         // The first snapshot body is cut 4 MiB in: several chunks arrived, the rest did not.
@@ -34,11 +35,19 @@ final class SnapshotBootstrapTests: XCTestCase {
         }
         XCTAssertTrue(compared, "the replica reached the primary's position")
         let metrics = try String(contentsOf: URL(string: cluster.primary.baseURL + "/metrics")!, encoding: .utf8)
-        let images = metrics.split(separator: "\n").first { $0.hasPrefix("ojs_replication_snapshots_total ") }.flatMap { Double($0.split(separator: " ")[1]) }
+        let images = metrics.split(separator: "\n").first { $0.hasPrefix("ojs_replication_snapshots_total ") }.flatMap {
+            Double($0.split(separator: " ")[1])
+        }
         XCTAssertEqual(images, 1, "one image was made: the second request resumed it instead of starting over")
-        let check = try Command.run(URL(fileURLWithPath: "/usr/bin/sqlite3"), ["-readonly", replicaDirectory.appendingPathComponent("replica.db").path, "PRAGMA integrity_check"])
+        let check = try Command.run(
+            URL(fileURLWithPath: "/usr/bin/sqlite3"),
+            ["-readonly", replicaDirectory.appendingPathComponent("replica.db").path, "PRAGMA integrity_check"]
+        )
         XCTAssertEqual(check.text.trimmingCharacters(in: .whitespacesAndNewlines), "ok")
-        XCTAssertFalse(FileManager.default.fileExists(atPath: replicaDirectory.appendingPathComponent("snapshot.partial").path), "the download was consumed")
+        XCTAssertFalse(
+            FileManager.default.fileExists(atPath: replicaDirectory.appendingPathComponent("snapshot.partial").path),
+            "the download was consumed"
+        )
     }
 
     /// Position, row counts and a SHA3 of every table's content, read-only.
@@ -46,7 +55,9 @@ final class SnapshotBootstrapTests: XCTestCase {
         let tables = ["jobs", "events", "queues", "workers"]
         let counts = tables.map { "SELECT '\($0)', count(*) FROM \($0);" }.joined()
         let out = try Command.run(
-            URL(fileURLWithPath: "/usr/bin/sqlite3"), ["-readonly", path, "SELECT txid FROM replication_position;" + counts, ".sha3sum"])
+            URL(fileURLWithPath: "/usr/bin/sqlite3"),
+            ["-readonly", path, "SELECT txid FROM replication_position;" + counts, ".sha3sum"]
+        )
         return out.text.split(separator: "\n").map(String.init)
     }
 
@@ -56,7 +67,11 @@ final class SnapshotBootstrapTests: XCTestCase {
     func testAFullDiskDuringBootstrapLeavesTheOldCopyAndSaysSo() async throws {
         let mountPoint = FileManager.default.temporaryDirectory.appendingPathComponent("ojs-snapshot-full-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: mountPoint, withIntermediateDirectories: true)
-        let mounted = try Command.run(URL(fileURLWithPath: "/bin/mount"), ["-t", "tmpfs", "-o", "size=36m", "tmpfs", mountPoint.path], capture: .standardError)
+        let mounted = try Command.run(
+            URL(fileURLWithPath: "/bin/mount"),
+            ["-t", "tmpfs", "-o", "size=36m", "tmpfs", mountPoint.path],
+            capture: .standardError
+        )
         guard mounted.status == 0 else { throw XCTSkip("cannot mount a tmpfs here (\(mounted.text))") }
         addTeardownBlock {
             _ = try? Command.run(URL(fileURLWithPath: "/bin/umount"), ["-l", mountPoint.path])
@@ -65,7 +80,10 @@ final class SnapshotBootstrapTests: XCTestCase {
         let cluster = try Cluster()
         defer { cluster.stop() }
         try await cluster.start(replicas: [])
-        let replica = try ServerProcess(dataDir: mountPoint.appendingPathComponent("data"), command: ["replica", "--primary", cluster.primary.baseURL, "--region", "full"])
+        let replica = try ServerProcess(
+            dataDir: mountPoint.appendingPathComponent("data"),
+            command: ["replica", "--primary", cluster.primary.baseURL, "--region", "full"]
+        )
         try await replica.start()
         defer { replica.terminate() }
         // About 22 MiB, applied through the stream: the copy fits, a second one would not.
@@ -94,7 +112,9 @@ final class SnapshotBootstrapTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: copyPath)[.size] as? Int, copySize, "the old copy is untouched")
         let check = try Command.run(URL(fileURLWithPath: "/usr/bin/sqlite3"), ["-readonly", copyPath, "PRAGMA integrity_check"])
         XCTAssertEqual(check.text.trimmingCharacters(in: .whitespacesAndNewlines), "ok")
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: mountPoint.appendingPathComponent("data").path).filter { $0.hasPrefix("snapshot.partial") }
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: mountPoint.appendingPathComponent("data").path).filter {
+            $0.hasPrefix("snapshot.partial")
+        }
         XCTAssertEqual(leftovers, [], "a download that cannot fit is not started")
     }
 

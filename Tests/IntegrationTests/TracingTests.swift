@@ -55,8 +55,11 @@ final class TracingTests: XCTestCase {
             // The worker's handler span, a child of meta.traceparent, sends the ack.
             let worker = Self.hex(8)
             let ack = try await HTTP.exchange(
-                "POST", server.baseURL + "/ojs/v1/workers/ack", json: #"{"job_id":"\#(job.id)","result":{"ok":true}}"#,
-                headers: ["traceparent": "00-\(trace)-\(worker)-01"])
+                "POST",
+                server.baseURL + "/ojs/v1/workers/ack",
+                json: #"{"job_id":"\#(job.id)","result":{"ok":true}}"#,
+                headers: ["traceparent": "00-\(trace)-\(worker)-01"]
+            )
             XCTAssertEqual(ack.status, 200)
 
             func one(_ spans: [Span], _ match: (Span) -> Bool) -> Span? { spans.first(where: match) }
@@ -94,30 +97,47 @@ final class TracingTests: XCTestCase {
         try await withTracedServer { server, receiver in
             // A failed attempt that will be retried.
             let retried = try await push(
-                server, #"{"type":"t.retry","args":[],"options":{"queue":"q-retry","retry":{"max_attempts":3,"jitter":false}}}"#,
-                parent: "00-\(Self.hex(16))-\(Self.hex(8))-01")
+                server,
+                #"{"type":"t.retry","args":[],"options":{"queue":"q-retry","retry":{"max_attempts":3,"jitter":false}}}"#,
+                parent: "00-\(Self.hex(16))-\(Self.hex(8))-01"
+            )
             _ = try await fetch(server, "q-retry")
             _ = try await HTTP.exchange(
-                "POST", server.baseURL + "/ojs/v1/workers/nack", json: #"{"job_id":"\#(retried.id)","error":{"code":"boom","message":"no"}}"#)
+                "POST",
+                server.baseURL + "/ojs/v1/workers/nack",
+                json: #"{"job_id":"\#(retried.id)","error":{"code":"boom","message":"no"}}"#
+            )
 
             // A last attempt that dead-letters the job.
             let dead = try await push(
-                server, #"{"type":"t.dead","args":[],"options":{"queue":"q-dead","retry":{"max_attempts":1,"on_exhaustion":"dead_letter"}}}"#,
-                parent: "00-\(Self.hex(16))-\(Self.hex(8))-01")
+                server,
+                #"{"type":"t.dead","args":[],"options":{"queue":"q-dead","retry":{"max_attempts":1,"on_exhaustion":"dead_letter"}}}"#,
+                parent: "00-\(Self.hex(16))-\(Self.hex(8))-01"
+            )
             _ = try await fetch(server, "q-dead")
             _ = try await HTTP.exchange(
-                "POST", server.baseURL + "/ojs/v1/workers/nack", json: #"{"job_id":"\#(dead.id)","error":{"code":"fatal","message":"no"}}"#)
+                "POST",
+                server.baseURL + "/ojs/v1/workers/nack",
+                json: #"{"job_id":"\#(dead.id)","error":{"code":"fatal","message":"no"}}"#
+            )
 
             // An attempt abandoned until its reservation lapses (the scheduler reclaims it).
-            let lapsed = try await push(server, #"{"type":"t.lapse","args":[],"options":{"queue":"q-lapse"}}"#, parent: "00-\(Self.hex(16))-\(Self.hex(8))-01")
+            let lapsed = try await push(
+                server,
+                #"{"type":"t.lapse","args":[],"options":{"queue":"q-lapse"}}"#,
+                parent: "00-\(Self.hex(16))-\(Self.hex(8))-01"
+            )
             _ = try await fetch(server, "q-lapse", visibilityMs: 200)
 
             // A two-step chain: each step is enqueued in the trace of the request that created it.
             let wfTrace = Self.hex(16)
             let wf = try await HTTP.exchange(
-                "POST", server.baseURL + "/ojs/v1/workflows",
-                json: #"{"type":"chain","steps":[{"type":"wf.a","args":[],"options":{"queue":"q-wf"}},{"type":"wf.b","args":[],"options":{"queue":"q-wf"}}]}"#,
-                headers: ["traceparent": "00-\(wfTrace)-\(Self.hex(8))-01"])
+                "POST",
+                server.baseURL + "/ojs/v1/workflows",
+                json:
+                    #"{"type":"chain","steps":[{"type":"wf.a","args":[],"options":{"queue":"q-wf"}},{"type":"wf.b","args":[],"options":{"queue":"q-wf"}}]}"#,
+                headers: ["traceparent": "00-\(wfTrace)-\(Self.hex(8))-01"]
+            )
             XCTAssertEqual(wf.status, 201)
             let first = try await fetch(server, "q-wf")
             let stepParent = Self.parse((first["meta"] as? [String: Any])?["traceparent"])
@@ -169,7 +189,11 @@ final class TracingTests: XCTestCase {
         let trace = Self.hex(16)
         let client = Self.hex(8)
         let r = try await HTTP.exchange(
-            "POST", replica.baseURL + "/ojs/v1/jobs", json: #"{"type":"via.replica","args":[]}"#, headers: ["traceparent": "00-\(trace)-\(client)-01"])
+            "POST",
+            replica.baseURL + "/ojs/v1/jobs",
+            json: #"{"type":"via.replica","args":[]}"#,
+            headers: ["traceparent": "00-\(trace)-\(client)-01"]
+        )
         XCTAssertEqual(r.status, 201)
         XCTAssertEqual(Self.parse(((r.json["job"] as? [String: Any])?["meta"] as? [String: Any])?["traceparent"])?.trace, trace)
 

@@ -21,7 +21,11 @@ final class WireFuzzTests: XCTestCase {
         let server = try ServerProcess(dataDir: dir, extraArguments: ["--request-timeout-ms", "300", "--idle-timeout-ms", "300"])
         try await server.start()
         defer { server.kill9() }
-        let kept = try await HTTP.exchange("POST", server.baseURL + "/ojs/v1/jobs", json: #"{"type":"kept","args":[1],"options":{"queue":"kept-queue"}}"#)
+        let kept = try await HTTP.exchange(
+            "POST",
+            server.baseURL + "/ojs/v1/jobs",
+            json: #"{"type":"kept","args":[1],"options":{"queue":"kept-queue"}}"#
+        )
         let keptID = try XCTUnwrap((kept.json["job"] as? [String: Any])?["id"] as? String)
         let keptBefore = try await HTTP.exchange("GET", server.baseURL + "/ojs/v1/jobs/\(keptID)").json["job"] as? [String: Any]
 

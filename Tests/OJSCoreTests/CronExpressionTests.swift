@@ -39,8 +39,12 @@ final class CronExpressionTests: XCTestCase {
 
     /// Asserts that successive fire times after `start` are exactly `expected` (ISO instants).
     private func assertFires(
-        _ text: String, after start: String, in tz: TimeZone, _ expected: [String],
-        file: StaticString = #filePath, line: UInt = #line
+        _ text: String,
+        after start: String,
+        in tz: TimeZone,
+        _ expected: [String],
+        file: StaticString = #filePath,
+        line: UInt = #line
     ) {
         guard let expression = cron(text, file: file, line: line) else { return }
         var t = iso(start, file: file, line: line)
@@ -50,16 +54,22 @@ final class CronExpressionTests: XCTestCase {
                 return
             }
             XCTAssertEqual(
-                got, iso(want, file: file, line: line),
+                got,
+                iso(want, file: file, line: line),
                 "'\(text)' after \(Timestamp.format(millis: t)) gave \(Timestamp.format(millis: got)), wanted \(want)",
-                file: file, line: line)
+                file: file,
+                line: line
+            )
             t = got
         }
     }
 
     /// Asserts that parsing fails with an `invalid_request` error whose message contains each of `fragments`.
     private func assertRejects(
-        _ text: String, mentioning fragments: [String], file: StaticString = #filePath, line: UInt = #line
+        _ text: String,
+        mentioning fragments: [String],
+        file: StaticString = #filePath,
+        line: UInt = #line
     ) {
         do {
             let parsed = try CronExpression.parse(text)
@@ -69,8 +79,11 @@ final class CronExpressionTests: XCTestCase {
             XCTAssertEqual(error.details["field"], .string("expression"), file: file, line: line)
             for fragment in fragments {
                 XCTAssertTrue(
-                    error.message.contains(fragment), "message for '\(text)' lacks '\(fragment)': \(error.message)",
-                    file: file, line: line)
+                    error.message.contains(fragment),
+                    "message for '\(text)' lacks '\(fragment)': \(error.message)",
+                    file: file,
+                    line: line
+                )
             }
         }
     }
@@ -141,8 +154,11 @@ final class CronExpressionTests: XCTestCase {
 
     func testEveryFiveMinutes() {
         assertFires(
-            "*/5 * * * *", after: "2026-01-01T00:00:00Z", in: utc,
-            ["2026-01-01T00:05:00Z", "2026-01-01T00:10:00Z", "2026-01-01T00:15:00Z"])
+            "*/5 * * * *",
+            after: "2026-01-01T00:00:00Z",
+            in: utc,
+            ["2026-01-01T00:05:00Z", "2026-01-01T00:10:00Z", "2026-01-01T00:15:00Z"]
+        )
         assertFires("*/5 * * * *", after: "2026-01-01T23:57:00Z", in: utc, ["2026-01-02T00:00:00Z"])
         assertFires("*/5 * * * *", after: "2026-12-31T23:55:00Z", in: utc, ["2027-01-01T00:00:00Z"])
         // Milliseconds: strictly after, result on a whole second.
@@ -157,21 +173,33 @@ final class CronExpressionTests: XCTestCase {
         XCTAssertEqual(f.minutes, 1 << 0 | 1 << 30)
         XCTAssertEqual(f.hours, 1 << 9 | 1 << 11 | 1 << 13 | 1 << 15 | 1 << 17)
         assertFires(
-            "0,30 9-17/2 * * *", after: "2026-01-01T00:00:00Z", in: utc,
-            ["2026-01-01T09:00:00Z", "2026-01-01T09:30:00Z", "2026-01-01T11:00:00Z"])
+            "0,30 9-17/2 * * *",
+            after: "2026-01-01T00:00:00Z",
+            in: utc,
+            ["2026-01-01T09:00:00Z", "2026-01-01T09:30:00Z", "2026-01-01T11:00:00Z"]
+        )
         assertFires(
-            "0,30 9-17/2 * * *", after: "2026-01-01T17:00:00Z", in: utc,
-            ["2026-01-01T17:30:00Z", "2026-01-02T09:00:00Z"])
+            "0,30 9-17/2 * * *",
+            after: "2026-01-01T17:00:00Z",
+            in: utc,
+            ["2026-01-01T17:30:00Z", "2026-01-02T09:00:00Z"]
+        )
         // `a/n` runs from a to the end of the field.
         assertFires(
-            "10/20 * * * *", after: "2026-01-01T00:00:00Z", in: utc,
-            ["2026-01-01T00:10:00Z", "2026-01-01T00:30:00Z", "2026-01-01T00:50:00Z", "2026-01-01T01:10:00Z"])
+            "10/20 * * * *",
+            after: "2026-01-01T00:00:00Z",
+            in: utc,
+            ["2026-01-01T00:10:00Z", "2026-01-01T00:30:00Z", "2026-01-01T00:50:00Z", "2026-01-01T01:10:00Z"]
+        )
         // Mixed list of singles, ranges and stepped ranges.
         guard let m = cron("1,5-7,50-59/4 * * * *"), case .fields(let mf) = m.schedule else { return }
         XCTAssertEqual(mf.minutes, [1, 5, 6, 7, 50, 54, 58].reduce(UInt64(0)) { $0 | 1 << UInt64($1) })
         assertFires(
-            "0 0 1 1-12/3 *", after: "2026-01-01T00:00:00Z", in: utc,
-            ["2026-04-01T00:00:00Z", "2026-07-01T00:00:00Z", "2026-10-01T00:00:00Z", "2027-01-01T00:00:00Z"])
+            "0 0 1 1-12/3 *",
+            after: "2026-01-01T00:00:00Z",
+            in: utc,
+            ["2026-04-01T00:00:00Z", "2026-07-01T00:00:00Z", "2026-10-01T00:00:00Z", "2027-01-01T00:00:00Z"]
+        )
     }
 
     func testMonthAndWeekdayNames() {
@@ -179,8 +207,11 @@ final class CronExpressionTests: XCTestCase {
         XCTAssertEqual(cron("0 0 * Dec Sat")?.schedule, cron("0 0 * 12 6")?.schedule)
         // 2026-01-30 is a Friday; the next weekday noon in January or July is Wednesday 2026-07-01.
         assertFires(
-            "0 12 * JAN,jul mon-fri", after: "2026-01-30T13:00:00Z", in: utc,
-            ["2026-07-01T12:00:00Z", "2026-07-02T12:00:00Z", "2026-07-03T12:00:00Z", "2026-07-06T12:00:00Z"])
+            "0 12 * JAN,jul mon-fri",
+            after: "2026-01-30T13:00:00Z",
+            in: utc,
+            ["2026-07-01T12:00:00Z", "2026-07-02T12:00:00Z", "2026-07-03T12:00:00Z", "2026-07-06T12:00:00Z"]
+        )
     }
 
     func testZeroAndSevenAreBothSunday() {
@@ -194,8 +225,11 @@ final class CronExpressionTests: XCTestCase {
 
     func testSixFieldSeconds() {
         assertFires(
-            "*/15 * * * * *", after: "2026-01-01T00:00:07Z", in: utc,
-            ["2026-01-01T00:00:15Z", "2026-01-01T00:00:30Z", "2026-01-01T00:00:45Z", "2026-01-01T00:01:00Z"])
+            "*/15 * * * * *",
+            after: "2026-01-01T00:00:07Z",
+            in: utc,
+            ["2026-01-01T00:00:15Z", "2026-01-01T00:00:30Z", "2026-01-01T00:00:45Z", "2026-01-01T00:01:00Z"]
+        )
         assertFires("30 0 12 * * *", after: "2026-01-01T00:00:00Z", in: utc, ["2026-01-01T12:00:30Z", "2026-01-02T12:00:30Z"])
         assertFires("* * * * * *", after: "2026-01-01T00:00:00Z", in: utc, ["2026-01-01T00:00:01Z", "2026-01-01T00:00:02Z"])
         // A 5-field expression fires at second 0.
@@ -204,8 +238,11 @@ final class CronExpressionTests: XCTestCase {
 
     func testLastDayOfMonth() {
         assertFires(
-            "0 0 L * *", after: "2026-01-10T00:00:00Z", in: utc,
-            ["2026-01-31T00:00:00Z", "2026-02-28T00:00:00Z", "2026-03-31T00:00:00Z", "2026-04-30T00:00:00Z"])
+            "0 0 L * *",
+            after: "2026-01-10T00:00:00Z",
+            in: utc,
+            ["2026-01-31T00:00:00Z", "2026-02-28T00:00:00Z", "2026-03-31T00:00:00Z", "2026-04-30T00:00:00Z"]
+        )
         assertFires("0 0 L 2 *", after: "2027-03-01T00:00:00Z", in: utc, ["2028-02-29T00:00:00Z", "2029-02-28T00:00:00Z"])
         assertFires("0 0 1,l * *", after: "2026-04-15T00:00:00Z", in: utc, ["2026-04-30T00:00:00Z", "2026-05-01T00:00:00Z"])
     }
@@ -225,8 +262,11 @@ final class CronExpressionTests: XCTestCase {
     func testVixieDayOrSemantics() {
         // Both day fields restricted: the 13th OR any Friday (2026-01-13 is a Tuesday).
         assertFires(
-            "0 0 13 * 5", after: "2026-01-01T00:00:00Z", in: utc,
-            ["2026-01-02T00:00:00Z", "2026-01-09T00:00:00Z", "2026-01-13T00:00:00Z", "2026-01-16T00:00:00Z"])
+            "0 0 13 * 5",
+            after: "2026-01-01T00:00:00Z",
+            in: utc,
+            ["2026-01-02T00:00:00Z", "2026-01-09T00:00:00Z", "2026-01-13T00:00:00Z", "2026-01-16T00:00:00Z"]
+        )
         // Only one restricted: that one alone decides.
         assertFires("0 0 13 * *", after: "2026-01-01T00:00:00Z", in: utc, ["2026-01-13T00:00:00Z", "2026-02-13T00:00:00Z"])
         assertFires("0 0 * * 5", after: "2026-01-01T00:00:00Z", in: utc, ["2026-01-02T00:00:00Z", "2026-01-09T00:00:00Z"])
@@ -287,10 +327,18 @@ final class CronExpressionTests: XCTestCase {
         let tokyo = zone("Asia/Tokyo")
         // 09:00 JST is 00:00Z.
         assertFires(
-            "0 9 * * *", after: "2025-12-31T23:00:00Z", in: tokyo, ["2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z"])
+            "0 9 * * *",
+            after: "2025-12-31T23:00:00Z",
+            in: tokyo,
+            ["2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z"]
+        )
         // Local midnight on the 1st is 15:00Z the day before.
         assertFires(
-            "0 0 1 * *", after: "2026-01-15T00:00:00Z", in: tokyo, ["2026-01-31T15:00:00Z", "2026-02-28T15:00:00Z"])
+            "0 0 1 * *",
+            after: "2026-01-15T00:00:00Z",
+            in: tokyo,
+            ["2026-01-31T15:00:00Z", "2026-02-28T15:00:00Z"]
+        )
         // Day-of-week is local too: Monday 08:00 JST is Sunday 23:00Z.
         assertFires("0 8 * * MON", after: "2026-03-10T00:00:00Z", in: tokyo, ["2026-03-15T23:00:00Z"])
     }
@@ -299,13 +347,19 @@ final class CronExpressionTests: XCTestCase {
         let ny = zone("America/New_York")
         // 2026-03-08 02:00 EST jumps to 03:00 EDT, so 02:30 does not exist that day.
         assertFires(
-            "30 2 * * *", after: "2026-03-07T00:00:00Z", in: ny,
-            ["2026-03-07T07:30:00Z", "2026-03-09T06:30:00Z", "2026-03-10T06:30:00Z"])
+            "30 2 * * *",
+            after: "2026-03-07T00:00:00Z",
+            in: ny,
+            ["2026-03-07T07:30:00Z", "2026-03-09T06:30:00Z", "2026-03-10T06:30:00Z"]
+        )
         assertFires("30 2 * * *", after: "2026-03-08T00:00:00Z", in: ny, ["2026-03-09T02:30:00-04:00"])
         // Hourly: 01:00 EST, then 03:00 EDT, one real hour apart.
         assertFires(
-            "0 * * * *", after: "2026-03-08T05:30:00Z", in: ny,
-            ["2026-03-08T06:00:00Z", "2026-03-08T07:00:00Z", "2026-03-08T08:00:00Z"])
+            "0 * * * *",
+            after: "2026-03-08T05:30:00Z",
+            in: ny,
+            ["2026-03-08T06:00:00Z", "2026-03-08T07:00:00Z", "2026-03-08T08:00:00Z"]
+        )
         // Per-second schedules skip the whole missing hour without drifting.
         assertFires("0 0 * * * *", after: "2026-03-08T06:59:59Z", in: ny, ["2026-03-08T07:00:00Z"])
         assertFires("* * * * * *", after: "2026-03-08T06:59:59Z", in: ny, ["2026-03-08T07:00:00Z", "2026-03-08T07:00:01Z"])
@@ -315,8 +369,11 @@ final class CronExpressionTests: XCTestCase {
         let ny = zone("America/New_York")
         // 2026-11-01 02:00 EDT falls back to 01:00 EST: 01:30 happens at 05:30Z and again at 06:30Z.
         assertFires(
-            "30 1 * * *", after: "2026-11-01T00:00:00Z", in: ny,
-            ["2026-11-01T05:30:00Z", "2026-11-02T06:30:00Z", "2026-11-03T06:30:00Z"])
+            "30 1 * * *",
+            after: "2026-11-01T00:00:00Z",
+            in: ny,
+            ["2026-11-01T05:30:00Z", "2026-11-02T06:30:00Z", "2026-11-03T06:30:00Z"]
+        )
         // Already fired at the first 01:30: from inside the repeated hour the next is tomorrow.
         assertFires("30 1 * * *", after: "2026-11-01T05:45:00Z", in: ny, ["2026-11-02T01:30:00-05:00"])
         assertFires("30 1 * * *", after: "2026-11-01T06:15:00Z", in: ny, ["2026-11-02T06:30:00Z"])
@@ -327,16 +384,27 @@ final class CronExpressionTests: XCTestCase {
     func testNewYorkFallBackHourlyFiresEveryRealHour() {
         let ny = zone("America/New_York")
         assertFires(
-            "0 * * * *", after: "2026-11-01T04:30:00Z", in: ny,
-            ["2026-11-01T05:00:00Z", "2026-11-01T06:00:00Z", "2026-11-01T07:00:00Z"])
+            "0 * * * *",
+            after: "2026-11-01T04:30:00Z",
+            in: ny,
+            ["2026-11-01T05:00:00Z", "2026-11-01T06:00:00Z", "2026-11-01T07:00:00Z"]
+        )
         // From inside the first 01:xx, the repeated 01:00 EST is next, then 01:50 EST comes after 01:50 EDT.
         assertFires(
-            "0,50 * * * *", after: "2026-11-01T05:45:00Z", in: ny,
-            ["2026-11-01T05:50:00Z", "2026-11-01T06:00:00Z", "2026-11-01T06:50:00Z", "2026-11-01T07:00:00Z"])
+            "0,50 * * * *",
+            after: "2026-11-01T05:45:00Z",
+            in: ny,
+            ["2026-11-01T05:50:00Z", "2026-11-01T06:00:00Z", "2026-11-01T06:50:00Z", "2026-11-01T07:00:00Z"]
+        )
         assertFires(
-            "*/30 * * * *", after: "2026-11-01T04:45:00Z", in: ny,
-            ["2026-11-01T05:00:00Z", "2026-11-01T05:30:00Z", "2026-11-01T06:00:00Z", "2026-11-01T06:30:00Z",
-             "2026-11-01T07:00:00Z"])
+            "*/30 * * * *",
+            after: "2026-11-01T04:45:00Z",
+            in: ny,
+            [
+                "2026-11-01T05:00:00Z", "2026-11-01T05:30:00Z", "2026-11-01T06:00:00Z", "2026-11-01T06:30:00Z",
+                "2026-11-01T07:00:00Z",
+            ]
+        )
     }
 
     func testWholeYearInNewYork() {

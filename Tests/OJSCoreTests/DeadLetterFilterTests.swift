@@ -6,7 +6,8 @@ final class DeadLetterFilterTests: XCTestCase {
 
     func testParsesEveryField() throws {
         let f = try parse(
-            #"{"queue":"q","type":"t","error_code":"c","error_type":"e","since":"2026-01-01T00:00:00Z","until":"2026-01-02T00:00:00Z","limit":5,"confirm":true}"#)
+            #"{"queue":"q","type":"t","error_code":"c","error_type":"e","since":"2026-01-01T00:00:00Z","until":"2026-01-02T00:00:00Z","limit":5,"confirm":true}"#
+        )
         XCTAssertEqual(f.queue, "q")
         XCTAssertEqual(f.type, "t")
         XCTAssertEqual(f.errorCode, "c")

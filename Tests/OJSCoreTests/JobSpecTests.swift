@@ -7,7 +7,13 @@ final class JobSpecTests: XCTestCase {
 
     func parse(_ json: String) throws -> JobSpec { try JobSpec.parse(try JSONParser.parse(json), now: now) }
 
-    func assertInvalid(_ json: String, code: OJSError.Code = .invalidRequest, mentions: String? = nil, file: StaticString = #filePath, line: UInt = #line) {
+    func assertInvalid(
+        _ json: String,
+        code: OJSError.Code = .invalidRequest,
+        mentions: String? = nil,
+        file: StaticString = #filePath,
+        line: UInt = #line
+    ) {
         XCTAssertThrowsError(try parse(json), file: file, line: line) { error in
             guard let e = error as? OJSError else { return XCTFail("not an OJSError: \(error)", file: file, line: line) }
             XCTAssertEqual(e.code, code, e.message, file: file, line: line)
@@ -83,8 +89,15 @@ final class JobSpecTests: XCTestCase {
     func testRetryPolicyErrorsAre422NamingTheField() {
         assertInvalid(#"{"type":"a","args":[],"options":{"retry":{"max_attempts":-1}}}"#, code: .validationError, mentions: "max_attempts")
         assertInvalid(
-            #"{"type":"a","args":[],"options":{"retry":{"backoff_coefficient":0.5}}}"#, code: .validationError, mentions: "backoff_coefficient")
-        assertInvalid(#"{"type":"a","args":[],"options":{"retry":{"initial_interval":"soon"}}}"#, code: .validationError, mentions: "initial_interval")
+            #"{"type":"a","args":[],"options":{"retry":{"backoff_coefficient":0.5}}}"#,
+            code: .validationError,
+            mentions: "backoff_coefficient"
+        )
+        assertInvalid(
+            #"{"type":"a","args":[],"options":{"retry":{"initial_interval":"soon"}}}"#,
+            code: .validationError,
+            mentions: "initial_interval"
+        )
         assertInvalid(#"{"type":"a","args":[],"options":{"retry":{"on_exhaustion":"explode"}}}"#, code: .validationError, mentions: "on_exhaustion")
     }
 

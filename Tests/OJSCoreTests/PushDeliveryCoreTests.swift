@@ -117,7 +117,9 @@ final class PushDeliveryCoreTests: XCTestCase {
         let c = try PushEndpointConfig.parse(
             try JSONParser.parse(
                 #"{"url":"http://127.0.0.1:9/f","secret":"s3cret-0123456789","concurrency":2,"rate":{"per_second":5,"burst":3},"timeout_ms":500,"circuit_breaker":{"failure_threshold":2,"cooldown_ms":300}}"#
-            ), queue: "emails")
+            ),
+            queue: "emails"
+        )
         XCTAssertEqual(c.queue, "emails")
         XCTAssertEqual(c.concurrency, 2)
         XCTAssertEqual(c.ratePerSecond, 5)
@@ -129,7 +131,8 @@ final class PushDeliveryCoreTests: XCTestCase {
         XCTAssertEqual(c.json()["secret"], "****6789")
         for bad in [
             #"{"url":"ftp://x/","secret":"s"}"#, #"{"url":"http://x/"}"#, #"{"url":"http://x/","secret":"s","concurrency":0}"#,
-            #"{"url":"http://x/","secret":"s","rate":{"per_second":-1}}"#, #"{"url":"http://x/","secret":"s","timeout_ms":10,"receipt_timeout_ms":5}"#,
+            #"{"url":"http://x/","secret":"s","rate":{"per_second":-1}}"#,
+            #"{"url":"http://x/","secret":"s","timeout_ms":10,"receipt_timeout_ms":5}"#,
         ] {
             XCTAssertThrowsError(try PushEndpointConfig.parse(try JSONParser.parse(bad), queue: "q"), bad)
         }
@@ -137,6 +140,8 @@ final class PushDeliveryCoreTests: XCTestCase {
         XCTAssertEqual(file.map(\.queue), ["a"])
         XCTAssertThrowsError(
             try PushEndpointConfig.parseFile(
-                try JSONParser.parse(#"[{"queue":"a","url":"http://x/","secret":"s"},{"queue":"a","url":"http://y/","secret":"s"}]"#)))
+                try JSONParser.parse(#"[{"queue":"a","url":"http://x/","secret":"s"},{"queue":"a","url":"http://y/","secret":"s"}]"#)
+            )
+        )
     }
 }

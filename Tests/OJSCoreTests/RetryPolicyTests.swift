@@ -53,7 +53,10 @@ final class RetryPolicyTests: XCTestCase {
     func testFailureOutcomes() throws {
         let p = try policy(#"{"max_attempts":3,"jitter":false,"on_exhaustion":"dead_letter"}"#)
         let failure = JobFailure(code: "handler_error", message: "boom", retryable: true)
-        XCTAssertEqual(FailureOutcome.decide(policy: p, attempt: 1, failure: failure, requeue: false, now: 10_000, unit: 0), .retry(delayMs: 1000, nextAttemptAt: 11_000))
+        XCTAssertEqual(
+            FailureOutcome.decide(policy: p, attempt: 1, failure: failure, requeue: false, now: 10_000, unit: 0),
+            .retry(delayMs: 1000, nextAttemptAt: 11_000)
+        )
         XCTAssertEqual(FailureOutcome.decide(policy: p, attempt: 3, failure: failure, requeue: false, now: 0, unit: 0), .discard(deadLetter: true))
         var fatal = failure
         fatal.retryable = false

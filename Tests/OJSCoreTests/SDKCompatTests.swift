@@ -8,7 +8,8 @@ final class SDKCompatTests: XCTestCase {
         let suite = try HeartbeatRequest.parse(try JSONParser.parse(#"{"worker_id":"w","active_jobs":["a","b"]}"#))
         XCTAssertEqual(suite.jobIds, ["a", "b"])
         let js = try HeartbeatRequest.parse(
-            try JSONParser.parse(#"{"worker_id":"w","state":"running","active_jobs":2,"active_job_ids":["a","b"],"hostname":"h","pid":1}"#))
+            try JSONParser.parse(#"{"worker_id":"w","state":"running","active_jobs":2,"active_job_ids":["a","b"],"hostname":"h","pid":1}"#)
+        )
         XCTAssertEqual(js.jobIds, ["a", "b"])
         XCTAssertEqual(js.activeJobCount, 2)
         let single = try HeartbeatRequest.parse(try JSONParser.parse(#"{"worker_id":"w","job_id":"a"}"#))
@@ -26,7 +27,8 @@ final class SDKCompatTests: XCTestCase {
         XCTAssertEqual(cli.periodMs, 60_000)
         XCTAssertNotEqual(
             cli.fingerprint(type: "t", queue: "q", args: [], meta: [:]),
-            try UniquePolicy.parse(try JSONParser.parse(#"{"key":"invoice-43"}"#)).fingerprint(type: "t", queue: "q", args: [], meta: [:]))
+            try UniquePolicy.parse(try JSONParser.parse(#"{"key":"invoice-43"}"#)).fingerprint(type: "t", queue: "q", args: [], meta: [:])
+        )
     }
 
     func testCLIMaxAttemptsOption() throws {
@@ -36,14 +38,19 @@ final class SDKCompatTests: XCTestCase {
 
     func testPythonStepGraphIsADAGWorkflow() throws {
         let def = try WorkflowDefinition.parse(
-            try JSONParser.parse(#"{"name":"etl","steps":[{"id":"a","type":"x","args":[]},{"id":"b","type":"y","args":[],"depends_on":["a"]}]}"#), now: 0)
+            try JSONParser.parse(#"{"name":"etl","steps":[{"id":"a","type":"x","args":[]},{"id":"b","type":"y","args":[],"depends_on":["a"]}]}"#),
+            now: 0
+        )
         XCTAssertEqual(def.kind, .dag)
         XCTAssertEqual(def.steps.map(\.dependsOn), [[], [0]])
         XCTAssertNil(def.steps[0].request["id"], "step ids are not job ids")
     }
 
     func testCronFlatForm() throws {
-        let def = try CronDefinition.parse(try JSONParser.parse(#"{"name":"n","cron":"0 9 * * *","type":"report.generate","args":[1],"timezone":"Asia/Tokyo"}"#), now: 0)
+        let def = try CronDefinition.parse(
+            try JSONParser.parse(#"{"name":"n","cron":"0 9 * * *","type":"report.generate","args":[1],"timezone":"Asia/Tokyo"}"#),
+            now: 0
+        )
         XCTAssertEqual(def.template["type"], "report.generate")
         XCTAssertEqual(def.timezone, "Asia/Tokyo")
     }

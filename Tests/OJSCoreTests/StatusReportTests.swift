@@ -22,8 +22,11 @@ final class StatusReportTests: XCTestCase {
 
     func testTableShowsReplicasAndQueues() {
         let report = StatusReport(
-            primaryTxid: 42, replicas: StatusReport.replicas(fromStatus: status),
-            queues: [StatusReport.Queue(name: "email", depth: 12, available: 10, oldestAgeMs: 65_000, paused: false)], deadLetters: 2)
+            primaryTxid: 42,
+            replicas: StatusReport.replicas(fromStatus: status),
+            queues: [StatusReport.Queue(name: "email", depth: 12, available: 10, oldestAgeMs: 65_000, paused: false)],
+            deadLetters: 2
+        )
         let text = report.render()
         XCTAssertTrue(text.contains("eu            streaming    0         3"), text)
         XCTAssertTrue(text.contains("email                   12        10        65s       active"), text)

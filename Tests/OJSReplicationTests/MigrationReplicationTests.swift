@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import XCTest
+
 @testable import OJSReplication
 @testable import OJSStore
 

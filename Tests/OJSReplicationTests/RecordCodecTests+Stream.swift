@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import OJSReplication
 
 /// `RecordStreamDecoder` tests, kept in the `RecordCodecTests` class so the codec filter runs them.
@@ -12,8 +13,13 @@ extension RecordCodecTests {
             bytes += encoded.bytes
             expected.append(try RecordCodec.decode(encoded.bytes[...], expectedPrevious: nil).record)
             if index % 3 == 2 {
-                let heartbeat = Record.heartbeat(generation: generation, lastTxid: encoded.txid,
-                                                 now: Int64(index), pageSize: 512, databasePages: 3)
+                let heartbeat = Record.heartbeat(
+                    generation: generation,
+                    lastTxid: encoded.txid,
+                    now: Int64(index),
+                    pageSize: 512,
+                    databasePages: 3
+                )
                 bytes += try RecordCodec.encode(heartbeat, previousChecksum: encoded.checksum).bytes
                 expected.append(heartbeat)
             }
@@ -102,7 +108,8 @@ extension RecordCodecTests {
         let chain = try F.chain(generation: generation, count: 2)
         let stale = try RecordCodec.encode(
             Record.heartbeat(generation: generation, lastTxid: 1, now: 0, pageSize: 512, databasePages: 1),
-            previousChecksum: chain[0].checksum)
+            previousChecksum: chain[0].checksum
+        )
         var decoder = RecordStreamDecoder(generation: generation)
         decoder.feed(chain[0].bytes + chain[1].bytes + stale.bytes)
         XCTAssertEqual(try decoder.next()?.record.txid, 1)
@@ -113,7 +120,8 @@ extension RecordCodecTests {
 
         let wrongChain = try RecordCodec.encode(
             Record.heartbeat(generation: generation, lastTxid: 2, now: 0, pageSize: 512, databasePages: 1),
-            previousChecksum: chain[0].checksum)
+            previousChecksum: chain[0].checksum
+        )
         var second = RecordStreamDecoder(generation: generation, lastTxid: 2, lastChecksum: chain[1].checksum)
         second.feed(wrongChain.bytes)
         XCTAssertThrowsError(try second.next()) {

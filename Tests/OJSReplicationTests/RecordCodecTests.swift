@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import OJSReplication
 
 final class RecordCodecTests: XCTestCase {
@@ -14,8 +15,13 @@ final class RecordCodecTests: XCTestCase {
                 let numbers = F.pageNumbers(count, using: &rng)
                 let pages = numbers.map { Page(number: $0, data: F.randomBytes(Int(pageSize), using: &rng)) }
                 let record = Record.transaction(
-                    generation: generation, txid: txid, commitTime: Int64.random(in: 0...Int64.max, using: &rng),
-                    pageSize: pageSize, databasePages: UInt32.random(in: 1...UInt32.max, using: &rng), pages: pages)
+                    generation: generation,
+                    txid: txid,
+                    commitTime: Int64.random(in: 0...Int64.max, using: &rng),
+                    pageSize: pageSize,
+                    databasePages: UInt32.random(in: 1...UInt32.max, using: &rng),
+                    pages: pages
+                )
                 let encoded = try RecordCodec.encode(record, previousChecksum: previous)
                 XCTAssertEqual(encoded.txid, txid)
                 XCTAssertEqual(encoded.rawPayloadBytes, count * (4 + Int(pageSize)))
@@ -45,8 +51,13 @@ final class RecordCodecTests: XCTestCase {
     }
 
     func testHeaderLayoutAndChecksumMatchTheDocument() throws {
-        let record = F.transaction(generation: generation, txid: 0x0102_0304_0506_0708, commitTime: -5,
-                                   pageSize: 1024, pages: 3)
+        let record = F.transaction(
+            generation: generation,
+            txid: 0x0102_0304_0506_0708,
+            commitTime: -5,
+            pageSize: 1024,
+            pages: 3
+        )
         let encoded = try RecordCodec.encode(record, previousChecksum: 0xDEAD_BEEF)
         let b = encoded.bytes
         XCTAssertEqual(Array(b[0..<4]), Array("OJSR".utf8))
@@ -77,8 +88,14 @@ final class RecordCodecTests: XCTestCase {
 
     func testCompressionShrinksTypicalPages() throws {
         let pages = (1...16).map { Page(number: UInt32($0), data: F.typicalPage(size: 4096, seed: $0)) }
-        let record = Record.transaction(generation: generation, txid: 1, commitTime: 0, pageSize: 4096,
-                                        databasePages: 16, pages: pages)
+        let record = Record.transaction(
+            generation: generation,
+            txid: 1,
+            commitTime: 0,
+            pageSize: 4096,
+            databasePages: 16,
+            pages: pages
+        )
         let fast = try RecordCodec.encode(record, previousChecksum: 0)
         XCTAssertLessThan(fast.bytes.count * 4, fast.rawPayloadBytes, "level 1 should shrink typical pages 4x+")
         let best = try RecordCodec.encode(record, previousChecksum: 0, level: 9)
@@ -112,8 +129,10 @@ final class RecordCodecTests: XCTestCase {
             for mask: UInt8 in [0x01, 0x80, 0xFF] {
                 var bytes = encoded.bytes
                 bytes[position] ^= mask
-                XCTAssertThrowsError(try RecordCodec.decode(bytes[...], expectedPrevious: nil),
-                                     "flip \(mask) at \(position) went undetected") {
+                XCTAssertThrowsError(
+                    try RecordCodec.decode(bytes[...], expectedPrevious: nil),
+                    "flip \(mask) at \(position) went undetected"
+                ) {
                     XCTAssertTrue($0 is RecordError)
                 }
             }
@@ -150,16 +169,36 @@ final class RecordCodecTests: XCTestCase {
         XCTAssertEqual(decodeError({ $0[5] = 9 }), .unknownKind(9))
         XCTAssertEqual(decodeError({ $0[69] ^= 0xFF }, reseal: false), .checksumMismatch(txid: 1))
         let malformed: [(inout [UInt8]) -> Void] = [
-            { $0[5] = 3; $0[6] = 0xFF; $0[7] = 0xFF },       // a part past the 65,536-part limit
-            { $0[42] = 0x03 },                               // page size 0x0300 + ... not a power of two
-            { $0[40] = 0; $0[41] = 0; $0[42] = 1; $0[43] = 0 }, // page size 256
-            { $0[40] = 0; $0[41] = 2; $0[42] = 0; $0[43] = 0 }, // page size 131072
-            { $0[51] = 2 },                                  // page count disagrees with payload length
-            { $0[56] = 0x10 },                               // compressed length 256 MiB+
-            { for i in 56..<60 { $0[i] = 0 } },              // compressed length 0
-            { F.storeBE(UInt32(100_000), &$0, 48); F.storeBE(UInt32(100_000 * 516), &$0, 52) }, // inflation bomb
-            { $0[31] = 0; $0[30] = 0 },                      // txid 0 (was 1)
-            { $0[63] = 1 },                                  // txid 1 chaining from non-zero
+            {
+                $0[5] = 3
+                $0[6] = 0xFF
+                $0[7] = 0xFF
+            },  // a part past the 65,536-part limit
+            { $0[42] = 0x03 },  // page size 0x0300 + ... not a power of two
+            {
+                $0[40] = 0
+                $0[41] = 0
+                $0[42] = 1
+                $0[43] = 0
+            },  // page size 256
+            {
+                $0[40] = 0
+                $0[41] = 2
+                $0[42] = 0
+                $0[43] = 0
+            },  // page size 131072
+            { $0[51] = 2 },  // page count disagrees with payload length
+            { $0[56] = 0x10 },  // compressed length 256 MiB+
+            { for i in 56..<60 { $0[i] = 0 } },  // compressed length 0
+            {
+                F.storeBE(UInt32(100_000), &$0, 48)
+                F.storeBE(UInt32(100_000 * 516), &$0, 52)
+            },  // inflation bomb
+            {
+                $0[31] = 0
+                $0[30] = 0
+            },  // txid 0 (was 1)
+            { $0[63] = 1 },  // txid 1 chaining from non-zero
         ]
         for (index, edit) in malformed.enumerated() {
             guard case .malformedHeader? = decodeError(edit) else {
@@ -187,9 +226,17 @@ final class RecordCodecTests: XCTestCase {
         // Level 0 stores the payload verbatim (after a 2-byte zlib header and a 5-byte stored
         // block header), so page numbers can be edited in place; then the Adler-32 trailer and
         // the record checksum are recomputed, leaving only the page-order rule to catch it.
-        let record = Record.transaction(generation: generation, txid: 1, commitTime: 0, pageSize: 512, databasePages: 9,
-                                        pages: [Page(number: 3, data: .init(repeating: 1, count: 512)),
-                                                Page(number: 5, data: .init(repeating: 2, count: 512))])
+        let record = Record.transaction(
+            generation: generation,
+            txid: 1,
+            commitTime: 0,
+            pageSize: 512,
+            databasePages: 9,
+            pages: [
+                Page(number: 3, data: .init(repeating: 1, count: 512)),
+                Page(number: 5, data: .init(repeating: 2, count: 512)),
+            ]
+        )
         let stored = try RecordCodec.encode(record, previousChecksum: 0, level: 0).bytes
         XCTAssertEqual(try RecordCodec.decode(stored[...], expectedPrevious: 0).record, record)
         let payloadStart = 68 + 2 + 5
@@ -199,8 +246,12 @@ final class RecordCodecTests: XCTestCase {
             bytes[payloadStart + 3] = firstNumber
             bytes[payloadStart + 516 + 3] = secondNumber
             let payload = bytes[payloadStart..<(payloadStart + 2 * 516)]
-            var a: UInt32 = 1, b: UInt32 = 0
-            for byte in payload { a = (a + UInt32(byte)) % 65521; b = (b + a) % 65521 }
+            var a: UInt32 = 1
+            var b: UInt32 = 0
+            for byte in payload {
+                a = (a + UInt32(byte)) % 65521
+                b = (b + a) % 65521
+            }
             let adler = b << 16 | a
             for i in 0..<4 { bytes[bytes.count - 4 + i] = UInt8(truncatingIfNeeded: adler >> (24 - 8 * i)) }
             bytes = F.resealed(bytes)
@@ -214,20 +265,77 @@ final class RecordCodecTests: XCTestCase {
     func testEncoderRejectsRecordsItCannotRepresent() {
         let page = Page(number: 1, data: .init(repeating: 0, count: 512))
         let cases: [(Record, UInt32)] = [
-            (Record.transaction(generation: generation, txid: 1, commitTime: 0, pageSize: 512, databasePages: 1,
-                                pages: [Page(number: 2, data: page.data), page]), 0),
-            (Record.transaction(generation: generation, txid: 1, commitTime: 0, pageSize: 512, databasePages: 1,
-                                pages: [Page(number: 0, data: page.data)]), 0),
-            (Record.transaction(generation: generation, txid: 1, commitTime: 0, pageSize: 1024, databasePages: 1,
-                                pages: [page]), 0),
-            (Record.transaction(generation: generation, txid: 1, commitTime: 0, pageSize: 500, databasePages: 1,
-                                pages: [Page(number: 1, data: .init(repeating: 0, count: 500))]), 0),
-            (Record.transaction(generation: generation, txid: 0, commitTime: 0, pageSize: 512, databasePages: 1,
-                                pages: [page]), 0),
-            (Record.transaction(generation: generation, txid: 1, commitTime: 0, pageSize: 512, databasePages: 1,
-                                pages: [page]), 99),
-            (Record(kind: .heartbeat, generation: generation, txid: 1, commitTime: 0, pageSize: 512, databasePages: 1,
-                    pages: [page]), 0),
+            (
+                Record.transaction(
+                    generation: generation,
+                    txid: 1,
+                    commitTime: 0,
+                    pageSize: 512,
+                    databasePages: 1,
+                    pages: [Page(number: 2, data: page.data), page]
+                ), 0
+            ),
+            (
+                Record.transaction(
+                    generation: generation,
+                    txid: 1,
+                    commitTime: 0,
+                    pageSize: 512,
+                    databasePages: 1,
+                    pages: [Page(number: 0, data: page.data)]
+                ), 0
+            ),
+            (
+                Record.transaction(
+                    generation: generation,
+                    txid: 1,
+                    commitTime: 0,
+                    pageSize: 1024,
+                    databasePages: 1,
+                    pages: [page]
+                ), 0
+            ),
+            (
+                Record.transaction(
+                    generation: generation,
+                    txid: 1,
+                    commitTime: 0,
+                    pageSize: 500,
+                    databasePages: 1,
+                    pages: [Page(number: 1, data: .init(repeating: 0, count: 500))]
+                ), 0
+            ),
+            (
+                Record.transaction(
+                    generation: generation,
+                    txid: 0,
+                    commitTime: 0,
+                    pageSize: 512,
+                    databasePages: 1,
+                    pages: [page]
+                ), 0
+            ),
+            (
+                Record.transaction(
+                    generation: generation,
+                    txid: 1,
+                    commitTime: 0,
+                    pageSize: 512,
+                    databasePages: 1,
+                    pages: [page]
+                ), 99
+            ),
+            (
+                Record(
+                    kind: .heartbeat,
+                    generation: generation,
+                    txid: 1,
+                    commitTime: 0,
+                    pageSize: 512,
+                    databasePages: 1,
+                    pages: [page]
+                ), 0
+            ),
         ]
         for (index, (record, previous)) in cases.enumerated() {
             XCTAssertThrowsError(try RecordCodec.encode(record, previousChecksum: previous), "case \(index)") {
@@ -237,8 +345,13 @@ final class RecordCodecTests: XCTestCase {
     }
 
     func testHeartbeatRoundTrip() throws {
-        let heartbeat = Record.heartbeat(generation: generation, lastTxid: 41, now: 1_700_000_123_456,
-                                         pageSize: 4096, databasePages: 12)
+        let heartbeat = Record.heartbeat(
+            generation: generation,
+            lastTxid: 41,
+            now: 1_700_000_123_456,
+            pageSize: 4096,
+            databasePages: 12
+        )
         let encoded = try RecordCodec.encode(heartbeat, previousChecksum: 0xABCD)
         XCTAssertEqual(encoded.bytes.count, RecordCodec.headerSize)
         XCTAssertEqual(encoded.kind, .heartbeat)
@@ -248,8 +361,13 @@ final class RecordCodecTests: XCTestCase {
         XCTAssertEqual(decoded.record, heartbeat)
         // A primary with no transactions yet may not know a page size.
         let empty = Record.heartbeat(generation: generation, lastTxid: 0, now: 1, pageSize: 0, databasePages: 0)
-        XCTAssertEqual(try RecordCodec.decode(try RecordCodec.encode(empty, previousChecksum: 0).bytes[...],
-                                              expectedPrevious: 0).record, empty)
+        XCTAssertEqual(
+            try RecordCodec.decode(
+                try RecordCodec.encode(empty, previousChecksum: 0).bytes[...],
+                expectedPrevious: 0
+            ).record,
+            empty
+        )
     }
 
     func testRandomGarbageNeverCrashes() {
@@ -282,10 +400,14 @@ final class RecordCodecTests: XCTestCase {
         XCTAssertEqual(Generation(text: generation.text), generation)
         XCTAssertEqual(Generation(text: generation.text.uppercased()), generation)
         XCTAssertEqual(Generation(text: generation.text.replacingOccurrences(of: "-", with: "")), generation)
-        XCTAssertEqual(Generation(text: "00112233-4455-6677-8899-aabbccddeeff")?.bytes,
-                       [0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0xFF])
-        for bad in ["", "xyz", "00112233-4455-6677-8899-aabbccddeefg", "0011223344-55-6677-8899-aabbccddeeff",
-                    "00112233-4455-6677-8899-aabbccddeeff0", "é0112233-4455-6677-8899-aabbccddeef"] {
+        XCTAssertEqual(
+            Generation(text: "00112233-4455-6677-8899-aabbccddeeff")?.bytes,
+            [0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0xFF]
+        )
+        for bad in [
+            "", "xyz", "00112233-4455-6677-8899-aabbccddeefg", "0011223344-55-6677-8899-aabbccddeeff",
+            "00112233-4455-6677-8899-aabbccddeeff0", "é0112233-4455-6677-8899-aabbccddeef",
+        ] {
             XCTAssertNil(Generation(text: bad), bad)
         }
         XCTAssertNotEqual(Generation.random(), Generation.random())

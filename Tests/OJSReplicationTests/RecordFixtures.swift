@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import OJSReplication
 
 /// Shared builders for the codec and log tests, namespaced so they cannot collide with other
@@ -57,21 +58,33 @@ enum RecordFixtures {
     }
 
     static func transaction(
-        generation: Generation, txid: UInt64, commitTime: Int64 = 1_700_000_000_000,
-        pageSize: UInt32 = 512, pages: Int = 2, seed: UInt64 = 0
+        generation: Generation,
+        txid: UInt64,
+        commitTime: Int64 = 1_700_000_000_000,
+        pageSize: UInt32 = 512,
+        pages: Int = 2,
+        seed: UInt64 = 0
     ) -> Record {
         var rng = SplitMix64(seed: seed &+ txid)
         let numbers = pageNumbers(pages, using: &rng)
         return Record.transaction(
-            generation: generation, txid: txid, commitTime: commitTime, pageSize: pageSize,
+            generation: generation,
+            txid: txid,
+            commitTime: commitTime,
+            pageSize: pageSize,
             databasePages: (numbers.last ?? 1) + 1,
-            pages: numbers.map { Page(number: $0, data: randomBytes(Int(pageSize), using: &rng)) })
+            pages: numbers.map { Page(number: $0, data: randomBytes(Int(pageSize), using: &rng)) }
+        )
     }
 
     /// Encoded transactions `first...first+count-1`, chained from `previous`.
     static func chain(
-        generation: Generation, count: Int, first: UInt64 = 1, previous: UInt32 = 0,
-        pages: Int = 2, commitTime: (UInt64) -> Int64 = { _ in 1_700_000_000_000 }
+        generation: Generation,
+        count: Int,
+        first: UInt64 = 1,
+        previous: UInt32 = 0,
+        pages: Int = 2,
+        commitTime: (UInt64) -> Int64 = { _ in 1_700_000_000_000 }
     ) throws -> [EncodedRecord] {
         var out: [EncodedRecord] = []
         var checksum = previous

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import OJSReplication
 
 /// The replica's reaction to failures, as pure functions: the backoff schedule and which

@@ -55,6 +55,8 @@ final class ReplicaRegistryTests: XCTestCase {
 
     func testRegionNames() {
         for good in ["eu", "us-east-1", "ap_south.2", String(repeating: "a", count: 64)] { XCTAssertTrue(ReplicaRegistry.isValidRegion(good), good) }
-        for bad in ["", "eu west", "eu/1", "é", String(repeating: "a", count: 65), "a\u{0}"] { XCTAssertFalse(ReplicaRegistry.isValidRegion(bad), bad) }
+        for bad in ["", "eu west", "eu/1", "é", String(repeating: "a", count: 65), "a\u{0}"] {
+            XCTAssertFalse(ReplicaRegistry.isValidRegion(bad), bad)
+        }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import OJSReplication
 
 /// Generation file, reset and history-start tests.
@@ -11,8 +12,17 @@ extension ReplicationLogTests {
             let log = try ReplicationLog(directory: directory, segmentBytes: 1)
             for record in try F.chain(generation: log.generation, count: 5) { try log.append(record) }
             try log.reset(generation: fresh)
-            XCTAssertEqual(log.stats, .init(generation: fresh, firstTxid: 0, lastTxid: 0, lastChecksum: 0,
-                                            totalBytes: 0, segmentCount: 0))
+            XCTAssertEqual(
+                log.stats,
+                .init(
+                    generation: fresh,
+                    firstTxid: 0,
+                    lastTxid: 0,
+                    lastChecksum: 0,
+                    totalBytes: 0,
+                    segmentCount: 0
+                )
+            )
             XCTAssertEqual(try segmentNames(directory), [])
             XCTAssertThrowsError(try log.records(after: 5, maxBytes: 1)) {
                 XCTAssertEqual($0 as? ReplicationLogError, .ahead(last: 0))
@@ -35,8 +45,17 @@ extension ReplicationLogTests {
                 guard case ReplicationLogError.badConfiguration = $0 else { return XCTFail("\($0)") }
             }
             try log.reset(generation: fresh, lastTxid: 100)
-            XCTAssertEqual(log.stats, .init(generation: fresh, firstTxid: 0, lastTxid: 100, lastChecksum: 0,
-                                            totalBytes: 0, segmentCount: 0))
+            XCTAssertEqual(
+                log.stats,
+                .init(
+                    generation: fresh,
+                    firstTxid: 0,
+                    lastTxid: 100,
+                    lastChecksum: 0,
+                    totalBytes: 0,
+                    segmentCount: 0
+                )
+            )
         }
         let text = try String(contentsOf: directory.appendingPathComponent("generation"), encoding: .utf8)
         XCTAssertEqual(text, fresh.text + "\nstart-after-txid 100\n")

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import XCTest
+
 @testable import OJSReplication
 
 /// The log with transactions in several records: a transaction is visible only once whole,
@@ -27,9 +28,16 @@ final class ReplicationLogPartsTests: XCTestCase {
         let numbers = F.pageNumbers(pages, using: &rng)
         var out: [EncodedRecord] = []
         try TransactionEncoder(partPageBytes: perPart * 516).encode(
-            generation: log.generation, txid: txid, commitTime: 1_700_000_000_000 + Int64(txid), pageSize: 512,
-            databasePages: (numbers.last ?? 1) + 1, pageNumbers: numbers, previousChecksum: log.lastChecksum,
-            image: { _ in F.randomBytes(512, using: &rng) }, emit: { out.append($0) })
+            generation: log.generation,
+            txid: txid,
+            commitTime: 1_700_000_000_000 + Int64(txid),
+            pageSize: 512,
+            databasePages: (numbers.last ?? 1) + 1,
+            pageNumbers: numbers,
+            previousChecksum: log.lastChecksum,
+            image: { _ in F.randomBytes(512, using: &rng) },
+            emit: { out.append($0) }
+        )
         return out
     }
 
@@ -125,7 +133,11 @@ final class ReplicationLogPartsTests: XCTestCase {
         let small = try parts(log, txid: 2, pages: 1)
         try log.append(small[0])
         let source = ReplicationSource(
-            log: log, databasePath: "/nonexistent", snapshots: try SnapshotImages(directory: newDirectory().path), logger: .init(label: "test"))
+            log: log,
+            databasePath: "/nonexistent",
+            snapshots: try SnapshotImages(directory: newDirectory().path),
+            logger: .init(label: "test")
+        )
         source.logged.reset(to: 2)
         var cursor = StreamCursor(txid: 0)
         var bytes: [UInt8] = []

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import OJSReplication
 
 final class ReplicationLogTests: XCTestCase {
@@ -36,8 +37,17 @@ final class ReplicationLogTests: XCTestCase {
     func testFreshLogCreatesAndKeepsItsGeneration() throws {
         let directory = newDirectory().appendingPathComponent("nested/log")
         let log = try ReplicationLog(directory: directory)
-        XCTAssertEqual(log.stats, .init(generation: log.generation, firstTxid: 0, lastTxid: 0, lastChecksum: 0,
-                                        totalBytes: 0, segmentCount: 0))
+        XCTAssertEqual(
+            log.stats,
+            .init(
+                generation: log.generation,
+                firstTxid: 0,
+                lastTxid: 0,
+                lastChecksum: 0,
+                totalBytes: 0,
+                segmentCount: 0
+            )
+        )
         let text = try String(contentsOf: directory.appendingPathComponent("generation"), encoding: .utf8)
         XCTAssertEqual(text, log.generation.text + "\n")
         XCTAssertEqual(try ReplicationLog(directory: directory).generation, log.generation)
@@ -56,8 +66,17 @@ final class ReplicationLogTests: XCTestCase {
             XCTAssertEqual(log.lastChecksum, chain[9].checksum)
         }
         let log = try ReplicationLog(directory: directory)
-        XCTAssertEqual(log.stats, .init(generation: log.generation, firstTxid: 1, lastTxid: 10, lastChecksum: chain[9].checksum,
-                                        totalBytes: chain.reduce(0) { $0 + $1.bytes.count }, segmentCount: 1))
+        XCTAssertEqual(
+            log.stats,
+            .init(
+                generation: log.generation,
+                firstTxid: 1,
+                lastTxid: 10,
+                lastChecksum: chain[9].checksum,
+                totalBytes: chain.reduce(0) { $0 + $1.bytes.count },
+                segmentCount: 1
+            )
+        )
         XCTAssertEqual(log.recoveredTailBytes, 0)
         XCTAssertEqual(try segmentNames(directory), ["00000000000000000001.ojsr"])
         XCTAssertEqual(try log.records(after: 0, maxBytes: .max), chain)
@@ -89,7 +108,8 @@ final class ReplicationLogTests: XCTestCase {
         }
         let heartbeat = try RecordCodec.encode(
             Record.heartbeat(generation: log.generation, lastTxid: 1, now: 0, pageSize: 512, databasePages: 1),
-            previousChecksum: chain[0].checksum)
+            previousChecksum: chain[0].checksum
+        )
         XCTAssertThrowsError(try log.append(heartbeat)) {
             XCTAssertEqual($0 as? ReplicationLogError, .notTransaction)
         }
@@ -189,8 +209,12 @@ final class ReplicationLogTests: XCTestCase {
         let torn = directory.appendingPathComponent("00000000000000000004.ojsr")
         XCTAssertTrue(FileManager.default.createFile(atPath: torn.path, contents: Data(chain[3].bytes.prefix(80))))
         // An empty segment is what a crash right after creating the file leaves.
-        XCTAssertTrue(FileManager.default.createFile(
-            atPath: directory.appendingPathComponent("00000000000000000005.ojsr").path, contents: Data()))
+        XCTAssertTrue(
+            FileManager.default.createFile(
+                atPath: directory.appendingPathComponent("00000000000000000005.ojsr").path,
+                contents: Data()
+            )
+        )
         let log = try ReplicationLog(directory: directory, segmentBytes: 1)
         XCTAssertEqual(log.lastTxid, 3)
         XCTAssertEqual(log.segmentCount, 3)
@@ -233,7 +257,10 @@ final class ReplicationLogTests: XCTestCase {
             for record in chain { try log.append(record) }
             XCTAssertEqual(log.segmentCount, 4)
         }
-        XCTAssertEqual(try segmentNames(directory), ["00000000000000000001.ojsr", "00000000000000000004.ojsr", "00000000000000000007.ojsr", "00000000000000000010.ojsr"])
+        XCTAssertEqual(
+            try segmentNames(directory),
+            ["00000000000000000001.ojsr", "00000000000000000004.ojsr", "00000000000000000007.ojsr", "00000000000000000010.ojsr"]
+        )
         for name in try segmentNames(directory) {
             XCTAssertLessThanOrEqual(try fileSize(directory.appendingPathComponent(name)), segmentBytes)
         }
@@ -286,8 +313,11 @@ final class ReplicationLogTests: XCTestCase {
         let directory = newDirectory()
         let probe = try F.chain(generation: .random(), count: 1)[0].bytes.count
         // Two records per segment; keep about three segments' worth.
-        let log = try ReplicationLog(directory: directory, segmentBytes: probe * 2 + probe / 2,
-                                     retentionBytes: probe * 6 + probe / 2)
+        let log = try ReplicationLog(
+            directory: directory,
+            segmentBytes: probe * 2 + probe / 2,
+            retentionBytes: probe * 6 + probe / 2
+        )
         let chain = try F.chain(generation: log.generation, count: 12)
         for record in chain { try log.append(record) }
         XCTAssertEqual(log.segmentCount, 6)

@@ -29,10 +29,20 @@ final class SnapshotFormatTests: XCTestCase {
             // Half random, half repetitive, so chunks compress differently.
             image = (0..<(28 * 1024)).map { i in i % 2048 < 1024 ? UInt8(truncatingIfNeeded: rng.next()) : UInt8(i % 7) }
             header = SnapshotHeader(
-                generation: .random(), id: .random(), txid: 42, checksum: 0xDEAD_BEEF, pageSize: 512, imageLength: UInt64(image.count),
-                chunkSize: 8192)
+                generation: .random(),
+                id: .random(),
+                txid: 42,
+                checksum: 0xDEAD_BEEF,
+                pageSize: 512,
+                imageLength: UInt64(image.count),
+                chunkSize: 8192
+            )
             trailer = SnapshotTrailer(
-                id: header.id, txid: 42, imageLength: UInt64(image.count), imageChecksum: image.withUnsafeBytes { Zlib.crc32(0, $0) })
+                id: header.id,
+                txid: 42,
+                imageLength: UInt64(image.count),
+                imageChecksum: image.withUnsafeBytes { Zlib.crc32(0, $0) }
+            )
         }
 
         func chunk(_ index: UInt64) throws -> [UInt8] {
@@ -52,7 +62,8 @@ final class SnapshotFormatTests: XCTestCase {
     }
 
     /// Feeds `bytes` in uneven pieces; returns the chunks received and the error, if any.
-    func decode(_ bytes: [UInt8], into decoder: inout SnapshotStreamDecoder, piece: Int = 1000) -> (chunks: [UInt64: [UInt8]], error: SnapshotError?) {
+    func decode(_ bytes: [UInt8], into decoder: inout SnapshotStreamDecoder, piece: Int = 1000) -> (chunks: [UInt64: [UInt8]], error: SnapshotError?)
+    {
         var chunks: [UInt64: [UInt8]] = [:]
         var offset = 0
         do {
@@ -173,7 +184,13 @@ final class SnapshotFormatTests: XCTestCase {
         var f = Fixture()
         f = Fixture()
         let huge = SnapshotHeader(
-            generation: f.header.generation, id: f.header.id, txid: 1, checksum: 0, pageSize: 4096, imageLength: SnapshotFormat.maxImageLength)
+            generation: f.header.generation,
+            id: f.header.id,
+            txid: 1,
+            checksum: 0,
+            pageSize: 4096,
+            imageLength: SnapshotFormat.maxImageLength
+        )
         XCTAssertThrowsError(try SnapshotDownload.start(huge, in: directory, extraBytes: 0)) { error in
             guard case SnapshotError.diskFull(_, let needed, let available) = error else { return XCTFail("\(error)") }
             XCTAssertEqual(needed, SnapshotFormat.maxImageLength)

@@ -31,9 +31,11 @@ final class SnapshotImageTests: XCTestCase {
             CREATE TABLE items(id INTEGER PRIMARY KEY, payload BLOB);
             CREATE TABLE scratch(x);
             CREATE INDEX items_payload ON items(length(payload));
-            """)
+            """
+        )
         try db.exec(
-            "WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < \(rows)) INSERT INTO items(payload) SELECT randomblob(300 + n % 900) FROM s")
+            "WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < \(rows)) INSERT INTO items(payload) SELECT randomblob(300 + n % 900) FROM s"
+        )
         try db.exec("PRAGMA wal_checkpoint(TRUNCATE)")
         try db.exec("DELETE FROM items WHERE id % 5 = 0; DROP TABLE scratch; UPDATE replication_position SET txid = \(txid)")
         return db

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import OJSReplication
 @testable import OJSStore
 
@@ -51,9 +52,16 @@ final class SpooledTransactionTests: XCTestCase {
         let count = image.count / pageSize
         var encoded: [EncodedRecord] = []
         try TransactionEncoder(partPageBytes: 4 * (4 + pageSize)).encode(
-            generation: generation, txid: 1, commitTime: 1, pageSize: UInt32(pageSize), databasePages: UInt32(count),
-            pageNumbers: (1...count).map(UInt32.init), previousChecksum: 0,
-            image: { Array(image[(Int($0) - 1) * pageSize..<Int($0) * pageSize]) }, emit: { encoded.append($0) })
+            generation: generation,
+            txid: 1,
+            commitTime: 1,
+            pageSize: UInt32(pageSize),
+            databasePages: UInt32(count),
+            pageNumbers: (1...count).map(UInt32.init),
+            previousChecksum: 0,
+            image: { Array(image[(Int($0) - 1) * pageSize..<Int($0) * pageSize]) },
+            emit: { encoded.append($0) }
+        )
         var decoder = RecordStreamDecoder(generation: generation)
         for record in encoded { decoder.feed(record.bytes) }
         return try decoder.drain()

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import OJSReplication
 
 /// Transactions shipped in several records (docs/replication-protocol.md, "Transactions in
@@ -19,12 +20,24 @@ final class TransactionPartsTests: XCTestCase {
         let encoder = TransactionEncoder(partPageBytes: perPart * (4 + Int(pageSize)))
         var out: [EncodedRecord] = []
         try encoder.encode(
-            generation: generation, txid: txid, commitTime: 1_700_000_000_000, pageSize: pageSize, databasePages: (numbers.last ?? 1) + 1,
-            pageNumbers: numbers, previousChecksum: previous, image: { images[$0] ?? [] }, emit: { out.append($0) })
+            generation: generation,
+            txid: txid,
+            commitTime: 1_700_000_000_000,
+            pageSize: pageSize,
+            databasePages: (numbers.last ?? 1) + 1,
+            pageNumbers: numbers,
+            previousChecksum: previous,
+            image: { images[$0] ?? [] },
+            emit: { out.append($0) }
+        )
         return out
     }
 
-    func decode(_ records: [[UInt8]], lastTxid: UInt64 = 0, lastChecksum: UInt32 = 0) throws -> (records: [StreamedRecord], decoder: RecordStreamDecoder) {
+    func decode(
+        _ records: [[UInt8]],
+        lastTxid: UInt64 = 0,
+        lastChecksum: UInt32 = 0
+    ) throws -> (records: [StreamedRecord], decoder: RecordStreamDecoder) {
         var decoder = RecordStreamDecoder(generation: generation, lastTxid: lastTxid, lastChecksum: lastChecksum)
         var out: [StreamedRecord] = []
         for bytes in records {
@@ -135,7 +148,9 @@ final class TransactionPartsTests: XCTestCase {
     func testAHeartbeatBetweenPartsIsRejected() throws {
         let records = try parts().map(\.bytes)
         let heartbeat = try RecordCodec.encode(
-            .heartbeat(generation: generation, lastTxid: 0, now: 1, pageSize: pageSize, databasePages: 1), previousChecksum: 0)
+            .heartbeat(generation: generation, lastTxid: 0, now: 1, pageSize: pageSize, databasePages: 1),
+            previousChecksum: 0
+        )
         XCTAssertThrowsError(try decode([records[0], heartbeat.bytes])) {
             XCTAssertEqual($0 as? RecordError, .incompleteTransaction(txid: 1, partsReceived: 1))
         }
@@ -153,8 +168,15 @@ final class TransactionPartsTests: XCTestCase {
 
     func testPagesMustAscendAcrossParts() throws {
         // Two records that are each valid but repeat page 5 across the part boundary.
-        var first = Record(kind: .transactionPart, generation: generation, txid: 1, commitTime: 1, pageSize: pageSize, databasePages: 9,
-                           pages: [Page(number: 5, data: [UInt8](repeating: 1, count: Int(pageSize)))])
+        var first = Record(
+            kind: .transactionPart,
+            generation: generation,
+            txid: 1,
+            commitTime: 1,
+            pageSize: pageSize,
+            databasePages: 9,
+            pages: [Page(number: 5, data: [UInt8](repeating: 1, count: Int(pageSize)))]
+        )
         first.part = 0
         var second = first
         second.kind = .transaction
@@ -176,7 +198,8 @@ final class TransactionPartsTests: XCTestCase {
 
     func testAHeartbeatWithAPartIndexIsMalformed() throws {
         var bytes = try RecordCodec.encode(
-            .heartbeat(generation: generation, lastTxid: 0, now: 1, pageSize: pageSize, databasePages: 1), previousChecksum: 0
+            .heartbeat(generation: generation, lastTxid: 0, now: 1, pageSize: pageSize, databasePages: 1),
+            previousChecksum: 0
         ).bytes
         F.storeBE(UInt16(1), &bytes, 6)
         XCTAssertThrowsError(try RecordCodec.decode(F.resealed(bytes)[...], expectedPrevious: nil)) {
@@ -193,14 +216,20 @@ final class TransactionPartsTests: XCTestCase {
         var maxReadBetweenEmits = 0
         let encoder = TransactionEncoder(partPageBytes: 8 * (4 + Int(pageSize)))
         try encoder.encode(
-            generation: generation, txid: 1, commitTime: 1, pageSize: pageSize, databasePages: 100_001, pageNumbers: numbers,
+            generation: generation,
+            txid: 1,
+            commitTime: 1,
+            pageSize: pageSize,
+            databasePages: 100_001,
+            pageNumbers: numbers,
             previousChecksum: 0,
             image: { _ in
                 read += 1
                 maxReadBetweenEmits = max(maxReadBetweenEmits, read)
                 return [UInt8](repeating: 7, count: 512)
             },
-            emit: { _ in read = 0 })
+            emit: { _ in read = 0 }
+        )
         XCTAssertEqual(maxReadBetweenEmits, 8)
     }
 
@@ -208,7 +237,16 @@ final class TransactionPartsTests: XCTestCase {
         let encoder = TransactionEncoder(partPageBytes: 1 << 20)
         XCTAssertThrowsError(
             try encoder.encode(
-                generation: generation, txid: 1, commitTime: 1, pageSize: pageSize, databasePages: 9, pageNumbers: [3, 2], previousChecksum: 0,
-                image: { _ in [UInt8](repeating: 0, count: 512) }, emit: { _ in }))
+                generation: generation,
+                txid: 1,
+                commitTime: 1,
+                pageSize: pageSize,
+                databasePages: 9,
+                pageNumbers: [3, 2],
+                previousChecksum: 0,
+                image: { _ in [UInt8](repeating: 0, count: 512) },
+                emit: { _ in }
+            )
+        )
     }
 }

@@ -57,12 +57,16 @@ final class ReplicationFixture {
         let expected = try primary.dump()
         let actual = try readReplica { try $0.dump() }
         if expected != actual {
-            let index = zip(expected, actual).enumerated().first { $0.element.0 != $0.element.1 }?.offset
+            let index =
+                zip(expected, actual).enumerated().first { $0.element.0 != $0.element.1 }?.offset
                 ?? min(expected.count, actual.count)
             let want = index < expected.count ? expected[index] : "<end>"
             let got = index < actual.count ? actual[index] : "<end>"
-            XCTFail("\(context): rows differ at line \(index): primary \(want.prefix(200)) replica \(got.prefix(200))",
-                    file: file, line: line)
+            XCTFail(
+                "\(context): rows differ at line \(index): primary \(want.prefix(200)) replica \(got.prefix(200))",
+                file: file,
+                line: line
+            )
         }
 
         let primaryImage = try primary.serialize()

@@ -103,7 +103,8 @@ final class TestDB {
             $0.joined(separator: "|")
         }
         let tables = try rows(
-            "SELECT name FROM sqlite_schema WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+            "SELECT name FROM sqlite_schema WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        )
         for table in tables.compactMap(\.first) {
             out.append("table \(table)")
             out += try rows("SELECT rowid, * FROM \"\(table)\" ORDER BY rowid").map { $0.joined(separator: "|") }
@@ -184,8 +185,10 @@ struct SyntheticWAL {
         self.pageSize = pageSize
         self.bigEndian = bigEndian
         var header: [UInt8] = []
-        for word in [bigEndian ? WALFormat.magicBigEndian : WALFormat.magicLittleEndian,
-                     WALFormat.version, pageSize, 0, salt1, salt2] {
+        for word in [
+            bigEndian ? WALFormat.magicBigEndian : WALFormat.magicLittleEndian,
+            WALFormat.version, pageSize, 0, salt1, salt2,
+        ] {
             header += be(word)
         }
         header.withUnsafeBytes { checksum.update($0, bigEndian: bigEndian) }

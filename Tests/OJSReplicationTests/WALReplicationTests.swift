@@ -224,7 +224,9 @@ final class WALReplicationTests: XCTestCase {
 
     func testReadersNeverSeeAPartialBatch() throws {
         let f = try ReplicationFixture(
-            directory: directory, schema: "CREATE TABLE c(id INTEGER PRIMARY KEY, x INTEGER NOT NULL, pad BLOB)")
+            directory: directory,
+            schema: "CREATE TABLE c(id INTEGER PRIMARY KEY, x INTEGER NOT NULL, pad BLOB)"
+        )
         let state = HammerState()
         let group = DispatchGroup()
         let lock = f.lock
@@ -248,10 +250,12 @@ final class WALReplicationTests: XCTestCase {
         let batches = 40
         for _ in 0..<batches {
             for half in 0..<2 {
-                try f.primary.exec("""
+                try f.primary.exec(
+                    """
                     WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 50)
                     INSERT INTO c(x, pad) SELECT n + \(half * 50), randomblob(300) FROM s
-                    """)
+                    """
+                )
             }
             XCTAssertEqual(try f.ship().count, 2)
             usleep(2000)  // give the readers a turn on two cores

@@ -18,7 +18,10 @@ final class APITests: XCTestCase {
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
 
     func withApp(
-        testMode: Bool = true, maxBody: Int = 1 << 20, apiKeys: [String] = [], _ body: @Sendable (any TestClientProtocol) async throws -> Void
+        testMode: Bool = true,
+        maxBody: Int = 1 << 20,
+        apiKeys: [String] = [],
+        _ body: @Sendable (any TestClientProtocol) async throws -> Void
     ) async throws {
         try await TestApp.run(
             directory: directory,
@@ -26,7 +29,9 @@ final class APITests: XCTestCase {
                 config.testMode = testMode
                 config.maxBodyBytes = maxBody
                 config.apiKeys = apiKeys
-            }, body)
+            },
+            body
+        )
     }
 
     static let ojsJSON = TestApp.ojsJSON
@@ -36,8 +41,11 @@ final class APITests: XCTestCase {
     func testPushGetFetchAckFlowWithHeaders() async throws {
         try await withApp { client in
             let pushed = try await client.execute(
-                uri: "/ojs/v1/jobs", method: .post, headers: Self.ojsJSON,
-                body: ByteBuffer(string: #"{"type":"email.send","args":["a@b.c",1.5],"meta":{"k":"v"},"x_extra":[1]}"#))
+                uri: "/ojs/v1/jobs",
+                method: .post,
+                headers: Self.ojsJSON,
+                body: ByteBuffer(string: #"{"type":"email.send","args":["a@b.c",1.5],"meta":{"k":"v"},"x_extra":[1]}"#)
+            )
             XCTAssertEqual(pushed.status, .created)
             XCTAssertEqual(pushed.headers[.contentType], "application/openjobspec+json")
             XCTAssertEqual(pushed.headers[HTTPField.Name("OJS-Version")!], "1.0")
@@ -54,13 +62,25 @@ final class APITests: XCTestCase {
             XCTAssertEqual(String(buffer: got1.body), String(buffer: got2.body), "GET bodies carry no per-request values")
 
             let fetched = try await client.execute(
-                uri: "/ojs/v1/workers/fetch", method: .post, headers: Self.ojsJSON, body: ByteBuffer(string: #"{"queues":["default"],"worker_id":"w1"}"#))
+                uri: "/ojs/v1/workers/fetch",
+                method: .post,
+                headers: Self.ojsJSON,
+                body: ByteBuffer(string: #"{"queues":["default"],"worker_id":"w1"}"#)
+            )
             XCTAssertEqual(try Self.json(fetched)["jobs"]?.arrayValue?.first?["state"], "active")
             let acked = try await client.execute(
-                uri: "/ojs/v1/workers/ack", method: .post, headers: Self.ojsJSON, body: ByteBuffer(string: #"{"job_id":"\#(id)","result":{"ok":true}}"#))
+                uri: "/ojs/v1/workers/ack",
+                method: .post,
+                headers: Self.ojsJSON,
+                body: ByteBuffer(string: #"{"job_id":"\#(id)","result":{"ok":true}}"#)
+            )
             XCTAssertEqual(try Self.json(acked)["state"], "completed")
             let again = try await client.execute(
-                uri: "/ojs/v1/workers/ack", method: .post, headers: Self.ojsJSON, body: ByteBuffer(string: #"{"job_id":"\#(id)"}"#))
+                uri: "/ojs/v1/workers/ack",
+                method: .post,
+                headers: Self.ojsJSON,
+                body: ByteBuffer(string: #"{"job_id":"\#(id)"}"#)
+            )
             XCTAssertEqual(again.status, .conflict)
             XCTAssertEqual(try Self.json(again)["error"]?["code"], "conflict")
         }
@@ -73,7 +93,10 @@ final class APITests: XCTestCase {
                 ("/ojs/v1/jobs", .post, "", .badRequest, "invalid_payload"),
                 ("/ojs/v1/jobs", .post, "[1,2]", .badRequest, "invalid_payload"),
                 ("/ojs/v1/jobs", .post, #"{"args":[]}"#, .badRequest, "invalid_request"),
-                ("/ojs/v1/jobs", .post, #"{"type":"a","args":[],"options":{"retry":{"max_attempts":-1}}}"#, .unprocessableContent, "validation_error"),
+                (
+                    "/ojs/v1/jobs", .post, #"{"type":"a","args":[],"options":{"retry":{"max_attempts":-1}}}"#, .unprocessableContent,
+                    "validation_error"
+                ),
                 ("/ojs/v1/jobs", .post, #"{"type":"a","args":["\#(String(repeating: "x", count: 2000))"]}"#, .contentTooLarge, "payload_too_large"),
                 ("/ojs/v1/jobs/019461a8-1a2b-7c3d-8e4f-5a6b7c8d9e0f", .get, nil, .notFound, "not_found"),
                 ("/ojs/v1/nothing-here", .get, nil, .notFound, "not_found"),
@@ -82,7 +105,11 @@ final class APITests: XCTestCase {
             ]
             for (path, method, body, status, code) in cases {
                 let response = try await client.execute(
-                    uri: path, method: method, headers: body == nil ? [:] : Self.ojsJSON, body: body.map { ByteBuffer(string: $0) })
+                    uri: path,
+                    method: method,
+                    headers: body == nil ? [:] : Self.ojsJSON,
+                    body: body.map { ByteBuffer(string: $0) }
+                )
                 XCTAssertEqual(response.status, status, "\(method) \(path) \(body?.prefix(80) ?? "")")
                 let error = try Self.json(response)["error"]
                 XCTAssertEqual(error?["code"]?.stringValue, code, "\(path) \(body?.prefix(80) ?? "")")
@@ -116,13 +143,24 @@ final class APITests: XCTestCase {
         for testMode in [false, true] {
             try await withApp(testMode: testMode) { client in
                 let pushed = try await client.execute(
-                    uri: "/ojs/v1/jobs", method: .post, headers: Self.ojsJSON,
-                    body: ByteBuffer(string: #"{"type":"a","args":[],"options":{"metadata":{"test_directive":"quiet"}}}"#))
+                    uri: "/ojs/v1/jobs",
+                    method: .post,
+                    headers: Self.ojsJSON,
+                    body: ByteBuffer(string: #"{"type":"a","args":[],"options":{"metadata":{"test_directive":"quiet"}}}"#)
+                )
                 let id = try XCTUnwrap(try Self.json(pushed)["job"]?["id"]?.stringValue)
-                _ = try await client.execute(uri: "/ojs/v1/workers/fetch", method: .post, headers: Self.ojsJSON, body: ByteBuffer(string: #"{"queues":["default"]}"#))
+                _ = try await client.execute(
+                    uri: "/ojs/v1/workers/fetch",
+                    method: .post,
+                    headers: Self.ojsJSON,
+                    body: ByteBuffer(string: #"{"queues":["default"]}"#)
+                )
                 let beat = try await client.execute(
-                    uri: "/ojs/v1/workers/heartbeat", method: .post, headers: Self.ojsJSON,
-                    body: ByteBuffer(string: #"{"worker_id":"w","active_jobs":["\#(id)"]}"#))
+                    uri: "/ojs/v1/workers/heartbeat",
+                    method: .post,
+                    headers: Self.ojsJSON,
+                    body: ByteBuffer(string: #"{"worker_id":"w","active_jobs":["\#(id)"]}"#)
+                )
                 XCTAssertEqual(try Self.json(beat)["state"]?.stringValue, testMode ? "quiet" : "running")
             }
         }
@@ -131,7 +169,11 @@ final class APITests: XCTestCase {
     func testMetricsAreExposedWithOJSNames() async throws {
         try await withApp { client in
             _ = try await client.execute(
-                uri: "/ojs/v1/jobs", method: .post, headers: Self.ojsJSON, body: ByteBuffer(string: #"{"type":"m.t","args":[],"options":{"queue":"mq"}}"#))
+                uri: "/ojs/v1/jobs",
+                method: .post,
+                headers: Self.ojsJSON,
+                body: ByteBuffer(string: #"{"type":"m.t","args":[],"options":{"queue":"mq"}}"#)
+            )
             let response = try await client.execute(uri: "/metrics", method: .get)
             XCTAssertEqual(response.status, .ok)
             let text = String(buffer: response.body)
@@ -155,13 +197,20 @@ final class APITests: XCTestCase {
             XCTAssertEqual(anonymous.status, .unauthorized)
             XCTAssertEqual(try Self.json(anonymous)["error"]?["code"], "unauthorized")
             XCTAssertEqual(try Self.json(anonymous)["error"]?["retryable"], false)
-            let wrong = try await client.execute(uri: "/ojs/v1/jobs", method: .post, headers: [.authorization: "Bearer k3", .contentType: "application/json"],
-                body: ByteBuffer(string: #"{"type":"a","args":[]}"#))
+            let wrong = try await client.execute(
+                uri: "/ojs/v1/jobs",
+                method: .post,
+                headers: [.authorization: "Bearer k3", .contentType: "application/json"],
+                body: ByteBuffer(string: #"{"type":"a","args":[]}"#)
+            )
             XCTAssertEqual(wrong.status, .unauthorized)
             for key in ["k1", "k2"] {
                 let ok = try await client.execute(
-                    uri: "/ojs/v1/jobs", method: .post, headers: [.authorization: "Bearer \(key)", .contentType: "application/json"],
-                    body: ByteBuffer(string: #"{"type":"a","args":[]}"#))
+                    uri: "/ojs/v1/jobs",
+                    method: .post,
+                    headers: [.authorization: "Bearer \(key)", .contentType: "application/json"],
+                    body: ByteBuffer(string: #"{"type":"a","args":[]}"#)
+                )
                 XCTAssertEqual(ok.status, .created, key)
             }
         }
@@ -173,7 +222,10 @@ final class APITests: XCTestCase {
         XCTAssertNotNil(config.startupRefusal(allowInsecureNoAuth: false), "open listener without a key")
         XCTAssertNil(config.startupRefusal(allowInsecureNoAuth: true))
         config.apiKeys = ["k"]
-        XCTAssertTrue(config.startupRefusal(allowInsecureNoAuth: false)?.contains("OJS_REPLICATION_KEY") == true, "an API key does not close replication")
+        XCTAssertTrue(
+            config.startupRefusal(allowInsecureNoAuth: false)?.contains("OJS_REPLICATION_KEY") == true,
+            "an API key does not close replication"
+        )
         config.replicationKeys = ["r"]
         XCTAssertNil(config.startupRefusal(allowInsecureNoAuth: false))
         config.testMode = true

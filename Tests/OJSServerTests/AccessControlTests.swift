@@ -97,8 +97,13 @@ final class AccessControlTests: XCTestCase {
                             var headers = headers
                             headers[.contentType] = "application/openjobspec+json"
                             let response = try await client.execute(
-                                uri: spelling, method: method, headers: headers,
-                                body: method == .get || method == .head ? nil : ByteBuffer(string: #"{"type":"x.y","args":[],"queues":["default"],"url":"http://127.0.0.1:9/","secret":"s"}"#))
+                                uri: spelling,
+                                method: method,
+                                headers: headers,
+                                body: method == .get || method == .head
+                                    ? nil
+                                    : ByteBuffer(string: #"{"type":"x.y","args":[],"queues":["default"],"url":"http://127.0.0.1:9/","secret":"s"}"#)
+                            )
                             sent += 1
                             if Self.isAllowlisted(method, spelling) {
                                 open += 1
@@ -106,10 +111,14 @@ final class AccessControlTests: XCTestCase {
                             }
                             XCTAssertFalse(
                                 (200..<300).contains(response.status.code),
-                                "\(method) \(spelling) with \(label) answered \(response.status.code): \(String(buffer: response.body).prefix(200))")
+                                "\(method) \(spelling) with \(label) answered \(response.status.code): \(String(buffer: response.body).prefix(200))"
+                            )
                             XCTAssertLessThan(response.status.code, 500, "\(method) \(spelling) with \(label)")
                             if method != .head {
-                                XCTAssertNotNil(try? TestApp.json(response)["error"]?["code"]?.stringValue, "\(method) \(spelling): no OJS error body")
+                                XCTAssertNotNil(
+                                    try? TestApp.json(response)["error"]?["code"]?.stringValue,
+                                    "\(method) \(spelling): no OJS error body"
+                                )
                             }
                         }
                     }
@@ -123,18 +132,26 @@ final class AccessControlTests: XCTestCase {
 
     func testNonCanonicalPathsAreRefusedEvenWithTheKey() async throws {
         try await withKeyedPrimary { client, _, store in
-            for spelling in ["//ojs/v1/jobs", "/ojs//v1/jobs", "/ojs/v1/jobs/", "/ojs/./v1/jobs", "/ojs/x/../v1/jobs", "/ojs%2Fv1/jobs", "/ojs/v1/%2e/jobs"] {
+            for spelling in [
+                "//ojs/v1/jobs", "/ojs//v1/jobs", "/ojs/v1/jobs/", "/ojs/./v1/jobs", "/ojs/x/../v1/jobs", "/ojs%2Fv1/jobs", "/ojs/v1/%2e/jobs",
+            ] {
                 let response = try await client.execute(
-                    uri: spelling, method: .post, headers: [.authorization: "Bearer k1", .contentType: "application/openjobspec+json"],
-                    body: ByteBuffer(string: #"{"type":"x.y","args":[]}"#))
+                    uri: spelling,
+                    method: .post,
+                    headers: [.authorization: "Bearer k1", .contentType: "application/openjobspec+json"],
+                    body: ByteBuffer(string: #"{"type":"x.y","args":[]}"#)
+                )
                 XCTAssertEqual(response.status, .badRequest, spelling)
                 XCTAssertEqual(try TestApp.json(response)["error"]?["code"], "invalid_request", spelling)
             }
             let depth = try await store.queue("default").counts.depth
             XCTAssertEqual(depth, 0, "nothing was pushed")
             let pushed = try await client.execute(
-                uri: "/ojs/v1/jobs", method: .post, headers: [.authorization: "Bearer k2", .contentType: "application/openjobspec+json"],
-                body: ByteBuffer(string: #"{"type":"x.y","args":[]}"#))
+                uri: "/ojs/v1/jobs",
+                method: .post,
+                headers: [.authorization: "Bearer k2", .contentType: "application/openjobspec+json"],
+                body: ByteBuffer(string: #"{"type":"x.y","args":[]}"#)
+            )
             XCTAssertEqual(pushed.status, .created, "the canonical path with a key works")
         }
     }
@@ -148,8 +165,11 @@ final class AccessControlTests: XCTestCase {
             for (method, path) in paths {
                 for key in ["", "k1", "nope"] {
                     let response = try await client.execute(
-                        uri: path, method: method, headers: key.isEmpty ? [:] : [.authorization: "Bearer \(key)"],
-                        body: method == .post ? ByteBuffer(string: #"{"applied_txid":1}"#) : nil)
+                        uri: path,
+                        method: method,
+                        headers: key.isEmpty ? [:] : [.authorization: "Bearer \(key)"],
+                        body: method == .post ? ByteBuffer(string: #"{"applied_txid":1}"#) : nil
+                    )
                     XCTAssertEqual(response.status, .unauthorized, "\(path) with key '\(key)': an API key is not the replication key")
                 }
             }
@@ -158,8 +178,11 @@ final class AccessControlTests: XCTestCase {
                 XCTAssertEqual(digest.status, .ok, "every listed replication key opens replication (rotation)")
             }
             let report = try await client.execute(
-                uri: "/ojs/v1/replication/replicas/eu/position", method: .post,
-                headers: [.authorization: "Bearer r1", .contentType: "application/json"], body: ByteBuffer(string: #"{"applied_txid":1}"#))
+                uri: "/ojs/v1/replication/replicas/eu/position",
+                method: .post,
+                headers: [.authorization: "Bearer r1", .contentType: "application/json"],
+                body: ByteBuffer(string: #"{"applied_txid":1}"#)
+            )
             XCTAssertEqual(report.status, .conflict, "a position report without an open stream is refused")
             for key in ["r1", "k1"] {
                 let status = try await client.execute(uri: "/ojs/v1/replication/status", method: .get, headers: [.authorization: "Bearer \(key)"])
@@ -182,7 +205,11 @@ final class AccessControlTests: XCTestCase {
     func testAReplicationKeyAloneClosesReplicationButNotTheAPI() async throws {
         try await TestApp.run(directory: directory, configure: { $0.replicationKeys = ["r1"] }) { client in
             let pushed = try await client.execute(
-                uri: "/ojs/v1/jobs", method: .post, headers: [.contentType: "application/openjobspec+json"], body: ByteBuffer(string: #"{"type":"x.y","args":[]}"#))
+                uri: "/ojs/v1/jobs",
+                method: .post,
+                headers: [.contentType: "application/openjobspec+json"],
+                body: ByteBuffer(string: #"{"type":"x.y","args":[]}"#)
+            )
             XCTAssertEqual(pushed.status, .created)
             let digest = try await client.execute(uri: "/ojs/v1/replication/digest", method: .get)
             XCTAssertEqual(digest.status, .unauthorized)

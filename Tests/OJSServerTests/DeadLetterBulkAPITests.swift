@@ -23,11 +23,18 @@ final class DeadLetterBulkAPITests: XCTestCase {
     static func deadLetter(_ client: any TestClientProtocol, queue: String, type: String) async throws -> String {
         let pushed = try TestApp.json(
             try await Self.post(
-                client, "/ojs/v1/jobs",
-                #"{"type":"\#(type)","args":[],"options":{"queue":"\#(queue)","retry":{"max_attempts":1,"on_exhaustion":"dead_letter"}}}"#))
+                client,
+                "/ojs/v1/jobs",
+                #"{"type":"\#(type)","args":[],"options":{"queue":"\#(queue)","retry":{"max_attempts":1,"on_exhaustion":"dead_letter"}}}"#
+            )
+        )
         let id = try XCTUnwrap(pushed["job"]?["id"]?.stringValue)
         _ = try await Self.post(client, "/ojs/v1/workers/fetch", #"{"queues":["\#(queue)"]}"#)
-        let failed = try await Self.post(client, "/ojs/v1/workers/nack", #"{"job_id":"\#(id)","error":{"code":"boom","message":"failed","retryable":true}}"#)
+        let failed = try await Self.post(
+            client,
+            "/ojs/v1/workers/nack",
+            #"{"job_id":"\#(id)","error":{"code":"boom","message":"failed","retryable":true}}"#
+        )
         XCTAssertEqual(failed.status, .ok)
         return id
     }

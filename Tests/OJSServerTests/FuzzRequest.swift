@@ -17,7 +17,10 @@ struct FuzzRequest: Sendable, CustomStringConvertible {
     /// Every route with a body a client could plausibly send to it. The replication stream is
     /// left out: a valid request to it is answered with a stream that never ends.
     static let routes: [(method: String, path: String, example: String?)] = [
-        ("POST", "/ojs/v1/jobs", #"{"type":"fuzz.job","args":[1,"a",{"k":[true,null]}],"meta":{"m":1},"options":{"queue":"fuzz","priority":3,"retry":{"max_attempts":2}},"scheduled_at":"+PT1S","unique":{"key":["a"],"within":"PT1M"}}"#),
+        (
+            "POST", "/ojs/v1/jobs",
+            #"{"type":"fuzz.job","args":[1,"a",{"k":[true,null]}],"meta":{"m":1},"options":{"queue":"fuzz","priority":3,"retry":{"max_attempts":2}},"scheduled_at":"+PT1S","unique":{"key":["a"],"within":"PT1M"}}"#
+        ),
         ("POST", "/ojs/v1/jobs/batch", #"{"jobs":[{"type":"fuzz.a","args":[]},{"type":"fuzz.b","args":[2],"options":{"queue":"fuzz"}}]}"#),
         ("GET", "/ojs/v1/jobs/:id", nil), ("DELETE", "/ojs/v1/jobs/:id", nil), ("POST", "/ojs/v1/jobs/:id/activate", nil),
         ("GET", "/ojs/v1/jobs/:id/progress", nil), ("POST", "/ojs/v1/jobs/:id/progress", #"{"progress":50,"message":"half"}"#),
@@ -31,7 +34,10 @@ struct FuzzRequest: Sendable, CustomStringConvertible {
         ("GET", "/ojs/v1/queues", nil), ("GET", "/ojs/v1/queues/:id/stats", nil),
         ("POST", "/ojs/v1/queues/:id/pause", nil), ("POST", "/ojs/v1/queues/:id/resume", nil),
         ("GET", "/ojs/v1/cron", nil), ("DELETE", "/ojs/v1/cron/:id", nil),
-        ("POST", "/ojs/v1/cron", #"{"name":"fz","expression":"*/5 * * * *","timezone":"Europe/Paris","overlap_policy":"skip","job_template":{"type":"fuzz.cron","args":[]}}"#),
+        (
+            "POST", "/ojs/v1/cron",
+            #"{"name":"fz","expression":"*/5 * * * *","timezone":"Europe/Paris","overlap_policy":"skip","job_template":{"type":"fuzz.cron","args":[]}}"#
+        ),
         ("POST", "/ojs/v1/workflows", #"{"type":"chain","name":"w","steps":[{"type":"fuzz.a","args":[]},{"type":"fuzz.b","args":[]}]}"#),
         ("GET", "/ojs/v1/workflows/:id", nil), ("DELETE", "/ojs/v1/workflows/:id", nil),
         ("GET", "/ojs/v1/dead-letter", nil), ("DELETE", "/ojs/v1/dead-letter/:id", nil), ("POST", "/ojs/v1/dead-letter/:id/retry", nil),
@@ -62,7 +68,10 @@ struct FuzzRequest: Sendable, CustomStringConvertible {
         var path = route.path.replacingOccurrences(of: ":id", with: parameter)
         switch Int.random(in: 0..<12, using: &rng) {
         case 0: path += "/" + token(using: &rng)
-        case 1: path += "?" + ["limit=-1", "offset=abc", "state=zzz&queue=", "types=%00", "limit=99999999999999999999", "a=\(token(using: &rng))"].randomElement(using: &rng)!
+        case 1:
+            path +=
+                "?" + ["limit=-1", "offset=abc", "state=zzz&queue=", "types=%00", "limit=99999999999999999999", "a=\(token(using: &rng))"]
+                .randomElement(using: &rng)!
         case 2: path = path.replacingOccurrences(of: "/ojs/v1/", with: "/ojs/v1//")
         default: break
         }
@@ -91,7 +100,10 @@ struct FuzzRequest: Sendable, CustomStringConvertible {
         var out: [(String, String)] = []
         switch Int.random(in: 0..<6, using: &rng) {
         case 0: break
-        case 1: out.append(("Content-Type", ["text/plain", "application/json; charset=latin1", "multipart/form-data", "*/*", ""].randomElement(using: &rng)!))
+        case 1:
+            out.append(
+                ("Content-Type", ["text/plain", "application/json; charset=latin1", "multipart/form-data", "*/*", ""].randomElement(using: &rng)!)
+            )
         case 2: out.append(("Content-Type", "application/json"))
         default: out.append(("Content-Type", "application/openjobspec+json"))
         }
@@ -100,7 +112,10 @@ struct FuzzRequest: Sendable, CustomStringConvertible {
             let value: String
             switch Int.random(in: 0..<4, using: &rng) {
             case 0: value = String(repeating: "x", count: Int.random(in: 100...4000, using: &rng))
-            case 1: value = ["-1", "0", "18446744073709551616", "ffffffffffffffff-00000000", "Bearer", "Bearer \u{7f}", "00-zz-yy-01"].randomElement(using: &rng)!
+            case 1:
+                value = ["-1", "0", "18446744073709551616", "ffffffffffffffff-00000000", "Bearer", "Bearer \u{7f}", "00-zz-yy-01"].randomElement(
+                    using: &rng
+                )!
             default: value = token(using: &rng)
             }
             out.append((name, value))
@@ -162,9 +177,11 @@ struct FuzzRequest: Sendable, CustomStringConvertible {
         case 1: return Bool.random(using: &rng) ? "true" : "false"
         case 2: return ["0", "-1", "1e308", "-9223372036854775809", "18446744073709551616", "0.5", "1e-400", "3"].randomElement(using: &rng)!
         case 3: return "\"" + token(using: &rng) + "\""
-        case 4: return ["\"\"", "\"\\u0000\"", "\"\\ud800\"", "\"PT-1S\"", "\"+PT99999999999S\"", "\"2026-02-30T25:61:00Z\""].randomElement(using: &rng)!
+        case 4:
+            return ["\"\"", "\"\\u0000\"", "\"\\ud800\"", "\"PT-1S\"", "\"+PT99999999999S\"", "\"2026-02-30T25:61:00Z\""].randomElement(using: &rng)!
         case 5: return "\"" + String(repeating: "é", count: Int.random(in: 1...3000, using: &rng)) + "\""
-        case 6: return "[" + (0..<Int.random(in: 0...4, using: &rng)).map { _ in randomJSON(depth: depth + 1, using: &rng) }.joined(separator: ",") + "]"
+        case 6:
+            return "[" + (0..<Int.random(in: 0...4, using: &rng)).map { _ in randomJSON(depth: depth + 1, using: &rng) }.joined(separator: ",") + "]"
         default:
             let keys = ["type", "args", "queue", "queues", "count", "job_id", "id", "options", "meta", "retry", token(using: &rng)]
             let fields = (0..<Int.random(in: 0...4, using: &rng)).map { _ in

@@ -2,8 +2,8 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-import OJSCore
 import Logging
+import OJSCore
 import OJSReplication
 import OJSServer
 import OJSStore
@@ -25,7 +25,10 @@ import Testing
         defer { store.close() }
         var seeded: [String] = []
         for i in 0..<5 {
-            let spec = try JobSpec.parse(try JSONParser.parse(#"{"type":"kept.job","args":[\#(i)],"options":{"queue":"kept-queue"}}"#), now: store.clock())
+            let spec = try JobSpec.parse(
+                try JSONParser.parse(#"{"type":"kept.job","args":[\#(i)],"options":{"queue":"kept-queue"}}"#),
+                now: store.clock()
+            )
             seeded.append(try await store.enqueue(spec).job.id)
         }
         let kept = seeded
@@ -45,7 +48,11 @@ import Testing
                 let response: TestResponse
                 do {
                     response = try await client.execute(
-                        uri: request.path, method: method, headers: headers, body: request.body.map { ByteBuffer(bytes: $0) })
+                        uri: request.path,
+                        method: method,
+                        headers: headers,
+                        body: request.body.map { ByteBuffer(bytes: $0) }
+                    )
                 } catch {
                     Issue.record("the request failed below HTTP: \(error) for \(request)")
                     return

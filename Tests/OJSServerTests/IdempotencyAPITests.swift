@@ -19,7 +19,13 @@ final class IdempotencyAPITests: XCTestCase {
     static let key = HTTPField.Name("Idempotency-Key")!
     static let replayed = HTTPField.Name("Idempotent-Replayed")!
 
-    static func post(_ client: any TestClientProtocol, _ path: String, _ body: String, key: String?, extra: HTTPFields = [:]) async throws
+    static func post(
+        _ client: any TestClientProtocol,
+        _ path: String,
+        _ body: String,
+        key: String?,
+        extra: HTTPFields = [:]
+    ) async throws
         -> TestResponse
     {
         var headers = TestApp.ojsJSON
@@ -38,7 +44,11 @@ final class IdempotencyAPITests: XCTestCase {
 
             // The job moves on; the replay is still the answer the first request got.
             _ = try await client.execute(
-                uri: "/ojs/v1/workers/fetch", method: .post, headers: TestApp.ojsJSON, body: ByteBuffer(string: #"{"queues":["default"]}"#))
+                uri: "/ojs/v1/workers/fetch",
+                method: .post,
+                headers: TestApp.ojsJSON,
+                body: ByteBuffer(string: #"{"queues":["default"]}"#)
+            )
             let again = try await Self.post(client, "/ojs/v1/jobs", body, key: "order-42")
             XCTAssertEqual(again.status, .created)
             XCTAssertEqual(again.headers[Self.replayed], "true")
@@ -131,7 +141,13 @@ final class IdempotencyAPITests: XCTestCase {
             let plain = try await Self.post(client, "/ojs/v1/jobs", #"{"type":"a","args":[]}"#, key: nil, extra: headers)
             XCTAssertEqual(try TestApp.json(plain)["job"]?["meta"], ["traceparent": .string(parent), "tracestate": "v=1"])
             let own = "00-11111111111111111111111111111111-2222222222222222-01"
-            let kept = try await Self.post(client, "/ojs/v1/jobs", #"{"type":"a","args":[],"meta":{"traceparent":"\#(own)"}}"#, key: nil, extra: headers)
+            let kept = try await Self.post(
+                client,
+                "/ojs/v1/jobs",
+                #"{"type":"a","args":[],"meta":{"traceparent":"\#(own)"}}"#,
+                key: nil,
+                extra: headers
+            )
             XCTAssertEqual(try TestApp.json(kept)["job"]?["meta"], ["traceparent": .string(own)], "the client's meta wins, tracestate not mixed in")
             let none = try await Self.post(client, "/ojs/v1/jobs", #"{"type":"a","args":[]}"#, key: nil)
             XCTAssertEqual(try TestApp.json(none)["job"]?["meta"], .object(JSONObject()))
@@ -205,8 +221,11 @@ final class IdempotencyAPITests: XCTestCase {
     func testAFullQueueIs429WithRetryAfterAndItsBound() async throws {
         try await TestApp.run(directory: directory) { client in
             let config = try await client.execute(
-                uri: "/ojs/v1/admin/queues/tight/config", method: .put, headers: TestApp.ojsJSON,
-                body: ByteBuffer(string: #"{"backpressure":{"max_depth":1,"strategy":"reject"}}"#))
+                uri: "/ojs/v1/admin/queues/tight/config",
+                method: .put,
+                headers: TestApp.ojsJSON,
+                body: ByteBuffer(string: #"{"backpressure":{"max_depth":1,"strategy":"reject"}}"#)
+            )
             XCTAssertEqual(config.status, .ok)
             let push = #"{"type":"w","args":[],"options":{"queue":"tight"}}"#
             let accepted = try await Self.post(client, "/ojs/v1/jobs", push, key: nil)

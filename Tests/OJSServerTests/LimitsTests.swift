@@ -41,12 +41,17 @@ final class LimitsTests: XCTestCase {
             XCTAssertEqual(body["error"]?["details"]?["limit"], 100)
 
             // options.metadata is merged into meta before the bound is checked.
-            let bigMeta = #"{"type":"a","args":[],"meta":{"a":"\#(String(repeating: "y", count: 20))"},"options":{"metadata":{"b":"\#(String(repeating: "z", count: 30))"}}}"#
+            let bigMeta =
+                #"{"type":"a","args":[],"meta":{"a":"\#(String(repeating: "y", count: 20))"},"options":{"metadata":{"b":"\#(String(repeating: "z", count: 30))"}}}"#
             (status, body) = try await Self.post(client, "/ojs/v1/jobs", bigMeta)
             XCTAssertEqual(status, .contentTooLarge)
             XCTAssertEqual(body["error"]?["details"]?["field"], "meta")
 
-            (status, body) = try await Self.post(client, "/ojs/v1/jobs/batch", #"{"jobs":[{"type":"a","args":[]},{"type":"a","args":[]},{"type":"a","args":[]},{"type":"a","args":[]}]}"#)
+            (status, body) = try await Self.post(
+                client,
+                "/ojs/v1/jobs/batch",
+                #"{"jobs":[{"type":"a","args":[]},{"type":"a","args":[]},{"type":"a","args":[]},{"type":"a","args":[]}]}"#
+            )
             XCTAssertEqual(status, .badRequest)
             XCTAssertEqual(body["error"]?["details"]?["field"], "jobs")
 
@@ -71,7 +76,11 @@ final class LimitsTests: XCTestCase {
             XCTAssertEqual(status, .contentTooLarge)
 
             // Nothing above was stored; jobs within the bounds still are.
-            (status, _) = try await Self.post(client, "/ojs/v1/jobs/batch", #"{"jobs":[{"type":"a","args":[1]},{"type":"a","args":[2]},{"type":"a","args":[3]}]}"#)
+            (status, _) = try await Self.post(
+                client,
+                "/ojs/v1/jobs/batch",
+                #"{"jobs":[{"type":"a","args":[1]},{"type":"a","args":[2]},{"type":"a","args":[3]}]}"#
+            )
             XCTAssertEqual(status, .created)
             let stats = try await client.execute(uri: "/ojs/v1/queues/default/stats", method: .get)
             XCTAssertEqual(try APITests.json(stats)["stats"]?["available"], 3)

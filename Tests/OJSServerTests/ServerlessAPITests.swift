@@ -39,10 +39,17 @@ final class ServerlessAPITests: XCTestCase {
             configure: {
                 $0.serverless = true
                 $0.apiKeys = apiKeys
-            }, body)
+            },
+            body
+        )
     }
 
-    static func post(_ client: any TestClientProtocol, _ uri: String, _ body: String? = nil, headers: HTTPFields = TestApp.ojsJSON) async throws -> TestResponse {
+    static func post(
+        _ client: any TestClientProtocol,
+        _ uri: String,
+        _ body: String? = nil,
+        headers: HTTPFields = TestApp.ojsJSON
+    ) async throws -> TestResponse {
         try await client.execute(uri: uri, method: .post, headers: headers, body: body.map { ByteBuffer(string: $0) })
     }
 
@@ -52,9 +59,13 @@ final class ServerlessAPITests: XCTestCase {
         var config = ServerConfiguration()
         config.serverless = true
         let logger = Logger(label: "test")
-        XCTAssertFalse(PrimaryServer.backgroundServices(store: store, config: config, logger: logger, replication: nil).contains { $0 is SchedulerService })
+        XCTAssertFalse(
+            PrimaryServer.backgroundServices(store: store, config: config, logger: logger, replication: nil).contains { $0 is SchedulerService }
+        )
         config.serverless = false
-        XCTAssertTrue(PrimaryServer.backgroundServices(store: store, config: config, logger: logger, replication: nil).contains { $0 is SchedulerService })
+        XCTAssertTrue(
+            PrimaryServer.backgroundServices(store: store, config: config, logger: logger, replication: nil).contains { $0 is SchedulerService }
+        )
     }
 
     func testDelayedJobsMoveOnlyThroughGetFetchOrTick() async throws {
@@ -72,7 +83,9 @@ final class ServerlessAPITests: XCTestCase {
             let got = try TestApp.json(try await client.execute(uri: "/ojs/v1/jobs/\(firstId)", method: .get))
             XCTAssertEqual(got["job"]?["state"], "available", "a GET applies the due promotion")
 
-            let second = try TestApp.json(try await Self.post(client, "/ojs/v1/jobs", #"{"type":"b","args":[],"options":{"queue":"b","scheduled_at":"+PT5S"}}"#))
+            let second = try TestApp.json(
+                try await Self.post(client, "/ojs/v1/jobs", #"{"type":"b","args":[],"options":{"queue":"b","scheduled_at":"+PT5S"}}"#)
+            )
             let secondId = try XCTUnwrap(second["job"]?["id"]?.stringValue)
             time.advance(by: 5000)
             let tick = try TestApp.json(try await Self.post(client, "/ojs/v1/admin/tick"))
@@ -91,7 +104,10 @@ final class ServerlessAPITests: XCTestCase {
         let time = self.time
         try await withServerless { client in
             let cron = try await Self.post(
-                client, "/ojs/v1/cron", #"{"name":"minutely","expression":"* * * * *","job_template":{"type":"c","args":[],"options":{"queue":"cron"}}}"#)
+                client,
+                "/ojs/v1/cron",
+                #"{"name":"minutely","expression":"* * * * *","job_template":{"type":"c","args":[],"options":{"queue":"cron"}}}"#
+            )
             XCTAssertEqual(cron.status, .created)
             _ = try await Self.post(client, "/ojs/v1/jobs", #"{"type":"v","args":[],"options":{"queue":"vt","visibility_timeout_ms":1000}}"#)
             let claimed = try TestApp.json(try await Self.post(client, "/ojs/v1/workers/fetch", #"{"queues":["vt"],"worker_id":"w"}"#))

@@ -13,7 +13,9 @@ import OJSStore
 /// (no scheduler tick: tests move time by their own requests).
 enum TestApp {
     static func run(
-        directory: URL, configure: (inout ServerConfiguration) -> Void = { _ in }, _ body: @Sendable (any TestClientProtocol) async throws -> Void
+        directory: URL,
+        configure: (inout ServerConfiguration) -> Void = { _ in },
+        _ body: @Sendable (any TestClientProtocol) async throws -> Void
     ) async throws {
         let store = try Store(configuration: StoreConfiguration(path: directory.appendingPathComponent("ojs.db").path))
         defer { store.close() }
@@ -21,7 +23,9 @@ enum TestApp {
     }
 
     static func run(
-        store: Store, replication: ReplicationSource? = nil, configure: (inout ServerConfiguration) -> Void = { _ in },
+        store: Store,
+        replication: ReplicationSource? = nil,
+        configure: (inout ServerConfiguration) -> Void = { _ in },
         _ body: @Sendable (any TestClientProtocol) async throws -> Void
     ) async throws {
         var config = ServerConfiguration()
@@ -30,7 +34,10 @@ enum TestApp {
         configure(&config)
         var logger = Logger(label: "test")
         logger.logLevel = .warning
-        let app = Application(router: PrimaryServer.makeRouter(store: store, config: config, logger: logger, replication: replication), logger: logger)
+        let app = Application(
+            router: PrimaryServer.makeRouter(store: store, config: config, logger: logger, replication: replication),
+            logger: logger
+        )
         try await app.test(.router, body)
     }
 

@@ -32,10 +32,12 @@ final class WriterHealthAPITests: XCTestCase {
 
             let release = DispatchSemaphore(value: 0)
             let (entered, enteredContinuation) = AsyncStream<Void>.makeStream()
-            let blocker = Task { try await writer.exclusive { _ in
-                enteredContinuation.yield()
-                release.wait()
-            } }
+            let blocker = Task {
+                try await writer.exclusive { _ in
+                    enteredContinuation.yield()
+                    release.wait()
+                }
+            }
             for await _ in entered { break }
             let waiting = Task { try await store.setPaused("q", paused: true) }
             while writer.health.queueDepth < 1 { await Task.yield() }

@@ -23,7 +23,8 @@ final class SimulationCoreTests: XCTestCase {
     }
 
     func testInvalidTopologiesAreRefusedWithTheReason() {
-        let unknownRegion = #"{"name":"x","regions":[{"name":"a","primary_link":{"latency_ms":1}}],"faults":[{"at_s":1,"kind":"kill_replica","region":"b","duration_s":1}]}"#
+        let unknownRegion =
+            #"{"name":"x","regions":[{"name":"a","primary_link":{"latency_ms":1}}],"faults":[{"at_s":1,"kind":"kill_replica","region":"b","duration_s":1}]}"#
         XCTAssertThrowsError(try Topology.decode(Data(unknownRegion.utf8))) { XCTAssertTrue("\($0)".contains("names no known region"), "\($0)") }
         let badProbability = #"{"name":"x","regions":[{"name":"a","primary_link":{"latency_ms":1,"spike_probability":2}}]}"#
         XCTAssertThrowsError(try Topology.decode(Data(badProbability.utf8)))
@@ -110,14 +111,25 @@ final class SimulationCoreTests: XCTestCase {
         var far = RegionObservations()
         far.lag = [LagSample(t: 0, lagMs: 120), LagSample(t: 1, lagMs: nil), LagSample(t: 2, lagMs: 900)]
         return SimulationReport(
-            topology: "faults", durationS: 10, seed: 1,
+            topology: "faults",
+            durationS: 10,
+            seed: 1,
             invariants: .init(
-                rywViolationsWithBookmark: 0, lostAcknowledgedJobs: 0, doubleClaims: 0, replicasIdentical: true, acknowledgedJobsChecked: 3,
-                claimsChecked: 2, bookmarkedReadsChecked: 4, comparedAtTxid: ["near": 12, "far": 12], details: []),
+                rywViolationsWithBookmark: 0,
+                lostAcknowledgedJobs: 0,
+                doubleClaims: 0,
+                replicasIdentical: true,
+                acknowledgedJobsChecked: 3,
+                claimsChecked: 2,
+                bookmarkedReadsChecked: 4,
+                comparedAtTxid: ["near": 12, "far": 12],
+                details: []
+            ),
             regions: [.init(name: "near", observations: near, durationS: 10), .init(name: "far", observations: far, durationS: 10)],
             faults: [
                 FaultEvent(kind: "partition", target: "continental/primary", startS: 2, endS: 4),
                 FaultEvent(kind: "kill_replica", target: "far", startS: 1, endS: 1.6),
-            ])
+            ]
+        )
     }
 }

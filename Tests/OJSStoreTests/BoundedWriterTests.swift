@@ -59,10 +59,12 @@ final class BoundedWriterTests: StoreTestCase {
         let release = DispatchSemaphore(value: 0)
         let (entered, enteredContinuation) = AsyncStream<Void>.makeStream()
         let writer = self.writer
-        let blocker = Task { try await writer.exclusive { _ in
-            enteredContinuation.yield()
-            release.wait()
-        } }
+        let blocker = Task {
+            try await writer.exclusive { _ in
+                enteredContinuation.yield()
+                release.wait()
+            }
+        }
         for await _ in entered { break }
         let store = self.store!
         let tick = Task { try await store.tick() }
@@ -122,7 +124,8 @@ final class BoundedWriterTests: StoreTestCase {
         try reopen("bulk.db") { $0.maintenanceChunkRows = 3 }
         for _ in 0..<7 {
             let job = try await push(
-                #"{"type":"t","args":[],"options":{"queue":"dl","retry":{"max_attempts":1,"on_exhaustion":"dead_letter"}}}"#)
+                #"{"type":"t","args":[],"options":{"queue":"dl","retry":{"max_attempts":1,"on_exhaustion":"dead_letter"}}}"#
+            )
             _ = try await store.fetch(FetchRequest(queues: ["dl"]))
             _ = try await store.nack(NackRequest(jobId: job.id, failure: JobFailure(code: "boom", message: "failed")))
         }
@@ -142,7 +145,8 @@ final class BoundedWriterTests: StoreTestCase {
             for i in 0..<5 {
                 try ctx.db.run(
                     "INSERT INTO push_deliveries (id, job_id, queue, attempt, started_at, settled_at) VALUES (?, 'j', 'q', 1, ?, ?)",
-                    [.text("d\(i)"), .int(old), .int(old)])
+                    [.text("d\(i)"), .int(old), .int(old)]
+                )
             }
             try ctx.db.run("INSERT INTO push_deliveries (id, job_id, queue, attempt, started_at) VALUES ('open', 'j', 'q', 1, ?)", [.int(old)])
         }

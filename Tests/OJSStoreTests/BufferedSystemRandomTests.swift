@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import OJSStore
 
 final class BufferedSystemRandomTests: XCTestCase {

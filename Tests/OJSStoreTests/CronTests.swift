@@ -10,7 +10,9 @@ final class CronTests: StoreTestCase {
 
     func testFiresOncePerTickAndSkipsWhileThePreviousRunIsUnfinished() async throws {
         // The manual clock starts at 10:30:00.000 UTC.
-        let cron = try await register(#"{"name":"every-minute","expression":"* * * * *","job_template":{"type":"tick","args":[],"options":{"queue":"cron"}}}"#)
+        let cron = try await register(
+            #"{"name":"every-minute","expression":"* * * * *","job_template":{"type":"tick","args":[],"options":{"queue":"cron"}}}"#
+        )
         XCTAssertEqual(cron.nextRunAt, clock.now + 60_000)
         try await store.tick()
         var jobs = try await store.queue("cron").counts

@@ -9,7 +9,8 @@ final class DeadLetterBulkTests: StoreTestCase {
     @discardableResult
     func deadLetter(queue: String, type: String, code: String = "boom") async throws -> JobSnapshot {
         let job = try await push(
-            #"{"type":"\#(type)","args":[],"options":{"queue":"\#(queue)","retry":{"max_attempts":1,"on_exhaustion":"dead_letter"}}}"#)
+            #"{"type":"\#(type)","args":[],"options":{"queue":"\#(queue)","retry":{"max_attempts":1,"on_exhaustion":"dead_letter"}}}"#
+        )
         _ = try await store.fetch(FetchRequest(queues: [queue]))
         _ = try await store.nack(NackRequest(jobId: job.id, failure: JobFailure(code: code, message: "failed")))
         return job

@@ -5,7 +5,12 @@ import XCTest
 
 /// Idempotency keys at the store: the look-up, the push and the record are one writer step.
 final class IdempotencyTests: StoreTestCase {
-    func claim(_ key: String = "key-1", body: String = #"{"type":"t","args":[]}"#, path: String = "/ojs/v1/jobs", windowMs: Int64 = 60_000)
+    func claim(
+        _ key: String = "key-1",
+        body: String = #"{"type":"t","args":[]}"#,
+        path: String = "/ojs/v1/jobs",
+        windowMs: Int64 = 60_000
+    )
         throws -> IdempotencyClaim
     {
         try IdempotencyClaim(key: key, method: "POST", path: path, body: Array(body.utf8), windowMs: windowMs)

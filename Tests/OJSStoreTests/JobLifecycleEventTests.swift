@@ -18,7 +18,12 @@ final class JobLifecycleEventTests: StoreTestCase {
     }
 
     /// The event types reported since the last call.
-    func reported() -> [String] { seen.withLock { s in defer { s.removeAll() }; return s.map(\.type) } }
+    func reported() -> [String] {
+        seen.withLock { s in
+            defer { s.removeAll() }
+            return s.map(\.type)
+        }
+    }
 
     func testEachCommittedStepIsReportedOnceWithTheJobAfterIt() async throws {
         let job = try await push(#"{"type":"t","args":[],"options":{"retry":{"max_attempts":2,"jitter":false}}}"#)

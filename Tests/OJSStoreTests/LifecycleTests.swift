@@ -10,7 +10,8 @@ final class LifecycleTests: StoreTestCase {
 
     func testNackRetriesWithBackoffThenDiscardsIntoDeadLetter() async throws {
         let job = try await push(
-            #"{"type":"t","args":[],"options":{"retry":{"max_attempts":2,"jitter":false,"on_exhaustion":"dead_letter"}}}"#)
+            #"{"type":"t","args":[],"options":{"retry":{"max_attempts":2,"jitter":false,"on_exhaustion":"dead_letter"}}}"#
+        )
         _ = try await fetchOne()
         let first = try await store.nack(NackRequest(jobId: job.id, requeue: false, failure: JobFailure(code: "boom", message: "one")))
         XCTAssertEqual(first.outcome, .retry(delayMs: 1000, nextAttemptAt: clock.now + 1000))
@@ -104,7 +105,10 @@ final class LifecycleTests: StoreTestCase {
 }
 
 func assertOJSError(
-    _ code: OJSError.Code, file: StaticString = #filePath, line: UInt = #line, _ body: () async throws -> Void
+    _ code: OJSError.Code,
+    file: StaticString = #filePath,
+    line: UInt = #line,
+    _ body: () async throws -> Void
 ) async {
     do {
         try await body()

@@ -13,7 +13,8 @@ final class RetentionTests: StoreTestCase {
     func finished(_ queue: String, _ outcome: String) async throws -> JobSnapshot {
         let exhaustion = outcome == "dead_letter" ? "dead_letter" : "discard"
         let job = try await push(
-            #"{"type":"t","args":[],"options":{"queue":"\#(queue)","retry":{"max_attempts":1,"on_exhaustion":"\#(exhaustion)"}}}"#)
+            #"{"type":"t","args":[],"options":{"queue":"\#(queue)","retry":{"max_attempts":1,"on_exhaustion":"\#(exhaustion)"}}}"#
+        )
         _ = try await store.fetch(FetchRequest(queues: [queue]))
         if outcome == "completed" {
             _ = try await store.ack(AckRequest(jobId: job.id))
@@ -102,8 +103,11 @@ final class RetentionTests: StoreTestCase {
     /// step would make it look never started, and the workflow would run it again.
     func testKeepsStepsOfARunningWorkflowAndPurgesTheWorkflowOnceFinished() async throws {
         let definition = try WorkflowDefinition.parse(
-            try JSONParser.parse(#"{"type":"chain","name":"w","steps":[{"type":"s1","args":[],"options":{"queue":"wf"}},{"type":"s2","args":[],"options":{"queue":"wf"}}]}"#),
-            now: clock.now)
+            try JSONParser.parse(
+                #"{"type":"chain","name":"w","steps":[{"type":"s1","args":[],"options":{"queue":"wf"}},{"type":"s2","args":[],"options":{"queue":"wf"}}]}"#
+            ),
+            now: clock.now
+        )
         let workflow = try await store.createWorkflow(definition)
         let first = try await store.fetch(FetchRequest(queues: ["wf"]))
         _ = try await store.ack(AckRequest(jobId: first[0].id))

@@ -16,8 +16,12 @@ final class SchedulerPassTests: StoreTestCase {
     func registerCron(queue: String) async throws {
         _ = try await store.registerCron(
             try CronDefinition.parse(
-                try JSONParser.parse(#"{"name":"minutely","expression":"* * * * *","job_template":{"type":"c","args":[],"options":{"queue":"\#(queue)"}}}"#),
-                now: clock.now))
+                try JSONParser.parse(
+                    #"{"name":"minutely","expression":"* * * * *","job_template":{"type":"c","args":[],"options":{"queue":"\#(queue)"}}}"#
+                ),
+                now: clock.now
+            )
+        )
     }
 
     func testTickReportsWhatItDid() async throws {

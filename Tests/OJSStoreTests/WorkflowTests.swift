@@ -12,7 +12,8 @@ final class WorkflowTests: StoreTestCase {
 
     func testChainEnqueuesNextStepInTheAckTransactionWithParentResults() async throws {
         let wf = try await create(
-            #"{"type":"chain","steps":[{"type":"a","args":[],"options":{"queue":"c"}},{"type":"b","args":[],"options":{"queue":"c"}},{"type":"c","args":[],"options":{"queue":"c"}}]}"#)
+            #"{"type":"chain","steps":[{"type":"a","args":[],"options":{"queue":"c"}},{"type":"b","args":[],"options":{"queue":"c"}},{"type":"c","args":[],"options":{"queue":"c"}}]}"#
+        )
         XCTAssertEqual(wf.state, "running")
         var step = try await fetch("c")
         XCTAssertEqual(step.map(\.type), ["a"], "only the first step exists")
@@ -31,7 +32,8 @@ final class WorkflowTests: StoreTestCase {
 
     func testChainStopsAtAFailedStep() async throws {
         let wf = try await create(
-            #"{"type":"chain","steps":[{"type":"a","args":[],"options":{"queue":"f","retry":{"max_attempts":1}}},{"type":"b","args":[],"options":{"queue":"f"}}]}"#)
+            #"{"type":"chain","steps":[{"type":"a","args":[],"options":{"queue":"f","retry":{"max_attempts":1}}},{"type":"b","args":[],"options":{"queue":"f"}}]}"#
+        )
         let first = try await fetch("f")
         _ = try await store.nack(NackRequest(jobId: first[0].id, failure: JobFailure(code: "x", message: "no")))
         let next = try await fetch("f")
@@ -43,7 +45,8 @@ final class WorkflowTests: StoreTestCase {
 
     func testBatchFiresCallbacksExactlyOnceByOutcome() async throws {
         let wf = try await create(
-            #"{"type":"batch","jobs":[{"type":"a","args":[],"options":{"queue":"bq"}},{"type":"b","args":[],"options":{"queue":"bq","retry":{"max_attempts":1}}}],"callbacks":{"on_success":{"type":"ok","args":[],"options":{"queue":"cb"}},"on_failure":{"type":"bad","args":[],"options":{"queue":"cb"}},"on_complete":{"type":"done","args":[],"options":{"queue":"cb"}}}}"#)
+            #"{"type":"batch","jobs":[{"type":"a","args":[],"options":{"queue":"bq"}},{"type":"b","args":[],"options":{"queue":"bq","retry":{"max_attempts":1}}}],"callbacks":{"on_success":{"type":"ok","args":[],"options":{"queue":"cb"}},"on_failure":{"type":"bad","args":[],"options":{"queue":"cb"}},"on_complete":{"type":"done","args":[],"options":{"queue":"cb"}}}}"#
+        )
         let jobs = try await fetch("bq")
         XCTAssertEqual(jobs.count, 2)
         _ = try await store.ack(AckRequest(jobId: jobs[0].id, result: "r0"))
@@ -59,7 +62,8 @@ final class WorkflowTests: StoreTestCase {
 
     func testGraphRunsStepsWhenTheirDependenciesSucceed() async throws {
         _ = try await create(
-            #"{"name":"etl","steps":[{"id":"extract","type":"e","args":[],"options":{"queue":"g"}},{"id":"left","type":"l","args":[],"depends_on":["extract"],"options":{"queue":"g"}},{"id":"right","type":"r","args":[],"depends_on":["extract"],"options":{"queue":"g"}},{"id":"join","type":"j","args":[],"depends_on":["left","right"],"options":{"queue":"g"}}]}"#)
+            #"{"name":"etl","steps":[{"id":"extract","type":"e","args":[],"options":{"queue":"g"}},{"id":"left","type":"l","args":[],"depends_on":["extract"],"options":{"queue":"g"}},{"id":"right","type":"r","args":[],"depends_on":["extract"],"options":{"queue":"g"}},{"id":"join","type":"j","args":[],"depends_on":["left","right"],"options":{"queue":"g"}}]}"#
+        )
         var ready = try await fetch("g")
         XCTAssertEqual(ready.map(\.type), ["e"])
         _ = try await store.ack(AckRequest(jobId: ready[0].id))
@@ -74,7 +78,9 @@ final class WorkflowTests: StoreTestCase {
     }
 
     func testCancelStopsEverything() async throws {
-        let wf = try await create(#"{"type":"chain","steps":[{"type":"a","args":[],"options":{"queue":"x"}},{"type":"b","args":[],"options":{"queue":"x"}}]}"#)
+        let wf = try await create(
+            #"{"type":"chain","steps":[{"type":"a","args":[],"options":{"queue":"x"}},{"type":"b","args":[],"options":{"queue":"x"}}]}"#
+        )
         let cancelled = try await store.cancelWorkflow(id: wf.id)
         XCTAssertEqual(cancelled.state, "cancelled")
         let none = try await fetch("x")
@@ -83,12 +89,19 @@ final class WorkflowTests: StoreTestCase {
     }
 
     func testInvalidWorkflowsAreRejectedWithTheIndex() {
-        XCTAssertThrowsError(try WorkflowDefinition.parse(try JSONParser.parse(#"{"type":"group","jobs":[{"type":"a","args":[]},{"args":[]}]}"#), now: 0)) { error in
+        XCTAssertThrowsError(
+            try WorkflowDefinition.parse(try JSONParser.parse(#"{"type":"group","jobs":[{"type":"a","args":[]},{"args":[]}]}"#), now: 0)
+        ) { error in
             XCTAssertEqual((error as? OJSError)?.details["index"], 1)
         }
         XCTAssertThrowsError(try WorkflowDefinition.parse(try JSONParser.parse(#"{"type":"batch","jobs":[{"type":"a","args":[]}]}"#), now: 0))
         XCTAssertThrowsError(
             try WorkflowDefinition.parse(
-                try JSONParser.parse(#"{"steps":[{"id":"a","type":"a","args":[],"depends_on":["b"]},{"id":"b","type":"b","args":[],"depends_on":["a"]}]}"#), now: 0))
+                try JSONParser.parse(
+                    #"{"steps":[{"id":"a","type":"a","args":[],"depends_on":["b"]},{"id":"b","type":"b","args":[],"depends_on":["a"]}]}"#
+                ),
+                now: 0
+            )
+        )
     }
 }

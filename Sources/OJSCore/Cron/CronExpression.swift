@@ -40,7 +40,8 @@ public struct CronExpression: Sendable, Equatable, CustomStringConvertible {
             let noun = tokens.count == 1 ? "field" : "fields"
             throw invalid(
                 "cron expression has \(tokens.count) \(noun); expected 5 (minute hour day-of-month month day-of-week) "
-                    + "or 6 (second minute hour day-of-month month day-of-week)")
+                    + "or 6 (second minute hour day-of-month month day-of-week)"
+            )
         }
     }
 
@@ -83,7 +84,8 @@ public struct CronExpression: Sendable, Equatable, CustomStringConvertible {
         default:
             throw invalid(
                 "unknown cron descriptor '\(tokens[0])'; expected @yearly, @annually, @monthly, @weekly, "
-                    + "@daily, @midnight, @hourly or @every <duration>")
+                    + "@daily, @midnight, @hourly or @every <duration>"
+            )
         }
         guard tokens.count == 1 else { throw invalid("cron descriptor '\(tokens[0])' takes no arguments") }
         return .fields(try CronFields(second: "0", rest: equivalent[...]))

@@ -35,7 +35,8 @@ public struct DeadLetterFilter: Sendable, Equatable {
         if let unknown = object.keys.first(where: { !fields.contains($0) }) {
             throw OJSError.invalid(
                 "Unknown filter field '\(unknown)'; expected queue, type, error_code, error_type, since, until, limit, confirm.",
-                field: unknown)
+                field: unknown
+            )
         }
         var filter = DeadLetterFilter()
         filter.queue = try nonEmpty(object, "queue")

@@ -11,7 +11,11 @@ public struct OJSError: Error, Sendable, Equatable, CustomStringConvertible {
     public var pressure: QueuePressure?
 
     public init(
-        _ code: Code, _ message: String, details: JSONObject = JSONObject(), retryAfterSeconds: Int? = nil, pressure: QueuePressure? = nil
+        _ code: Code,
+        _ message: String,
+        details: JSONObject = JSONObject(),
+        retryAfterSeconds: Int? = nil,
+        pressure: QueuePressure? = nil
     ) {
         self.code = code
         self.message = message
@@ -84,8 +88,10 @@ public struct OJSError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public static func notFound(_ resource: String, _ id: String) -> OJSError {
         OJSError(
-            .notFound, "\(resource.prefix(1).uppercased() + resource.dropFirst()) '\(id)' not found.",
-            details: JSONObject([("resource_type", .string(resource)), ("resource_id", .string(id))]))
+            .notFound,
+            "\(resource.prefix(1).uppercased() + resource.dropFirst()) '\(id)' not found.",
+            details: JSONObject([("resource_type", .string(resource)), ("resource_id", .string(id))])
+        )
     }
 
     public static func invalid(_ message: String, field: String? = nil) -> OJSError {

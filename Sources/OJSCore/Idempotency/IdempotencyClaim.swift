@@ -32,8 +32,10 @@ public struct IdempotencyClaim: Sendable, Equatable {
     public func mismatch() -> OJSError {
         OJSError(
             .idempotencyKeyMismatch,
-            "Idempotency key '\(key)' was already used for a different request; repeat it only with the identical method, path and body, or use a new key.",
-            details: ["idempotency_key": .string(key)])
+            "Idempotency key '\(key)' was already used for a different request; repeat "
+                + "it only with the identical method, path and body, or use a new key.",
+            details: ["idempotency_key": .string(key)]
+        )
     }
 }
 

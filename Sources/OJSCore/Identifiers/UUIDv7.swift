@@ -7,8 +7,14 @@ public enum UUIDv7 {
         for i in 0..<6 { bytes[i] = UInt8((ts >> (8 * (5 - UInt64(i)))) & 0xFF) }
         var r1 = rng.next() as UInt64
         var r2 = rng.next() as UInt64
-        for i in 6..<11 { bytes[i] = UInt8(r1 & 0xFF); r1 >>= 8 }
-        for i in 11..<16 { bytes[i] = UInt8(r2 & 0xFF); r2 >>= 8 }
+        for i in 6..<11 {
+            bytes[i] = UInt8(r1 & 0xFF)
+            r1 >>= 8
+        }
+        for i in 11..<16 {
+            bytes[i] = UInt8(r2 & 0xFF)
+            r2 >>= 8
+        }
         bytes[6] = 0x70 | (bytes[6] & 0x0F)  // version 7
         bytes[8] = 0x80 | (bytes[8] & 0x3F)  // RFC 4122 variant
         return format(bytes)

@@ -28,8 +28,15 @@ public struct JobSnapshot: Sendable, Equatable {
     public var document: String
 
     public init(
-        id: String, type: String, queue: String, state: JobState, priority: Int, attempt: Int, maxAttempts: Int,
-        createdAt: Int64, document: String
+        id: String,
+        type: String,
+        queue: String,
+        state: JobState,
+        priority: Int,
+        attempt: Int,
+        maxAttempts: Int,
+        createdAt: Int64,
+        document: String
     ) {
         self.id = id
         self.type = type

@@ -51,7 +51,8 @@ public struct JobSpec: Sendable {
         guard Names.isValidJobType(type) else {
             throw OJSError.invalid(
                 "Invalid job type '\(type)': it must match ^[a-z][a-z0-9_-]*(\\.[a-z][a-z0-9_-]*)*$ and be at most 255 characters.",
-                field: "type")
+                field: "type"
+            )
         }
         var spec = JobSpec(type: type)
 
@@ -89,7 +90,9 @@ public struct JobSpec: Sendable {
             guard let n = v.intValue, n >= 0 else { throw OJSError.invalid("\(field) must be a non-negative integer.", field: field) }
             spec.timeoutMs = n
         } else if let (field, v) = option("timeout") {
-            guard let seconds = v.doubleValue, seconds >= 0 else { throw OJSError.invalid("\(field) must be a non-negative number of seconds.", field: field) }
+            guard let seconds = v.doubleValue, seconds >= 0 else {
+                throw OJSError.invalid("\(field) must be a non-negative number of seconds.", field: field)
+            }
             spec.timeoutMs = Int64((seconds * 1000).rounded())
         }
         if let (field, v) = option("visibility_timeout_ms") {

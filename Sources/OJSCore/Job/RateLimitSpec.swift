@@ -58,7 +58,9 @@ public struct RateLimitSpec: Sendable, Equatable {
     static func period(_ v: JSONValue?) throws(OJSError) -> Int64? {
         guard let v, !v.isNull else { return nil }
         if let n = v.intValue, n > 0 { return n * 1000 }
-        guard let s = v.stringValue else { throw OJSError.invalid("options.rate_limit.period must be a duration.", field: "options.rate_limit.period") }
+        guard let s = v.stringValue else {
+            throw OJSError.invalid("options.rate_limit.period must be a duration.", field: "options.rate_limit.period")
+        }
         switch s.lowercased() {
         case "second", "sec", "s": return 1000
         case "minute", "min", "m": return 60_000
@@ -66,7 +68,10 @@ public struct RateLimitSpec: Sendable, Equatable {
         case "day", "d": return 86_400_000
         default:
             guard let ms = ISODuration.parseMillis(s), ms > 0 else {
-                throw OJSError.invalid("options.rate_limit.period must be second, minute, hour or an ISO 8601 duration.", field: "options.rate_limit.period")
+                throw OJSError.invalid(
+                    "options.rate_limit.period must be second, minute, hour or an ISO 8601 duration.",
+                    field: "options.rate_limit.period"
+                )
             }
             return ms
         }
@@ -75,7 +80,9 @@ public struct RateLimitSpec: Sendable, Equatable {
     public static func isValidKey(_ key: String) -> Bool {
         let u = Array(key.utf8)
         guard let first = u.first, u.count <= 255, isAlnum(first) else { return false }
-        return u.allSatisfy { isAlnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: "-") }
+        return u.allSatisfy {
+            isAlnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: "-")
+        }
     }
 
     private static func isAlnum(_ c: UInt8) -> Bool {

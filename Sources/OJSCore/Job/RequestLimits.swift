@@ -39,7 +39,10 @@ public struct RequestLimits: Sendable, Equatable {
             details["bytes"] = .int(Int64(bytes))
             details["limit"] = .int(Int64(limit))
             throw OJSError(
-                .payloadTooLarge, "Field '\(field)' is \(bytes) bytes; this server accepts at most \(limit).", details: details)
+                .payloadTooLarge,
+                "Field '\(field)' is \(bytes) bytes; this server accepts at most \(limit).",
+                details: details
+            )
         }
     }
 

@@ -26,7 +26,9 @@ public struct FetchRequest: Sendable, Equatable {
         }
         guard queues.count <= limits.maxQueuesPerFetch else {
             throw OJSError.invalid(
-                "A fetch names at most \(limits.maxQueuesPerFetch) queues; got \(queues.count).", field: "queues")
+                "A fetch names at most \(limits.maxQueuesPerFetch) queues; got \(queues.count).",
+                field: "queues"
+            )
         }
         var count = 1
         if let c = o["count"], !c.isNull {
@@ -121,7 +123,11 @@ public struct HeartbeatRequest: Sendable, Equatable {
     public var reportedState: String?
 
     public init(
-        workerId: String, jobIds: [String] = [], activeJobCount: Int? = nil, visibilityTimeoutMs: Int64? = nil, reportedState: String? = nil
+        workerId: String,
+        jobIds: [String] = [],
+        activeJobCount: Int? = nil,
+        visibilityTimeoutMs: Int64? = nil,
+        reportedState: String? = nil
     ) {
         self.workerId = workerId
         self.jobIds = jobIds

@@ -50,8 +50,12 @@ public struct StatusReport: Sendable, Equatable {
     public static func replicas(fromStatus status: JSONValue) -> [Replica] {
         (status["replicas"]?.arrayValue ?? []).map { r in
             Replica(
-                region: r["region"]?.stringValue ?? "?", state: r["state"]?.stringValue ?? "?", lagTransactions: r["lag_transactions"]?.intValue ?? 0,
-                lagMs: r["lag_ms"]?.intValue ?? 0, lastContact: r["last_contact"]?.stringValue ?? "-")
+                region: r["region"]?.stringValue ?? "?",
+                state: r["state"]?.stringValue ?? "?",
+                lagTransactions: r["lag_transactions"]?.intValue ?? 0,
+                lagMs: r["lag_ms"]?.intValue ?? 0,
+                lastContact: r["last_contact"]?.stringValue ?? "-"
+            )
         }
     }
 
@@ -80,7 +84,9 @@ public struct StatusReport: Sendable, Equatable {
         lines.append(Self.row(["QUEUE", "DEPTH", "AVAILABLE", "OLDEST", "STATUS"], widths: [24, 10, 10, 10, 8]))
         for q in queues {
             let oldest = q.oldestAgeMs.map { Self.age($0) } ?? "-"
-            lines.append(Self.row([q.name, String(q.depth), String(q.available), oldest, q.paused ? "paused" : "active"], widths: [24, 10, 10, 10, 8]))
+            lines.append(
+                Self.row([q.name, String(q.depth), String(q.available), oldest, q.paused ? "paused" : "active"], widths: [24, 10, 10, 10, 8])
+            )
         }
         lines.append("")
         lines.append("dead letters: \(deadLetters)")
@@ -88,8 +94,10 @@ public struct StatusReport: Sendable, Equatable {
     }
 
     static func row(_ cells: [String], widths: [Int]) -> String {
-        zip(cells, widths).map { cell, width in cell.count >= width ? String(cell.prefix(width - 1)) + " " : cell + String(repeating: " ", count: width - cell.count) }
-            .joined().trimmingTrailingSpaces()
+        zip(cells, widths).map { cell, width in
+            cell.count >= width ? String(cell.prefix(width - 1)) + " " : cell + String(repeating: " ", count: width - cell.count)
+        }
+        .joined().trimmingTrailingSpaces()
     }
 
     static func age(_ ms: Int64) -> String {

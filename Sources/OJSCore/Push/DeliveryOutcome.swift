@@ -78,7 +78,9 @@ public enum Receipt {
             return .failed(try JobFailure.parse(try o.object("error") ?? JSONObject()))
         case let other:
             throw OJSError.invalid(
-                "Field 'status' must be \"completed\" or \"failed\", got \(other.map { "\"\($0)\"" } ?? "nothing").", field: "status")
+                "Field 'status' must be \"completed\" or \"failed\", got \(other.map { "\"\($0)\"" } ?? "nothing").",
+                field: "status"
+            )
         }
     }
 

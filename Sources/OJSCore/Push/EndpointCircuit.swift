@@ -48,8 +48,13 @@ public struct EndpointCircuit: Sendable, Equatable {
     public let cooldownMs: Int64
 
     public init(
-        state: State = .active, reason: String? = nil, consecutiveFailures: Int = 0, openedAt: Int64? = nil, changedAt: Int64,
-        failureThreshold: Int = 5, cooldownMs: Int64 = 60_000
+        state: State = .active,
+        reason: String? = nil,
+        consecutiveFailures: Int = 0,
+        openedAt: Int64? = nil,
+        changedAt: Int64,
+        failureThreshold: Int = 5,
+        cooldownMs: Int64 = 60_000
     ) {
         self.state = state
         self.reason = reason
@@ -95,7 +100,9 @@ public struct EndpointCircuit: Sendable, Equatable {
                 move(
                     to: .open,
                     reason: state == .halfOpen
-                        ? "the half-open probe failed" : "\(consecutiveFailures) consecutive failed deliveries", at: now)
+                        ? "the half-open probe failed" : "\(consecutiveFailures) consecutive failed deliveries",
+                    at: now
+                )
             }
         }
     }

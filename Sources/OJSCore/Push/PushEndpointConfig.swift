@@ -65,7 +65,8 @@ public struct PushEndpointConfig: Sendable, Equatable {
         }
         if let breaker = try o.object("circuit_breaker") {
             config.failureThreshold =
-                try int(breaker, "failure_threshold", in: 1...1000, path: "circuit_breaker.failure_threshold").map { Int($0) } ?? config.failureThreshold
+                try int(breaker, "failure_threshold", in: 1...1000, path: "circuit_breaker.failure_threshold").map { Int($0) }
+                ?? config.failureThreshold
             config.cooldownMs = try int(breaker, "cooldown_ms", in: 1...86_400_000, path: "circuit_breaker.cooldown_ms") ?? config.cooldownMs
         }
         return config

@@ -50,8 +50,11 @@ public struct JobFailure: Sendable, Equatable {
 
     public static func visibilityTimeout(timeoutMs: Int64) -> JobFailure {
         JobFailure(
-            code: "visibility_timeout", type: "visibility_timeout",
-            message: "Reservation expired after \(timeoutMs) ms without an ack or heartbeat", retryable: true)
+            code: "visibility_timeout",
+            type: "visibility_timeout",
+            message: "Reservation expired after \(timeoutMs) ms without an ack or heartbeat",
+            retryable: true
+        )
     }
 }
 
@@ -67,7 +70,12 @@ public enum FailureOutcome: Sendable, Equatable {
     /// Applies the retry policy to a failure of attempt `attempt`. `unit` is a uniform random
     /// number in [0, 1) for jitter.
     public static func decide(
-        policy: RetryPolicy, attempt: Int, failure: JobFailure, requeue: Bool, now: Int64, unit: Double
+        policy: RetryPolicy,
+        attempt: Int,
+        failure: JobFailure,
+        requeue: Bool,
+        now: Int64,
+        unit: Double
     ) -> FailureOutcome {
         if requeue { return .requeue }
         let deadLetter = policy.onExhaustion == .deadLetter

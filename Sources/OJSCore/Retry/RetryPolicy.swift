@@ -91,7 +91,9 @@ public struct RetryPolicy: Sendable, Equatable {
     }
 
     private static func duration(
-        _ object: JSONObject, _ field: String, _ fail: (String, String) -> OJSError
+        _ object: JSONObject,
+        _ field: String,
+        _ fail: (String, String) -> OJSError
     ) throws(OJSError) -> Int64? {
         if let v = object[field], !v.isNull {
             if let s = v.stringValue {
@@ -120,7 +122,8 @@ public struct RetryPolicy: Sendable, Equatable {
                 ("non_retryable_errors", .array(nonRetryableErrors.map { .string($0) })),
                 ("on_exhaustion", .string(onExhaustion.rawValue)),
                 ("backoff_strategy", .string(strategy.rawValue)),
-            ]))
+            ])
+        )
     }
 
     /// The wait before the next attempt after attempt `attempt` (1-based) failed.

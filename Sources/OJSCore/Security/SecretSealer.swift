@@ -79,7 +79,9 @@ public struct SecretSealer: Sendable {
         guard let key = id == keyId ? current : previous[id] else {
             throw .unknownKey("sealed with key \(id), which this node does not have (set OJS_SECRET_KEY or OJS_SECRET_KEY_PREVIOUS)")
         }
-        guard let combined = Data(base64Encoded: String(rest[rest.index(after: colon)...])) else { throw .corrupt("a sealed value that is not base64") }
+        guard let combined = Data(base64Encoded: String(rest[rest.index(after: colon)...])) else {
+            throw .corrupt("a sealed value that is not base64")
+        }
         do {
             let box = try AES.GCM.SealedBox(combined: combined)
             let plain = try AES.GCM.open(box, using: key, authenticating: Array(context.utf8))

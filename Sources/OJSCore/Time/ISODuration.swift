@@ -27,11 +27,21 @@ public enum ISODuration {
             let rank: Int
             let scale: Double
             switch (inTime, unit) {
-            case (false, UInt8(ascii: "W")): rank = 0; scale = 7 * 86_400_000
-            case (false, UInt8(ascii: "D")): rank = 1; scale = 86_400_000
-            case (true, UInt8(ascii: "H")): rank = 2; scale = 3_600_000
-            case (true, UInt8(ascii: "M")): rank = 3; scale = 60_000
-            case (true, UInt8(ascii: "S")): rank = 4; scale = 1000
+            case (false, UInt8(ascii: "W")):
+                rank = 0
+                scale = 7 * 86_400_000
+            case (false, UInt8(ascii: "D")):
+                rank = 1
+                scale = 86_400_000
+            case (true, UInt8(ascii: "H")):
+                rank = 2
+                scale = 3_600_000
+            case (true, UInt8(ascii: "M")):
+                rank = 3
+                scale = 60_000
+            case (true, UInt8(ascii: "S")):
+                rank = 4
+                scale = 1000
             default: return nil
             }
             guard rank > lastRank else { return nil }

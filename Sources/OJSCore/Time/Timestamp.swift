@@ -43,13 +43,20 @@ public enum Timestamp {
             }
             out.append(contentsOf: digits)
         }
-        put(y, 4); out.append(UInt8(ascii: "-"))
-        put(mo, 2); out.append(UInt8(ascii: "-"))
-        put(d, 2); out.append(UInt8(ascii: "T"))
-        put(secsOfDay / 3600, 2); out.append(UInt8(ascii: ":"))
-        put(secsOfDay % 3600 / 60, 2); out.append(UInt8(ascii: ":"))
-        put(secsOfDay % 60, 2); out.append(UInt8(ascii: "."))
-        put(ms, 3); out.append(UInt8(ascii: "Z"))
+        put(y, 4)
+        out.append(UInt8(ascii: "-"))
+        put(mo, 2)
+        out.append(UInt8(ascii: "-"))
+        put(d, 2)
+        out.append(UInt8(ascii: "T"))
+        put(secsOfDay / 3600, 2)
+        out.append(UInt8(ascii: ":"))
+        put(secsOfDay % 3600 / 60, 2)
+        out.append(UInt8(ascii: ":"))
+        put(secsOfDay % 60, 2)
+        out.append(UInt8(ascii: "."))
+        put(ms, 3)
+        out.append(UInt8(ascii: "Z"))
         return String(decoding: out, as: UTF8.self)
     }
 

@@ -31,7 +31,9 @@ public struct UniquePolicy: Sendable, Equatable {
                 names = [s]
             } else if let list = keysValue.arrayValue {
                 for item in list {
-                    guard let s = item.stringValue else { throw OJSError.invalid("options.unique.keys must be strings.", field: "options.unique.keys") }
+                    guard let s = item.stringValue else {
+                        throw OJSError.invalid("options.unique.keys must be strings.", field: "options.unique.keys")
+                    }
                     names.append(s)
                 }
             } else {
@@ -75,7 +77,9 @@ public struct UniquePolicy: Sendable, Equatable {
             policy.states = states
         }
         if let c = object["on_conflict"], !c.isNull {
-            guard let name = c.stringValue else { throw OJSError.invalid("options.unique.on_conflict must be a string.", field: "options.unique.on_conflict") }
+            guard let name = c.stringValue else {
+                throw OJSError.invalid("options.unique.on_conflict must be a string.", field: "options.unique.on_conflict")
+            }
             switch name {
             case "reject": policy.onConflict = .reject
             case "ignore", "use_existing": policy.onConflict = .ignore
@@ -83,7 +87,9 @@ public struct UniquePolicy: Sendable, Equatable {
             case "replace_except_schedule": policy.onConflict = .replaceExceptSchedule
             default:
                 throw OJSError.invalid(
-                    "options.unique.on_conflict must be reject, ignore, replace or replace_except_schedule.", field: "options.unique.on_conflict")
+                    "options.unique.on_conflict must be reject, ignore, replace or replace_except_schedule.",
+                    field: "options.unique.on_conflict"
+                )
             }
         }
         return policy

@@ -58,7 +58,9 @@ public struct WorkflowDefinition: Sendable {
                 guard let id = item["id"]?.stringValue, !id.isEmpty else {
                     throw OJSError.invalid("\(listField)[\(i)]: each step needs a string 'id'.", field: "\(listField)[\(i)].id")
                 }
-                guard keys[id] == nil else { throw OJSError.invalid("\(listField)[\(i)]: duplicate step id '\(id)'.", field: "\(listField)[\(i)].id") }
+                guard keys[id] == nil else {
+                    throw OJSError.invalid("\(listField)[\(i)]: duplicate step id '\(id)'.", field: "\(listField)[\(i)].id")
+                }
                 key = id
             }
             keys[key] = i
@@ -115,7 +117,8 @@ public struct WorkflowDefinition: Sendable {
         .array(
             steps.map { s in
                 ["key": .string(s.key), "depends_on": .array(s.dependsOn.map { .int(Int64($0)) }), "type": .string(s.type), "job": s.request]
-            })
+            }
+        )
     }
 
     public var callbacksJSON: JSONValue? {

@@ -22,7 +22,9 @@ extension PageApplier {
     /// change counter (so warm connections, including their schema cache, see the change) and
     /// the final size — then the file is sized, synced and the transaction committed.
     public func applyStreaming(
-        pageSize: UInt32, lock: ReplicaLock, _ body: (PageSink) throws -> UInt32
+        pageSize: UInt32,
+        lock: ReplicaLock,
+        _ body: (PageSink) throws -> UInt32
     ) throws {
         try lock.withWriteLock { () throws in
             try execute("BEGIN EXCLUSIVE")

@@ -141,9 +141,17 @@ struct LogState: Sendable {
                 throw error
             }
             writer = fd
-            segments.append(LogSegment(
-                firstTxid: header.txid, path: path, offsets: [], size: 0, newestCommitTime: header.commitTime,
-                firstPreviousChecksum: header.previousChecksum, lastChecksum: header.previousChecksum))
+            segments.append(
+                LogSegment(
+                    firstTxid: header.txid,
+                    path: path,
+                    offsets: [],
+                    size: 0,
+                    newestCommitTime: header.commitTime,
+                    firstPreviousChecksum: header.previousChecksum,
+                    lastChecksum: header.previousChecksum
+                )
+            )
             created = true
         }
         guard var segment = segments.popLast() else { return }

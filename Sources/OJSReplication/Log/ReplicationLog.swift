@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -40,8 +41,11 @@ public final class ReplicationLog: Sendable {
     /// Opens (creating if needed) the log in `directory`, recovering from a crash: a torn
     /// record at the end of the newest segment is truncated so appends continue cleanly.
     public init(
-        directory: URL, segmentBytes: Int = defaultSegmentBytes, retentionBytes: Int = defaultRetentionBytes,
-        retentionAgeMs: Int64 = defaultRetentionAgeMs, syncIntervalMs: Int64 = defaultSyncIntervalMs
+        directory: URL,
+        segmentBytes: Int = defaultSegmentBytes,
+        retentionBytes: Int = defaultRetentionBytes,
+        retentionAgeMs: Int64 = defaultRetentionAgeMs,
+        syncIntervalMs: Int64 = defaultSyncIntervalMs
     ) throws {
         guard syncIntervalMs >= 0 else { throw ReplicationLogError.badConfiguration("syncIntervalMs must not be negative") }
         guard segmentBytes > 0 else { throw ReplicationLogError.badConfiguration("segmentBytes must be positive") }
@@ -49,7 +53,8 @@ public final class ReplicationLog: Sendable {
             throw ReplicationLogError.badConfiguration("retention limits must not be negative")
         }
         guard let path = directory.withUnsafeFileSystemRepresentation({ $0.map { String(cString: $0) } }),
-              !path.isEmpty else {
+            !path.isEmpty
+        else {
             throw ReplicationLogError.badConfiguration("directory \(directory) has no file system path")
         }
         self.directory = directory
@@ -73,9 +78,15 @@ public final class ReplicationLog: Sendable {
             try file.write(to: generationPath, directory: path)
         }
         let recovered = try SegmentRecovery.recover(directory: path, generation: file.generation, startsAfter: file.startsAfter)
-        state = Mutex(LogState(generation: file.generation, startsAfter: file.startsAfter,
-                               segments: recovered.segments, recoveredTailBytes: recovered.truncatedBytes,
-                               syncIntervalMs: syncIntervalMs))
+        state = Mutex(
+            LogState(
+                generation: file.generation,
+                startsAfter: file.startsAfter,
+                segments: recovered.segments,
+                recoveredTailBytes: recovered.truncatedBytes,
+                syncIntervalMs: syncIntervalMs
+            )
+        )
     }
 
     deinit {
@@ -109,9 +120,14 @@ public final class ReplicationLog: Sendable {
     /// All stats from one consistent moment.
     public var stats: Stats {
         state.withLock {
-            Stats(generation: $0.generation, firstTxid: $0.firstTxid,
-                  lastTxid: $0.lastTxid, lastChecksum: $0.lastChecksum,
-                  totalBytes: $0.totalBytes, segmentCount: $0.segments.count)
+            Stats(
+                generation: $0.generation,
+                firstTxid: $0.firstTxid,
+                lastTxid: $0.lastTxid,
+                lastChecksum: $0.lastChecksum,
+                totalBytes: $0.totalBytes,
+                segmentCount: $0.segments.count
+            )
         }
     }
 
@@ -127,7 +143,8 @@ public final class ReplicationLog: Sendable {
         do {
             header = try RecordCodec.peekHeader(encoded.bytes[...])
             guard encoded.bytes.count == header.recordLength, header.txid == encoded.txid,
-                  header.checksum == encoded.checksum else {
+                header.checksum == encoded.checksum
+            else {
                 throw RecordError.malformedHeader("encoded record fields disagree with its bytes")
             }
             try RecordCodec.verifyChecksum(encoded.bytes[...], header: header)
@@ -297,7 +314,10 @@ public final class ReplicationLog: Sendable {
         }
         if let open = sequence.open {
             throw ReplicationLogError.corruptSegment(
-                file: span.path, offset: offset, reason: "\(RecordError.incompleteTransaction(txid: open.txid, partsReceived: Int(open.nextPart)))")
+                file: span.path,
+                offset: offset,
+                reason: "\(RecordError.incompleteTransaction(txid: open.txid, partsReceived: Int(open.nextPart)))"
+            )
         }
     }
 }

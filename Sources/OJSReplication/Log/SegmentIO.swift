@@ -32,10 +32,16 @@ enum SegmentIO {
         var failure: Int32 = 0
         let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
             var done = 0
-            guard let base = buffer.baseAddress else { initialized = 0; return }
+            guard let base = buffer.baseAddress else {
+                initialized = 0
+                return
+            }
             while done < count {
                 let n = pread(fd, base + done, count - done, off_t(offset + done))
-                if n > 0 { done += n; continue }
+                if n > 0 {
+                    done += n
+                    continue
+                }
                 if n == 0 { break }
                 if errno == EINTR { continue }
                 failure = errno
@@ -53,7 +59,10 @@ enum SegmentIO {
             guard let base = raw.baseAddress else { return }
             while done < raw.count {
                 let n = pwrite(fd, base + done, raw.count - done, off_t(offset + done))
-                if n > 0 { done += n; continue }
+                if n > 0 {
+                    done += n
+                    continue
+                }
                 if n < 0, errno == EINTR { continue }
                 throw ReplicationLogError.io(operation: "pwrite", path: path, errno: n < 0 ? errno : EIO)
             }

@@ -54,7 +54,10 @@ enum SegmentRecovery {
         if let oldest = live.first {
             guard oldest.firstTxid > startsAfter else {
                 throw ReplicationLogError.corruptSegment(
-                    file: oldest.path, offset: 0, reason: "starts at txid \(oldest.firstTxid), but the history starts after \(startsAfter)")
+                    file: oldest.path,
+                    offset: 0,
+                    reason: "starts at txid \(oldest.firstTxid), but the history starts after \(startsAfter)"
+                )
             }
             if oldest.firstTxid == startsAfter &+ 1 { expectedPrevious = 0 }
         }
@@ -62,11 +65,18 @@ enum SegmentRecovery {
             let isNewest = index == live.count - 1
             if let expectedTxid, file.firstTxid != expectedTxid {
                 throw ReplicationLogError.corruptSegment(
-                    file: file.path, offset: 0, reason: "starts at txid \(file.firstTxid), expected \(expectedTxid)")
+                    file: file.path,
+                    offset: 0,
+                    reason: "starts at txid \(file.firstTxid), expected \(expectedTxid)"
+                )
             }
             let scan = try scanSegment(
-                path: file.path, firstTxid: file.firstTxid, expectedPrevious: expectedPrevious,
-                generation: generation, isNewest: isNewest)
+                path: file.path,
+                firstTxid: file.firstTxid,
+                expectedPrevious: expectedPrevious,
+                generation: generation,
+                isNewest: isNewest
+            )
             if scan.truncatedBytes > 0 {
                 result.truncatedBytes += scan.truncatedBytes
                 directoryChanged = true
@@ -97,7 +107,11 @@ enum SegmentRecovery {
     }
 
     private static func scanSegment(
-        path: String, firstTxid: TxID, expectedPrevious: UInt32?, generation: Generation, isNewest: Bool
+        path: String,
+        firstTxid: TxID,
+        expectedPrevious: UInt32?,
+        generation: Generation,
+        isNewest: Bool
     ) throws -> Scan {
         let fd = try SegmentIO.openFile(path, isNewest ? O_RDWR : O_RDONLY)
         defer { SegmentIO.closeFile(fd) }
@@ -118,7 +132,10 @@ enum SegmentRecovery {
         while offset < size {
             // Wrapping: a hostile file name near UInt64.max must fail the txid check, not trap.
             let txid = firstTxid &+ UInt64(offsets.count)
-            guard size - offset >= RecordCodec.headerSize else { damage = "partial header"; break }
+            guard size - offset >= RecordCodec.headerSize else {
+                damage = "partial header"
+                break
+            }
             let head = try SegmentIO.read(fd, count: RecordCodec.headerSize, at: offset, path: path)
             let header: RecordHeader
             do {
@@ -127,7 +144,10 @@ enum SegmentRecovery {
                 damage = "\(error)"
                 break
             }
-            guard offset + header.recordLength <= size else { damage = "partial record"; break }
+            guard offset + header.recordLength <= size else {
+                damage = "partial record"
+                break
+            }
             if isNewest {
                 // Unsynced records may be half on disk behind a plausible header; only the
                 // checksum can tell.
@@ -184,8 +204,14 @@ enum SegmentRecovery {
         }
         if let chain, !offsets.isEmpty {
             scan.segment = LogSegment(
-                firstTxid: firstTxid, path: path, offsets: offsets, size: offset,
-                newestCommitTime: newest, firstPreviousChecksum: firstPrevious, lastChecksum: chain)
+                firstTxid: firstTxid,
+                path: path,
+                offsets: offsets,
+                size: offset,
+                newestCommitTime: newest,
+                firstPreviousChecksum: firstPrevious,
+                lastChecksum: chain
+            )
         }
         return scan
     }

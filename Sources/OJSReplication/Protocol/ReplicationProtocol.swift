@@ -116,8 +116,11 @@ public enum ReplicationProtocol {
             let generation = body["generation"]?.stringValue
             return .success(
                 PositionReport(
-                    appliedTxid: TxID(applied), state: body["state"]?.stringValue ?? "streaming",
-                    generation: generation?.isEmpty == true ? nil : generation))
+                    appliedTxid: TxID(applied),
+                    state: body["state"]?.stringValue ?? "streaming",
+                    generation: generation?.isEmpty == true ? nil : generation
+                )
+            )
         }
 
         public struct ParseFailure: Error, Sendable {

@@ -55,8 +55,13 @@ public struct PartSequence: Sendable, Equatable {
         }
         // The header check keeps `part` below UInt16.max for a transactionPart.
         open = Open(
-            txid: header.txid, commitTime: header.commitTime, pageSize: header.pageSize, databasePages: header.databasePages,
-            nextPart: header.part + 1, chain: header.checksum)
+            txid: header.txid,
+            commitTime: header.commitTime,
+            pageSize: header.pageSize,
+            databasePages: header.databasePages,
+            nextPart: header.part + 1,
+            chain: header.checksum
+        )
         return false
     }
 

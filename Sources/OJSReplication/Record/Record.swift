@@ -41,8 +41,13 @@ public struct Record: Sendable, Equatable {
     public var pages: [Page]
 
     public init(
-        kind: Kind, generation: Generation, txid: TxID, commitTime: Int64,
-        pageSize: UInt32, databasePages: UInt32, pages: [Page]
+        kind: Kind,
+        generation: Generation,
+        txid: TxID,
+        commitTime: Int64,
+        pageSize: UInt32,
+        databasePages: UInt32,
+        pages: [Page]
     ) {
         self.kind = kind
         self.generation = generation
@@ -54,21 +59,43 @@ public struct Record: Sendable, Equatable {
     }
 
     public static func transaction(
-        generation: Generation, txid: TxID, commitTime: Int64,
-        pageSize: UInt32, databasePages: UInt32, pages: [Page]
+        generation: Generation,
+        txid: TxID,
+        commitTime: Int64,
+        pageSize: UInt32,
+        databasePages: UInt32,
+        pages: [Page]
     ) -> Record {
-        Record(kind: .transaction, generation: generation, txid: txid, commitTime: commitTime,
-               pageSize: pageSize, databasePages: databasePages, pages: pages)
+        Record(
+            kind: .transaction,
+            generation: generation,
+            txid: txid,
+            commitTime: commitTime,
+            pageSize: pageSize,
+            databasePages: databasePages,
+            pages: pages
+        )
     }
 
     /// Whether this record is one part of a transaction shipped in several records.
     public var isPartOfSeveral: Bool { kind == .transactionPart || (kind == .transaction && part > 0) }
 
     public static func heartbeat(
-        generation: Generation, lastTxid: TxID, now: Int64, pageSize: UInt32, databasePages: UInt32
+        generation: Generation,
+        lastTxid: TxID,
+        now: Int64,
+        pageSize: UInt32,
+        databasePages: UInt32
     ) -> Record {
-        Record(kind: .heartbeat, generation: generation, txid: lastTxid, commitTime: now,
-               pageSize: pageSize, databasePages: databasePages, pages: [])
+        Record(
+            kind: .heartbeat,
+            generation: generation,
+            txid: lastTxid,
+            commitTime: now,
+            pageSize: pageSize,
+            databasePages: databasePages,
+            pages: []
+        )
     }
 }
 

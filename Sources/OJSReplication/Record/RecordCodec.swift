@@ -40,7 +40,8 @@ public enum RecordCodec {
                 // Decoders reject anything else, so refuse to produce it.
                 guard page.number > previousNumber else {
                     throw RecordError.invalidRecord(
-                        page.number == 0 ? "page number 0" : "pages not strictly ascending at \(page.number)")
+                        page.number == 0 ? "page number 0" : "pages not strictly ascending at \(page.number)"
+                    )
                 }
                 guard page.data.count == pageSize else {
                     throw RecordError.invalidRecord("page \(page.number) has \(page.data.count) bytes, page size is \(pageSize)")
@@ -56,11 +57,17 @@ public enum RecordCodec {
         }
 
         var header = RecordHeader(
-            kind: record.kind, generation: record.generation, txid: record.txid,
-            commitTime: record.commitTime, pageSize: record.pageSize,
-            databasePages: record.databasePages, pageCount: UInt32(record.pages.count),
-            payloadLength: UInt32(payloadLength), compressedLength: UInt32(compressed.count),
-            previousChecksum: previousChecksum, checksum: 0
+            kind: record.kind,
+            generation: record.generation,
+            txid: record.txid,
+            commitTime: record.commitTime,
+            pageSize: record.pageSize,
+            databasePages: record.databasePages,
+            pageCount: UInt32(record.pages.count),
+            payloadLength: UInt32(payloadLength),
+            compressedLength: UInt32(compressed.count),
+            previousChecksum: previousChecksum,
+            checksum: 0
         )
         header.part = record.part
         do {
@@ -99,9 +106,13 @@ public enum RecordCodec {
         }
         let pages = try header.kind.carriesPages ? decodePages(recordBytes.dropFirst(headerSize), header: header) : []
         var record = Record(
-            kind: header.kind, generation: header.generation, txid: header.txid,
-            commitTime: header.commitTime, pageSize: header.pageSize,
-            databasePages: header.databasePages, pages: pages
+            kind: header.kind,
+            generation: header.generation,
+            txid: header.txid,
+            commitTime: header.commitTime,
+            pageSize: header.pageSize,
+            databasePages: header.databasePages,
+            pages: pages
         )
         record.part = header.part
         return (record, header.checksum, header.recordLength)
@@ -142,7 +153,8 @@ public enum RecordCodec {
                 let number = raw.loadBE(UInt32.self, at: offset)
                 guard number > previousNumber else {
                     throw RecordError.corruptPayload(
-                        number == 0 ? "page number 0" : "page \(number) out of order after \(previousNumber)")
+                        number == 0 ? "page number 0" : "page \(number) out of order after \(previousNumber)"
+                    )
                 }
                 previousNumber = number
                 let image = Array(UnsafeRawBufferPointer(rebasing: raw[(offset + 4)..<(offset + stride)]))

@@ -88,7 +88,8 @@ public struct RecordHeader: Sendable, Equatable {
             let expectedPayload = UInt64(pageCount) * (4 + UInt64(pageSize))
             guard expectedPayload == UInt64(payloadLength) else {
                 throw RecordError.malformedHeader(
-                    "payload length \(payloadLength) != \(pageCount) pages × (4 + \(pageSize))")
+                    "payload length \(payloadLength) != \(pageCount) pages × (4 + \(pageSize))"
+                )
             }
             guard compressedLength > 0, compressedLength <= RecordCodec.maxCompressedLength else {
                 throw RecordError.malformedHeader("compressed length \(compressedLength) out of bounds")

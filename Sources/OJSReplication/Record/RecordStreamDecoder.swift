@@ -104,7 +104,11 @@ public struct RecordStreamDecoder: Sendable {
         if header.kind.carriesPages {
             let floor = parts.isOpen ? lastPageInTransaction : 0
             if let first = decoded.record.pages.first, first.number <= floor {
-                throw RecordError.partMismatch(txid: header.txid, part: header.part, "page \(first.number) does not follow page \(floor) of the part before")
+                throw RecordError.partMismatch(
+                    txid: header.txid,
+                    part: header.part,
+                    "page \(first.number) does not follow page \(floor) of the part before"
+                )
             }
             var sequence = parts
             let completes = try sequence.accept(header, lastTxid: lastTxid, lastChecksum: lastChecksum)

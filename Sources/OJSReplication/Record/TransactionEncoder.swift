@@ -27,9 +27,15 @@ public struct TransactionEncoder: Sendable {
     /// last, the chain value after this transaction.
     @discardableResult
     public func encode(
-        generation: Generation, txid: TxID, commitTime: Int64, pageSize: UInt32, databasePages: UInt32,
-        pageNumbers: [UInt32], previousChecksum: UInt32,
-        image: (UInt32) throws -> [UInt8], emit: (EncodedRecord) throws -> Void
+        generation: Generation,
+        txid: TxID,
+        commitTime: Int64,
+        pageSize: UInt32,
+        databasePages: UInt32,
+        pageNumbers: [UInt32],
+        previousChecksum: UInt32,
+        image: (UInt32) throws -> [UInt8],
+        emit: (EncodedRecord) throws -> Void
     ) throws -> UInt32 {
         for i in pageNumbers.indices.dropFirst() where pageNumbers[i] <= pageNumbers[i - 1] {
             throw RecordError.invalidRecord("pages not strictly ascending at \(pageNumbers[i])")
@@ -43,9 +49,14 @@ public struct TransactionEncoder: Sendable {
         for part in 0..<partCount {
             let numbers = pageNumbers[min(pageNumbers.count, part * perPart)..<min(pageNumbers.count, (part + 1) * perPart)]
             var record = Record(
-                kind: part == partCount - 1 ? .transaction : .transactionPart, generation: generation, txid: txid,
-                commitTime: commitTime, pageSize: pageSize, databasePages: databasePages,
-                pages: try numbers.map { Page(number: $0, data: try image($0)) })
+                kind: part == partCount - 1 ? .transaction : .transactionPart,
+                generation: generation,
+                txid: txid,
+                commitTime: commitTime,
+                pageSize: pageSize,
+                databasePages: databasePages,
+                pages: try numbers.map { Page(number: $0, data: try image($0)) }
+            )
             record.part = UInt16(part)
             let encoded = try RecordCodec.encode(record, previousChecksum: chain, level: level)
             chain = encoded.checksum

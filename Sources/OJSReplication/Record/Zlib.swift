@@ -23,8 +23,11 @@ enum Zlib {
         let output = [UInt8](unsafeUninitializedCapacity: bound) { buffer, initialized in
             var destLength = uLong(bound)
             status = compress2(
-                buffer.baseAddress, &destLength,
-                input.baseAddress?.assumingMemoryBound(to: Bytef.self), uLong(input.count), level
+                buffer.baseAddress,
+                &destLength,
+                input.baseAddress?.assumingMemoryBound(to: Bytef.self),
+                uLong(input.count),
+                level
             )
             initialized = status == Z_OK ? Int(destLength) : 0
         }
@@ -41,8 +44,10 @@ enum Zlib {
         let output = [UInt8](unsafeUninitializedCapacity: expectedLength) { buffer, initialized in
             var destLength = uLong(expectedLength)
             status = uncompress2(
-                buffer.baseAddress, &destLength,
-                input.baseAddress?.assumingMemoryBound(to: Bytef.self), &consumed
+                buffer.baseAddress,
+                &destLength,
+                input.baseAddress?.assumingMemoryBound(to: Bytef.self),
+                &consumed
             )
             produced = Int(destLength)
             // Only bytes zlib wrote are initialized; on failure expose none of them.

@@ -54,10 +54,19 @@ final class PartSpool {
         SegmentIO.closeFile(fd)
         fd = -1
         self.path = nil
-        defer { written = 0; records = 0 }
+        defer {
+            written = 0
+            records = 0
+        }
         return SpooledTransaction(
-            path: path, txid: record.txid, commitTime: record.commitTime, checksum: streamed.encoded.checksum, records: records,
-            bytes: written, pageSize: record.pageSize)
+            path: path,
+            txid: record.txid,
+            commitTime: record.commitTime,
+            checksum: streamed.encoded.checksum,
+            records: records,
+            bytes: written,
+            pageSize: record.pageSize
+        )
     }
 
     /// Deletes an incomplete transaction's parts.

@@ -19,7 +19,11 @@ public struct ReconnectBackoff: Sendable, Equatable {
     public var maxMs: Int
     public var jitter: Double
 
-    public init(initialMs: Int = ReconnectBackoff.defaultInitialMs, maxMs: Int = ReconnectBackoff.defaultMaxMs, jitter: Double = ReconnectBackoff.defaultJitter) {
+    public init(
+        initialMs: Int = ReconnectBackoff.defaultInitialMs,
+        maxMs: Int = ReconnectBackoff.defaultMaxMs,
+        jitter: Double = ReconnectBackoff.defaultJitter
+    ) {
         self.initialMs = max(1, initialMs)
         self.maxMs = max(self.initialMs, maxMs)
         self.jitter = min(max(jitter, 0), 1)

@@ -147,6 +147,8 @@ public final class ReplicaApplier: @unchecked Sendable {
     static func transaction(_ record: Record) -> WALTransaction {
         WALTransaction(
             pages: Dictionary(record.pages.map { ($0.number, $0.data) }, uniquingKeysWith: { _, last in last }),
-            databasePages: record.databasePages, pageSize: record.pageSize)
+            databasePages: record.databasePages,
+            pageSize: record.pageSize
+        )
     }
 }

@@ -3,7 +3,9 @@ import Synchronization
 /// What a replica knows about itself and the primary, for headers, health and lag metrics.
 public struct ReplicaStatus: Sendable, Equatable {
     public enum State: String, Sendable {
-        case bootstrapping, catchingUp = "catching_up", streaming, disconnected
+        case bootstrapping
+        case catchingUp = "catching_up"
+        case streaming, disconnected
         /// The primary refuses this replica's requests (401/403): the copy is kept, the replica
         /// backs off and retries.
         case refused

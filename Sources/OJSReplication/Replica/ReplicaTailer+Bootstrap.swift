@@ -70,13 +70,17 @@ extension ReplicaTailer {
             metadata: [
                 "txid": .stringConvertible(header.txid), "generation": .string(header.generation.text),
                 "bytes": .stringConvertible(header.imageLength),
-            ])
+            ]
+        )
     }
 
     /// Reads one snapshot body into the download it resumes, or into a new one once its
     /// header arrived; returns it with the trailer once the body is complete.
     private func receive(
-        _ body: HTTPClientResponse.Body, resuming saved: SnapshotDownload?, into directory: String, lastByte: LastActivity
+        _ body: HTTPClientResponse.Body,
+        resuming saved: SnapshotDownload?,
+        into directory: String,
+        lastByte: LastActivity
     ) async throws -> (SnapshotDownload, SnapshotTrailer) {
         var download = saved
         var decoder = SnapshotStreamDecoder()

@@ -204,7 +204,10 @@ extension ReplicaTailer {
                     if pending.isFull {
                         // Backpressure: stop reading until the applier drains. Its progress
                         // counts as activity for the idle watchdog.
-                        self.status.update { $0.backpressured = true; $0.pendingBytes = pending.bytes }
+                        self.status.update {
+                            $0.backpressured = true
+                            $0.pendingBytes = pending.bytes
+                        }
                         while !(await pending.waitForRoom(timeout: .seconds(1))) {
                             try Task.checkCancellation()
                             lastByte.touch(self.clock())

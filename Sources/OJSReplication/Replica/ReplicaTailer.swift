@@ -179,7 +179,8 @@ public final class ReplicaTailer: Sendable {
         if previous?.kind != kind {
             logger.warning(
                 "replica cannot follow the primary; keeping its copy and backing off",
-                metadata: ["fault": .string(kind.rawValue), "error": .string(detail), "retry_ms": .stringConvertible(delay)])
+                metadata: ["fault": .string(kind.rawValue), "error": .string(detail), "retry_ms": .stringConvertible(delay)]
+            )
         }
         return delay
     }
@@ -191,7 +192,8 @@ public final class ReplicaTailer: Sendable {
         if let previous {
             logger.notice(
                 "replica follows the primary again",
-                metadata: ["after_fault": .string(previous.kind.rawValue), "attempts": .stringConvertible(previous.attempts)])
+                metadata: ["after_fault": .string(previous.kind.rawValue), "attempts": .stringConvertible(previous.attempts)]
+            )
         }
     }
 

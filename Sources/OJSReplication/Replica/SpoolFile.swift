@@ -39,7 +39,10 @@ enum SpoolFile {
     }
 
     private static func walk(
-        _ path: String, from position: ReplicaPosition, through last: TxID?, _ body: (StreamedRecord) throws -> Void
+        _ path: String,
+        from position: ReplicaPosition,
+        through last: TxID?,
+        _ body: (StreamedRecord) throws -> Void
     ) throws {
         let fd = try SegmentIO.openFile(path, O_RDONLY)
         defer { SegmentIO.closeFile(fd) }

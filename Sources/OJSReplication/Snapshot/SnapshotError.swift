@@ -53,7 +53,7 @@ public enum SnapshotError: Error, Sendable, Equatable, CustomStringConvertible {
         if case ReplicationLogError.io(_, _, let e) = error, e == ENOSPC || e == EDQUOT {
             return SnapshotError.diskFull(path: path, needed: needed, available: FreeSpace.bytes(at: path) ?? 0)
         }
-        if case ReplicaApplyError.io(_, let code) = error, code & 0xFF == 13 /* SQLITE_FULL */ {
+        if case ReplicaApplyError.io(_, let code) = error, code & 0xFF == 13 {  // SQLITE_FULL
             return SnapshotError.diskFull(path: path, needed: needed, available: FreeSpace.bytes(at: path) ?? 0)
         }
         return error

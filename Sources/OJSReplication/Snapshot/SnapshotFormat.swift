@@ -38,8 +38,14 @@ public struct SnapshotHeader: Sendable, Equatable {
     public var firstChunk: UInt64
 
     public init(
-        generation: Generation, id: SnapshotID, txid: UInt64, checksum: UInt32, pageSize: UInt32, imageLength: UInt64,
-        chunkSize: UInt32 = SnapshotFormat.defaultChunkSize, firstChunk: UInt64 = 0
+        generation: Generation,
+        id: SnapshotID,
+        txid: UInt64,
+        checksum: UInt32,
+        pageSize: UInt32,
+        imageLength: UInt64,
+        chunkSize: UInt32 = SnapshotFormat.defaultChunkSize,
+        firstChunk: UInt64 = 0
     ) {
         self.generation = generation
         self.id = id
@@ -96,9 +102,15 @@ public struct SnapshotHeader: Sendable, Equatable {
             throw .malformed("bad generation or snapshot id")
         }
         let header = SnapshotHeader(
-            generation: generation, id: id, txid: raw.loadBE(UInt64.self, at: 40), checksum: raw.loadBE(UInt32.self, at: 48),
-            pageSize: raw.loadBE(UInt32.self, at: 52), imageLength: raw.loadBE(UInt64.self, at: 56), chunkSize: raw.loadBE(UInt32.self, at: 64),
-            firstChunk: raw.loadBE(UInt64.self, at: 76))
+            generation: generation,
+            id: id,
+            txid: raw.loadBE(UInt64.self, at: 40),
+            checksum: raw.loadBE(UInt32.self, at: 48),
+            pageSize: raw.loadBE(UInt32.self, at: 52),
+            imageLength: raw.loadBE(UInt64.self, at: 56),
+            chunkSize: raw.loadBE(UInt32.self, at: 64),
+            firstChunk: raw.loadBE(UInt64.self, at: 76)
+        )
         guard RecordCodec.isValidPageSize(header.pageSize), header.imageLength > 0, header.imageLength % UInt64(header.pageSize) == 0,
             header.imageLength <= SnapshotFormat.maxImageLength
         else { throw .malformed("image length \(header.imageLength) is not a whole number of \(header.pageSize)-byte pages") }
@@ -165,7 +177,11 @@ public struct SnapshotTrailer: Sendable, Equatable {
         }
         guard let id = SnapshotID(bytes: raw[4..<20]) else { throw .malformed("bad snapshot id in trailer") }
         return SnapshotTrailer(
-            id: id, txid: raw.loadBE(UInt64.self, at: 20), imageLength: raw.loadBE(UInt64.self, at: 28), imageChecksum: raw.loadBE(UInt32.self, at: 36))
+            id: id,
+            txid: raw.loadBE(UInt64.self, at: 20),
+            imageLength: raw.loadBE(UInt64.self, at: 28),
+            imageChecksum: raw.loadBE(UInt32.self, at: 36)
+        )
     }
 }
 

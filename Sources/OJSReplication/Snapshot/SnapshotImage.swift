@@ -93,7 +93,13 @@ extension ReplicationSource {
         guard log.generation == generation else { throw SnapshotError.sqlite("the history restarted while the image was made; retry") }
         countSnapshot()
         let header = SnapshotHeader(
-            generation: generation, id: id, txid: copy.txid, checksum: checksum, pageSize: copy.pageSize, imageLength: copy.length)
+            generation: generation,
+            id: id,
+            txid: copy.txid,
+            checksum: checksum,
+            pageSize: copy.pageSize,
+            imageLength: copy.length
+        )
         return SnapshotImage(header: header, imageChecksum: copy.crc, path: path)
     }
 }

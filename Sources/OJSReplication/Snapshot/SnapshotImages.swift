@@ -150,7 +150,12 @@ public final class SnapshotTransfer: Sendable {
     }
 
     public func close() {
-        guard closed.withLock({ c in defer { c = true }; return !c }) else { return }
+        guard
+            closed.withLock({ c in
+                defer { c = true }
+                return !c
+            })
+        else { return }
         SegmentIO.closeFile(fd)
         images.release(image.header.id)
     }

@@ -55,7 +55,9 @@ public final class ReplicaRegistry: Sendable {
     /// or `.` (it becomes a metric label and a path segment).
     public static func isValidRegion(_ region: String) -> Bool {
         !region.isEmpty && region.utf8.count <= maxRegionLength
-            && region.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0)) }
+            && region.unicodeScalars.allSatisfy {
+                $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0))
+            }
     }
 
     /// Records a replica's reported position. Accepted only from a replica whose stream is open
@@ -78,7 +80,8 @@ public final class ReplicaRegistry: Sendable {
         known.withLock { k in
             Self.expire(&k, now: now)
             if k[region] == nil && k.count >= Self.capacity { return false }
-            var entry = k[region] ?? Known(report: Report(appliedTxid: txid, state: "catching_up", generation: nil), reportedAt: now, lastStreamChange: now)
+            var entry =
+                k[region] ?? Known(report: Report(appliedTxid: txid, state: "catching_up", generation: nil), reportedAt: now, lastStreamChange: now)
             entry.streams += 1
             entry.lastStreamChange = now
             k[region] = entry
@@ -125,8 +128,15 @@ public final class ReplicaRegistry: Sendable {
             let state = silent ? "disconnected" : (k.report.state == "streaming" && behind > 0 ? "catching_up" : k.report.state)
             let lagMs: Int64 = silent ? max(0, now - lastContact) : (oldestCommit.map { max(0, now - $0) } ?? 0)
             return Entry(
-                region: region, state: state, appliedTxid: applied, lagTransactions: behind, lagBytes: bytes, lagMs: lagMs,
-                lastContact: lastContact, streams: k.streams)
+                region: region,
+                state: state,
+                appliedTxid: applied,
+                lagTransactions: behind,
+                lagBytes: bytes,
+                lagMs: lagMs,
+                lastContact: lastContact,
+                streams: k.streams
+            )
         }
     }
 }

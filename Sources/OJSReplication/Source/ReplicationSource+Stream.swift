@@ -24,7 +24,12 @@ extension ReplicationSource {
     /// (up to about `maxBytes`), or, once nothing new arrives for `idle`, one heartbeat. A
     /// transaction larger than `maxBytes` is sent in windows of its stored bytes, so a stream
     /// never holds more than about `maxBytes` of the log in memory.
-    public func nextChunk(after cursor: StreamCursor, maxBytes: Int = 1 << 20, idle: Duration = .seconds(1), now: @Sendable () -> Int64)
+    public func nextChunk(
+        after cursor: StreamCursor,
+        maxBytes: Int = 1 << 20,
+        idle: Duration = .seconds(1),
+        now: @Sendable () -> Int64
+    )
         async throws -> (bytes: [UInt8], cursor: StreamCursor)
     {
         while true {

@@ -62,25 +62,39 @@ public final class ReplicationSource: Sendable {
     /// and capture, a restored database) does a new generation start there, and replicas
     /// re-bootstrap from a snapshot.
     public static func attach(
-        to store: Store, directory: URL, logger: Logger, segmentBytes: Int = ReplicationLog.defaultSegmentBytes,
-        retentionBytes: Int = ReplicationLog.defaultRetentionBytes, retentionAgeMs: Int64 = ReplicationLog.defaultRetentionAgeMs,
-        logSyncIntervalMs: Int64 = ReplicationLog.defaultSyncIntervalMs, snapshotLimits: SnapshotImages.Limits = .init(),
+        to store: Store,
+        directory: URL,
+        logger: Logger,
+        segmentBytes: Int = ReplicationLog.defaultSegmentBytes,
+        retentionBytes: Int = ReplicationLog.defaultRetentionBytes,
+        retentionAgeMs: Int64 = ReplicationLog.defaultRetentionAgeMs,
+        logSyncIntervalMs: Int64 = ReplicationLog.defaultSyncIntervalMs,
+        snapshotLimits: SnapshotImages.Limits = .init(),
         recordPageBytes: Int = TransactionEncoder.defaultPartPageBytes
     ) async throws -> ReplicationSource {
         guard let writer = store.writer else { throw StoreError.readOnly }
         let log = try ReplicationLog(
-            directory: directory, segmentBytes: segmentBytes, retentionBytes: retentionBytes, retentionAgeMs: retentionAgeMs,
-            syncIntervalMs: logSyncIntervalMs)
+            directory: directory,
+            segmentBytes: segmentBytes,
+            retentionBytes: retentionBytes,
+            retentionAgeMs: retentionAgeMs,
+            syncIntervalMs: logSyncIntervalMs
+        )
         let snapshots = try SnapshotImages(directory: directory.appendingPathComponent("snapshots").path, limits: snapshotLimits)
         let source = ReplicationSource(
-            log: log, databasePath: store.configuration.path, snapshots: snapshots, logger: logger,
-            encoder: TransactionEncoder(partPageBytes: recordPageBytes))
+            log: log,
+            databasePath: store.configuration.path,
+            snapshots: snapshots,
+            logger: logger,
+            encoder: TransactionEncoder(partPageBytes: recordPageBytes)
+        )
         let migrated = store.migrationsAppliedAtOpen
         let reader = ThreadConfined(WALReader(databasePath: store.configuration.path))
         let position = try await writer.exclusive { db -> Int64 in
-            let position = try db.first("SELECT txid, committed_at FROM replication_position WHERE id = 1") {
-                (txid: $0.int(0), committedAt: $0.int(1))
-            } ?? (txid: 0, committedAt: 0)
+            let position =
+                try db.first("SELECT txid, committed_at FROM replication_position WHERE id = 1") {
+                    (txid: $0.int(0), committedAt: $0.int(1))
+                } ?? (txid: 0, committedAt: 0)
             if migrated, log.lastTxid &+ 1 == UInt64(position.txid) {
                 // The migration's frames are still in the WAL (nothing checkpoints before this),
                 // and it was the last transaction committed.
@@ -98,7 +112,8 @@ public final class ReplicationSource: Sendable {
                 metadata: [
                     "generation": .string(generation.text), "database_txid": .stringConvertible(position),
                     "log_txid": .stringConvertible(log.lastTxid),
-                ])
+                ]
+            )
             try log.reset(generation: generation, lastTxid: TxID(position))
         }
         source.logged.reset(to: Int64(log.lastTxid))
@@ -163,15 +178,21 @@ public final class ReplicationSource: Sendable {
         var recordBytes = 0
         var pageBytes = 0
         try encoder.encode(
-            generation: log.generation, txid: TxID(txid), commitTime: committedAt, pageSize: transaction.pageSize,
-            databasePages: transaction.databasePages, pageNumbers: transaction.frameOffsets.keys.sorted(), previousChecksum: log.lastChecksum,
+            generation: log.generation,
+            txid: TxID(txid),
+            commitTime: committedAt,
+            pageSize: transaction.pageSize,
+            databasePages: transaction.databasePages,
+            pageNumbers: transaction.frameOffsets.keys.sorted(),
+            previousChecksum: log.lastChecksum,
             image: { page in try reader.pageImage(page, atFrame: transaction.frameOffsets[page] ?? 0, pageSize: transaction.pageSize) },
             emit: { part in
                 try log.append(part)
                 records += 1
                 recordBytes += part.bytes.count
                 pageBytes += part.rawPayloadBytes
-            })
+            }
+        )
         replicas.recordTransaction(txid: TxID(txid), commitTime: committedAt, bytes: recordBytes)
         capture.withLock {
             $0.pageSize = transaction.pageSize
@@ -199,10 +220,18 @@ public final class ReplicationSource: Sendable {
         let s = log.stats
         return capture.withLock { c in
             Stats(
-                generation: s.generation, firstTxid: s.firstTxid, lastTxid: s.lastTxid, logBytes: s.totalBytes,
-                capturedRecords: c.capturedRecords, capturedTransactions: c.capturedTransactions,
-                multiPartTransactions: c.multiPartTransactions, capturedWALBytes: c.capturedWALBytes, recordBytes: c.shippedRecordBytes,
-                lastError: c.lastError, captureFailures: c.failures)
+                generation: s.generation,
+                firstTxid: s.firstTxid,
+                lastTxid: s.lastTxid,
+                logBytes: s.totalBytes,
+                capturedRecords: c.capturedRecords,
+                capturedTransactions: c.capturedTransactions,
+                multiPartTransactions: c.multiPartTransactions,
+                capturedWALBytes: c.capturedWALBytes,
+                recordBytes: c.shippedRecordBytes,
+                lastError: c.lastError,
+                captureFailures: c.failures
+            )
         }
     }
 

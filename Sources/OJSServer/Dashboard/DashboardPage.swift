@@ -84,7 +84,8 @@ enum DashboardPage {
                     `<line x1="0" y1="230" x2="800" y2="230" stroke="#e5e7eb"/>`;
           regions.forEach((r, i) => {
             const pts = history[r].map(([t, v]) => `${x(t).toFixed(1)},${y(v).toFixed(1)}`).join(" ");
-            out += `<polyline data-region="${esc(r)}" data-points="${history[r].length}" fill="none" stroke="${COLORS[i % COLORS.length]}" stroke-width="2" points="${pts}"/>`;
+            out += `<polyline data-region="${esc(r)}" data-points="${history[r].length}" fill="none"`
+              + ` stroke="${COLORS[i % COLORS.length]}" stroke-width="2" points="${pts}"/>`;
           });
           svg.innerHTML = out;
           svg.setAttribute("data-series", String(regions.length));

@@ -62,7 +62,9 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         if let parserError = error as? HTTPParserError, parserError == .headerOverflow {
             answer(
                 OJSError(.headersTooLarge, "The request head is larger than this server's limit of \(maxHeaderBytes) bytes."),
-                status: .init(code: 431), context: context)
+                status: .init(code: 431),
+                context: context
+            )
             return
         }
         context.fireErrorCaught(error)
@@ -83,7 +85,9 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         let seconds = Double(requestTimeout.nanoseconds) / 1e9
         answer(
             OJSError(.requestTimeout, "The request was not received completely within \(seconds) seconds."),
-            status: .requestTimeout, context: context)
+            status: .requestTimeout,
+            context: context
+        )
     }
 
     private func answer(_ error: OJSError, status: HTTPResponse.Status, context: ChannelHandlerContext) {

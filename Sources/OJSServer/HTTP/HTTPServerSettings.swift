@@ -11,7 +11,8 @@ enum HTTPServerSettings {
         let maxHeaderBytes = config.maxHeaderBytes
         var http1 = HTTP1Channel.Configuration(
             additionalChannelHandlers: [ConnectionGuard(requestTimeout: requestTimeout, maxHeaderBytes: maxHeaderBytes)],
-            idleTimeout: .milliseconds(Int64(config.idleTimeoutMs)))
+            idleTimeout: .milliseconds(Int64(config.idleTimeoutMs))
+        )
         // The decoder counts header bytes itself; past the bound it raises headerOverflow,
         // which the guard answers with 431.
         http1.httpDecoder = .init(maxHeaderFieldSize: maxHeaderBytes, maxHeaderListSize: maxHeaderBytes)
@@ -22,7 +23,9 @@ enum HTTPServerSettings {
         // Past the bound the listener stops accepting; new connections wait in the kernel's
         // backlog until one closes (the idle timeout guarantees some do).
         ApplicationConfiguration(
-            address: .hostname(config.host, port: config.port), serverName: serverName,
-            availableConnectionsDelegate: .maximum(config.maxConnections, logger: logger))
+            address: .hostname(config.host, port: config.port),
+            serverName: serverName,
+            availableConnectionsDelegate: .maximum(config.maxConnections, logger: logger)
+        )
     }
 }

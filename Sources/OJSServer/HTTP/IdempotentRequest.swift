@@ -13,11 +13,18 @@ enum IdempotentRequest {
         guard let key = request.headers[.idempotencyKey] else { return nil }
         guard IdempotencyClaim.isValid(key: key) else {
             throw OJSError(
-                .invalidRequest, "Idempotency-Key must be 1 to \(IdempotencyClaim.maxKeyLength) visible ASCII characters.",
-                details: ["header": "Idempotency-Key"])
+                .invalidRequest,
+                "Idempotency-Key must be 1 to \(IdempotencyClaim.maxKeyLength) visible ASCII characters.",
+                details: ["header": "Idempotency-Key"]
+            )
         }
         return try IdempotencyClaim(
-            key: key, method: request.method.rawValue, path: request.uri.path, body: Array(buffer: body), windowMs: windowMs)
+            key: key,
+            method: request.method.rawValue,
+            path: request.uri.path,
+            body: Array(buffer: body),
+            windowMs: windowMs
+        )
     }
 
     /// A recorded answer as a response; a replay says so in `Idempotent-Replayed`.
@@ -31,8 +38,10 @@ enum IdempotentRequest {
     /// Runs a request: once per key when there is one, plainly otherwise. `respond` renders the
     /// answer (inside the writer's transaction when it is recorded).
     static func run<T: Sendable>(
-        _ claim: IdempotencyClaim?, respond: @escaping @Sendable (T) -> RecordedResponse,
-        plain: () async throws -> T, once: (IdempotencyClaim) async throws -> IdempotentOutcome<T>
+        _ claim: IdempotencyClaim?,
+        respond: @escaping @Sendable (T) -> RecordedResponse,
+        plain: () async throws -> T,
+        once: (IdempotencyClaim) async throws -> IdempotentOutcome<T>
     ) async throws -> IdempotentOutcome<T> {
         guard let claim else {
             let value = try await plain()

@@ -40,8 +40,11 @@ struct OJSMiddleware: RouterMiddleware {
         if response.headers[.contentType] == nil { response.headers[.contentType] = MediaTypes.ojs }
         let micros = (DispatchTime.now().uptimeNanoseconds - started) / 1000
         metrics.httpRequest(
-            method: request.method.rawValue, route: context.endpointPath ?? "unmatched", status: response.status.code,
-            duration: .microseconds(Int64(micros)))
+            method: request.method.rawValue,
+            route: context.endpointPath ?? "unmatched",
+            status: response.status.code,
+            duration: .microseconds(Int64(micros))
+        )
         if logger.logLevel <= .info {
             logger.info(
                 "request",
@@ -49,7 +52,8 @@ struct OJSMiddleware: RouterMiddleware {
                     "request_id": .string(requestId), "method": .string(request.method.rawValue), "path": .string(request.uri.path),
                     "route": .string(context.endpointPath ?? "unmatched"), "status": .stringConvertible(response.status.code),
                     "duration_us": .stringConvertible(micros),
-                ])
+                ]
+            )
         }
         return response
     }
@@ -68,8 +72,10 @@ struct OJSMiddleware: RouterMiddleware {
         switch error.status {
         case .notFound:
             return OJSError(
-                .notFound, "No route for \(request.method.rawValue) \(request.uri.path).",
-                details: ["resource_type": "route", "resource_id": .string(request.uri.path)])
+                .notFound,
+                "No route for \(request.method.rawValue) \(request.uri.path).",
+                details: ["resource_type": "route", "resource_id": .string(request.uri.path)]
+            )
         case .contentTooLarge:
             return OJSError(.payloadTooLarge, "Request body is too large.")
         case .methodNotAllowed:

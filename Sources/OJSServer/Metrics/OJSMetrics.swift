@@ -25,11 +25,14 @@ public final class OJSMetrics: Sendable {
 
     func httpRequest(method: String, route: String, status: Int, duration: Duration) {
         registry.makeCounter(
-            name: "ojs_http_requests_total", labels: [("method", method), ("route", route), ("status", String(status))],
+            name: "ojs_http_requests_total",
+            labels: [("method", method), ("route", route), ("status", String(status))],
             help: "HTTP requests by route and status"
         ).increment()
         registry.makeDurationHistogram(
-            name: "ojs_http_request_duration_seconds", labels: [("route", route), ("status", String(status))], buckets: Self.latencyBuckets,
+            name: "ojs_http_request_duration_seconds",
+            labels: [("route", route), ("status", String(status))],
+            buckets: Self.latencyBuckets,
             help: "HTTP request latency"
         ).record(duration)
     }
@@ -37,10 +40,14 @@ public final class OJSMetrics: Sendable {
     /// One committed writer batch: how many requests shared the transaction, how long it took.
     func writerBatch(size: Int, commitMicros: Int) {
         registry.makeValueHistogram(
-            name: "ojs_writer_batch_size", buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512], help: "Requests per group-commit transaction"
+            name: "ojs_writer_batch_size",
+            buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
+            help: "Requests per group-commit transaction"
         ).record(Double(size))
         registry.makeDurationHistogram(
-            name: "ojs_writer_commit_duration_seconds", buckets: Self.latencyBuckets, help: "Writer transaction time, BEGIN to COMMIT"
+            name: "ojs_writer_commit_duration_seconds",
+            buckets: Self.latencyBuckets,
+            help: "Writer transaction time, BEGIN to COMMIT"
         ).record(.microseconds(commitMicros))
     }
 
@@ -53,14 +60,21 @@ public final class OJSMetrics: Sendable {
     /// `rejected`, `timeout`, `error`).
     func pushDelivery(_ outcome: String, queue: String) {
         registry.makeCounter(
-            name: "ojs_push_deliveries_total", labels: [("queue", queue), ("outcome", outcome)], help: "Push deliveries by outcome"
+            name: "ojs_push_deliveries_total",
+            labels: [("queue", queue), ("outcome", outcome)],
+            help: "Push deliveries by outcome"
         ).increment()
     }
 
     /// A push endpoint's health changed: 1 for its current state, 0 for the others.
     func pushEndpointState(_ state: String, queue: String) {
         for s in ["active", "open", "half_open", "disabled"] {
-            gauge("ojs_push_endpoint_state", labels: [("queue", queue), ("state", s)], help: "1 for the push endpoint's current state", s == state ? 1 : 0)
+            gauge(
+                "ojs_push_endpoint_state",
+                labels: [("queue", queue), ("state", s)],
+                help: "1 for the push endpoint's current state",
+                s == state ? 1 : 0
+            )
         }
     }
 
@@ -75,7 +89,10 @@ public final class OJSMetrics: Sendable {
     /// A replica's lag as observed (primary: per report; replica: per apply).
     func observeLag(region: String, ms: Int64) {
         registry.makeValueHistogram(
-            name: "ojs_replication_lag_seconds", labels: [("region", region)], buckets: Self.lagBuckets, help: "Replication lag observations"
+            name: "ojs_replication_lag_seconds",
+            labels: [("region", region)],
+            buckets: Self.lagBuckets,
+            help: "Replication lag observations"
         ).record(Double(ms) / 1000)
     }
 
@@ -105,8 +122,11 @@ public final class OJSMetrics: Sendable {
             }
             gauge("ojs_queue_paused", labels: [("queue", q.name)], help: "1 when the queue is paused", q.paused ? 1 : 0)
             gauge(
-                "ojs_queue_oldest_available_age_seconds", labels: [("queue", q.name)], help: "Age of the oldest available job",
-                q.oldestAvailableAt.map { Double(max(0, now - $0)) / 1000 } ?? 0)
+                "ojs_queue_oldest_available_age_seconds",
+                labels: [("queue", q.name)],
+                help: "Age of the oldest available job",
+                q.oldestAvailableAt.map { Double(max(0, now - $0)) / 1000 } ?? 0
+            )
         }
         let dlq = try await store.deadLetterStats()
         gauge("ojs_dead_letter_jobs", help: "Jobs in the dead-letter queue", Double(dlq.total))
@@ -119,26 +139,37 @@ public final class OJSMetrics: Sendable {
         let w = writer.health
         gauge("ojs_writer_queue_depth", help: "Write requests waiting for the writer", Double(w.queueDepth))
         gauge(
-            "ojs_writer_oldest_waiting_seconds", help: "Age of the oldest write request not yet answered (0 when none waits)",
-            Double(w.oldestWaitingMs) / 1000)
+            "ojs_writer_oldest_waiting_seconds",
+            help: "Age of the oldest write request not yet answered (0 when none waits)",
+            Double(w.oldestWaitingMs) / 1000
+        )
         gauge("ojs_writer_seconds_since_last_batch", help: "Time since the writer last finished a transaction", Double(w.sinceLastBatchMs) / 1000)
         gauge("ojs_wal_bytes", help: "Size of the SQLite -wal file", Double(w.walBytes))
         for (outcome, total) in [("ok", w.checkpoints.ok), ("busy", w.checkpoints.busy), ("error", w.checkpoints.error)] {
             counter(
-                "ojs_wal_checkpoints_total", labels: [("outcome", outcome)],
-                help: "WAL checkpoints by outcome: ok (WAL can start over), busy (a reader still needs frames), error", total: Double(total))
+                "ojs_wal_checkpoints_total",
+                labels: [("outcome", outcome)],
+                help: "WAL checkpoints by outcome: ok (WAL can start over), busy (a reader still needs frames), error",
+                total: Double(total)
+            )
         }
     }
 
     func refreshPrimary(source: ReplicationSource, now: Int64) {
         let s = source.stats
         counter(
-            "ojs_replication_capture_failures_total", help: "Commits whose replication capture failed (each starts a new generation)",
-            total: Double(s.captureFailures))
+            "ojs_replication_capture_failures_total",
+            help: "Commits whose replication capture failed (each starts a new generation)",
+            total: Double(s.captureFailures)
+        )
         counter("ojs_replication_records_shipped_total", help: "Records captured into the replication log", total: Double(s.capturedRecords))
         counter("ojs_replication_bytes_shipped_total", help: "Compressed record bytes captured", total: Double(s.recordBytes))
         counter("ojs_replication_raw_page_bytes_total", help: "Uncompressed page bytes captured", total: Double(s.capturedWALBytes))
-        counter("ojs_replication_snapshots_total", help: "Snapshot images made (a resumed download reuses one)", total: Double(source.snapshotsServed))
+        counter(
+            "ojs_replication_snapshots_total",
+            help: "Snapshot images made (a resumed download reuses one)",
+            total: Double(source.snapshotsServed)
+        )
         gauge("ojs_replication_snapshot_transfers", help: "Snapshot bodies being sent now", Double(source.snapshots.activeTransfers))
         gauge("ojs_replication_log_bytes", help: "Bytes retained in the replication log", Double(s.logBytes))
         gauge("ojs_replication_last_txid", help: "Newest transaction in the log", Double(s.lastTxid))
@@ -147,7 +178,12 @@ public final class OJSMetrics: Sendable {
             gauge("ojs_replication_lag_ms", labels: labels, help: "Replica lag in milliseconds", Double(e.lagMs))
             gauge("ojs_replication_lag_transactions", labels: labels, help: "Replica lag in transactions", Double(e.lagTransactions))
             gauge("ojs_replication_lag_bytes", labels: labels, help: "Replica lag in record bytes", Double(e.lagBytes))
-            gauge("ojs_replication_replica_connected", labels: labels, help: "1 unless the replica is disconnected", e.state == "disconnected" ? 0 : 1)
+            gauge(
+                "ojs_replication_replica_connected",
+                labels: labels,
+                help: "1 unless the replica is disconnected",
+                e.state == "disconnected" ? 0 : 1
+            )
         }
     }
 
@@ -160,11 +196,17 @@ public final class OJSMetrics: Sendable {
         counter("ojs_replication_received_bytes_total", help: "Stream bytes received", total: Double(s.bytesReceived))
         for kind in ReplicaFault.Kind.allCases {
             gauge(
-                "ojs_replication_replica_fault", labels: [("kind", kind.rawValue)],
-                help: "1 while the replica keeps its copy and backs off for this reason", s.fault?.kind == kind ? 1 : 0)
+                "ojs_replication_replica_fault",
+                labels: [("kind", kind.rawValue)],
+                help: "1 while the replica keeps its copy and backs off for this reason",
+                s.fault?.kind == kind ? 1 : 0
+            )
             counter(
-                "ojs_replication_replica_failed_attempts_total", labels: [("kind", kind.rawValue)],
-                help: "Failed requests to the primary by reason", total: Double(s.faultCounts[kind] ?? 0))
+                "ojs_replication_replica_failed_attempts_total",
+                labels: [("kind", kind.rawValue)],
+                help: "Failed requests to the primary by reason",
+                total: Double(s.faultCounts[kind] ?? 0)
+            )
         }
         gauge("ojs_replication_pending_bytes", help: "Received record bytes waiting to be applied", Double(s.pendingBytes))
         gauge("ojs_replication_backpressured", help: "1 while the stream is not read because the apply buffer is full", s.backpressured ? 1 : 0)

@@ -28,13 +28,23 @@ extension DeliveryOutcome {
         case 400..<500:
             return .rejected(
                 JobFailure(
-                    code: "push_rejected", type: "push_rejected", message: "The function rejected the delivery with HTTP \(status)\(excerpt(body))",
-                    retryable: false, details: ["http_status": .int(Int64(status))]))
+                    code: "push_rejected",
+                    type: "push_rejected",
+                    message: "The function rejected the delivery with HTTP \(status)\(excerpt(body))",
+                    retryable: false,
+                    details: ["http_status": .int(Int64(status))]
+                )
+            )
         default:
             return .error(
                 JobFailure(
-                    code: "push_error", type: "push_error", message: "The function answered HTTP \(status)\(excerpt(body))", retryable: true,
-                    details: ["http_status": .int(Int64(status))]))
+                    code: "push_error",
+                    type: "push_error",
+                    message: "The function answered HTTP \(status)\(excerpt(body))",
+                    retryable: true,
+                    details: ["http_status": .int(Int64(status))]
+                )
+            )
         }
     }
 

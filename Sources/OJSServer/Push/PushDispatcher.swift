@@ -30,7 +30,12 @@ public final class PushDispatcher: Service, Sendable {
     static let maxBatch = 32
 
     public init(
-        store: Store, logger: Logger, metrics: OJSMetrics?, pollMs: Int = 1000, version: String = "0.1.0", targets: PushTargetPolicy = PushTargetPolicy()
+        store: Store,
+        logger: Logger,
+        metrics: OJSMetrics?,
+        pollMs: Int = 1000,
+        version: String = "0.1.0",
+        targets: PushTargetPolicy = PushTargetPolicy()
     ) {
         self.store = store
         self.targets = PushTargetGuard(policy: targets)
@@ -134,14 +139,26 @@ public final class PushDispatcher: Service, Sendable {
         do {
             secret = try store.openSecret(endpoint)
         } catch {
-            await settle(delivery, queue: queue, outcome: .disabled(reason: "the endpoint's secret cannot be opened: \(error); bind it again"), status: nil)
+            await settle(
+                delivery,
+                queue: queue,
+                outcome: .disabled(reason: "the endpoint's secret cannot be opened: \(error); bind it again"),
+                status: nil
+            )
             return
         }
         switch await targets.vet(endpoint.url) {
         case .success(let target):
             (outcome, status) = await PushRequest.send(
-                delivery, endpoint: endpoint, secret: secret, target: target, workerId: Self.workerId(queue), version: version, client: client,
-                clock: store.clock)
+                delivery,
+                endpoint: endpoint,
+                secret: secret,
+                target: target,
+                workerId: Self.workerId(queue),
+                version: version,
+                client: client,
+                clock: store.clock
+            )
         case .failure(let refusal):
             // The job is released, not failed; the endpoint waits for an operator, who sees why.
             (outcome, status) = (.disabled(reason: "the function's address is not an allowed push target: \(refusal)"), nil)
@@ -152,19 +169,26 @@ public final class PushDispatcher: Service, Sendable {
     func settle(_ delivery: PushDelivery, queue: String, outcome: DeliveryOutcome, status: Int?) async {
         metrics?.pushDelivery(outcome.label, queue: queue)
         do {
-            let settled = try await store.settlePushDelivery(jobId: delivery.job.id, deliveryId: delivery.deliveryId, outcome: outcome, httpStatus: status)
+            let settled = try await store.settlePushDelivery(
+                jobId: delivery.job.id,
+                deliveryId: delivery.deliveryId,
+                outcome: outcome,
+                httpStatus: status
+            )
             logger.debug(
                 "push delivery answered",
                 metadata: [
                     "queue": .string(queue), "job_id": .string(delivery.job.id), "delivery_id": .string(delivery.deliveryId),
                     "outcome": .string(outcome.label), "http_status": .string(status.map(String.init) ?? "none"),
                     "settled": .stringConvertible(settled.job != nil),
-                ])
+                ]
+            )
             if let change = settled.stateChange { logStateChange(queue: queue, change, reason: settled.endpoint?.circuit.reason) }
         } catch {
             logger.error(
                 "settling a push delivery failed",
-                metadata: ["queue": .string(queue), "job_id": .string(delivery.job.id), "error": .string("\(error)")])
+                metadata: ["queue": .string(queue), "job_id": .string(delivery.job.id), "error": .string("\(error)")]
+            )
         }
     }
 

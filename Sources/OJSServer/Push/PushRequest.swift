@@ -20,7 +20,12 @@ enum PushRequest {
     /// `target` is where the guard checked the function lives (for `http://`, the checked
     /// address, with the name in `Host`).
     static func make(
-        _ delivery: PushDelivery, endpoint: PushEndpointConfig, secret: String, target: PushTargetGuard.Target, workerId: String, version: String
+        _ delivery: PushDelivery,
+        endpoint: PushEndpointConfig,
+        secret: String,
+        target: PushTargetGuard.Target,
+        workerId: String,
+        version: String
     ) -> HTTPClientRequest {
         let bytes = body(job: delivery.job, workerId: workerId, deliveryId: delivery.deliveryId)
         var request = HTTPClientRequest(url: target.url)
@@ -37,8 +42,14 @@ enum PushRequest {
 
     /// Sends one delivery and classifies the answer; never throws (no answer is an outcome too).
     static func send(
-        _ delivery: PushDelivery, endpoint: PushEndpointConfig, secret: String, target: PushTargetGuard.Target, workerId: String,
-        version: String, client: HTTPClient, clock: () -> Int64
+        _ delivery: PushDelivery,
+        endpoint: PushEndpointConfig,
+        secret: String,
+        target: PushTargetGuard.Target,
+        workerId: String,
+        version: String,
+        client: HTTPClient,
+        clock: () -> Int64
     ) async -> (outcome: DeliveryOutcome, status: Int?) {
         let request = make(delivery, endpoint: endpoint, secret: secret, target: target, workerId: workerId, version: version)
         do {
@@ -46,7 +57,11 @@ enum PushRequest {
             let body = try await response.body.collect(upTo: maxReceiptBytes)
             let status = Int(response.status.code)
             let outcome = DeliveryOutcome.classify(
-                status: status, body: Array(body.readableBytesView), retryAfter: response.headers.first(name: "Retry-After"), now: clock())
+                status: status,
+                body: Array(body.readableBytesView),
+                retryAfter: response.headers.first(name: "Retry-After"),
+                now: clock()
+            )
             return (outcome, status)
         } catch let error as HTTPClientError where [.deadlineExceeded, .readTimeout, .connectTimeout].contains(error) {
             return (.timedOut(afterMs: endpoint.timeoutMs), nil)

@@ -6,7 +6,12 @@ import OJSStore
 /// Job-shaped responses.
 enum JobRendering {
     /// `{"job": {...}}` plus any extra top-level fields.
-    static func job(_ job: JobSnapshot, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:], extra: (inout JSONWriter) -> Void = { _ in })
+    static func job(
+        _ job: JobSnapshot,
+        status: HTTPResponse.Status = .ok,
+        headers: HTTPFields = [:],
+        extra: (inout JSONWriter) -> Void = { _ in }
+    )
         -> Response
     {
         JSONResponse.object(status, headers: headers) { w in

@@ -84,7 +84,9 @@ struct PrimaryForwarder: Sendable {
     /// one made here), `made` the one to add, and `madeForOneRequest` whether the client
     /// cannot have sent it before (a push without a key, a worker call without a request id).
     static func idempotencyKey(
-        _ request: Request, requestId: String, region: String
+        _ request: Request,
+        requestId: String,
+        region: String
     ) -> (value: String?, made: String?, madeForOneRequest: Bool) {
         if let sent = request.headers[.idempotencyKey] { return (sent, nil, false) }
         if isPush(request) {
@@ -136,9 +138,11 @@ struct PrimaryForwarder: Sendable {
             : "This request is not replayed by id; check the resource's state before sending it again."
         return OJSError(
             .outcomeUnknown,
-            "The request was forwarded from region \(region) to the primary, but its answer was lost (\(error)); it may or may not have taken effect. "
+            "The request was forwarded from region \(region) to the primary, but "
+                + "its answer was lost (\(error)); it may or may not have taken effect. "
                 + advice,
-            details: details)
+            details: details
+        )
     }
 
     /// Whether a transport error proves the request never left: no connection was made, or

@@ -11,7 +11,12 @@ public enum ReplicaServer {
     /// `forwardClient` carries forwarded requests only; the tailer has its own
     /// (`makeForwardClient`).
     public static func makeRouter(
-        store: Store, tailer: ReplicaTailer, region: String, primaryURL: String, forwardClient: HTTPClient, config: ServerConfiguration,
+        store: Store,
+        tailer: ReplicaTailer,
+        region: String,
+        primaryURL: String,
+        forwardClient: HTTPClient,
+        config: ServerConfiguration,
         logger: Logger
     ) -> Router<OJSRequestContext> {
         let router = Router(context: OJSRequestContext.self)
@@ -26,10 +31,17 @@ public enum ReplicaServer {
         router.add(middleware: CanonicalPathMiddleware())
         router.add(middleware: AuthMiddleware(apiKeys: config.apiKeys, replicationKeys: config.replicationKeys))
         let forwarder = PrimaryForwarder(
-            primaryURL: primaryURL, client: forwardClient, maxBodyBytes: config.maxBodyBytes, region: region, tracing: config.tracing,
-            attempts: config.forwardAttempts, timeout: .milliseconds(Int64(config.forwardTimeoutMs)))
+            primaryURL: primaryURL,
+            client: forwardClient,
+            maxBodyBytes: config.maxBodyBytes,
+            region: region,
+            tracing: config.tracing,
+            attempts: config.forwardAttempts,
+            timeout: .milliseconds(Int64(config.forwardTimeoutMs))
+        )
         router.add(
-            middleware: ReplicaMiddleware(tailer: tailer, forwarder: forwarder, region: region, waitMs: config.consistencyWaitMs, clock: store.clock))
+            middleware: ReplicaMiddleware(tailer: tailer, forwarder: forwarder, region: region, waitMs: config.consistencyWaitMs, clock: store.clock)
+        )
         OJSAPI(store: store, config: config, health: health, role: .replica(tailer, region: region), metrics: metrics, tracing: nil)
             .register(on: router)
         return router
@@ -37,17 +49,31 @@ public enum ReplicaServer {
 
     /// `services` run beside the server (the trace exporter).
     public static func makeApplication(
-        store: Store, tailer: ReplicaTailer, region: String, primaryURL: String, forwardClient: HTTPClient, config: ServerConfiguration,
-        logger: Logger, services: [any Service] = []
+        store: Store,
+        tailer: ReplicaTailer,
+        region: String,
+        primaryURL: String,
+        forwardClient: HTTPClient,
+        config: ServerConfiguration,
+        logger: Logger,
+        services: [any Service] = []
     ) -> some ApplicationProtocol {
         let router = makeRouter(
-            store: store, tailer: tailer, region: region, primaryURL: primaryURL, forwardClient: forwardClient, config: config, logger: logger)
+            store: store,
+            tailer: tailer,
+            region: region,
+            primaryURL: primaryURL,
+            forwardClient: forwardClient,
+            config: config,
+            logger: logger
+        )
         return Application(
             router: router,
             server: HTTPServerSettings.server(config),
             configuration: HTTPServerSettings.application(config, serverName: "ojs-edge-replica", logger: logger),
             services: services + [TailerService(tailer: tailer)],
-            logger: logger)
+            logger: logger
+        )
     }
 }
 

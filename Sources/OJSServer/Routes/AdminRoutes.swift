@@ -15,7 +15,8 @@ extension OJSAPI {
                     "queues": .int(stats.queues), "workers": .int(stats.workers), "jobs": .object(jobs),
                     "throughput": ["processed_per_minute": .int(stats.completedLastMinute), "failed_per_minute": .int(stats.failedLastMinute)],
                     "uptime_seconds": .int(Int64(health.uptimeSeconds)),
-                ])
+                ]
+            )
         }
         router.get("/ojs/v1/admin/queues") { request, _ in
             let (page, perPage) = try Self.paging(request)
@@ -52,7 +53,11 @@ extension OJSAPI {
             }
             return JSONResponse.value(
                 .ok,
-                ["items": .array(items.map { Self.workerJSON($0, now: now) }), "summary": .object(summary), "pagination": Self.pagination(total, page, perPage)])
+                [
+                    "items": .array(items.map { Self.workerJSON($0, now: now) }), "summary": .object(summary),
+                    "pagination": Self.pagination(total, page, perPage),
+                ]
+            )
         }
         router.post("/ojs/v1/admin/jobs/bulk/retry") { request, _ in
             let body = try await JSONBody.object(request, limit: config.maxBodyBytes)
@@ -66,18 +71,25 @@ extension OJSAPI {
             }
             var since: Int64?
             if let s = filter["since"]?.stringValue {
-                guard let ms = Timestamp.parse(s) else { throw OJSError.invalid("filter.since must be an RFC 3339 timestamp.", field: "filter.since") }
+                guard let ms = Timestamp.parse(s) else {
+                    throw OJSError.invalid("filter.since must be an RFC 3339 timestamp.", field: "filter.since")
+                }
                 since = ms
             }
             let r = try await store.bulkRetry(
-                queue: filter["queue"]?.stringValue, type: filter["type"]?.stringValue, since: since, onlyDeadLetter: state == "dead_letter")
+                queue: filter["queue"]?.stringValue,
+                type: filter["type"]?.stringValue,
+                since: since,
+                onlyDeadLetter: state == "dead_letter"
+            )
             return JSONResponse.value(
                 .ok,
                 [
                     "action": "retry", "matched": .int(Int64(r.matched)), "succeeded": .int(Int64(r.succeeded)),
                     "failed": .int(Int64(r.errors.count)),
                     "errors": .array(r.errors.map { ["job_id": .string($0.jobId), "error": .string($0.error)] }),
-                ])
+                ]
+            )
         }
         addAdminDeadLetterRoutes(router)
     }
@@ -86,7 +98,11 @@ extension OJSAPI {
         router.get("/ojs/v1/admin/dead-letter") { request, _ in
             let (page, perPage) = try Self.paging(request)
             let result = try await store.deadLetters(
-                queue: request.queryString("queue"), type: request.queryString("type"), limit: perPage, offset: (page - 1) * perPage)
+                queue: request.queryString("queue"),
+                type: request.queryString("type"),
+                limit: perPage,
+                offset: (page - 1) * perPage
+            )
             return JSONResponse.object { w in
                 JobRendering.list("items", result.jobs, into: &w)
                 w.field("pagination", Self.pagination(result.total, page, perPage))
@@ -123,7 +139,9 @@ extension OJSAPI {
     static func adminQueue(_ q: QueueInfo) -> JSONValue {
         var counts = JSONObject()
         for state in JobState.allCases { counts[state.rawValue] = .int(q.counts[state]) }
-        var o: JSONObject = ["name": .string(q.name), "state": .string(q.paused ? "paused" : "active"), "paused": .bool(q.paused), "counts": .object(counts)]
+        var o: JSONObject = [
+            "name": .string(q.name), "state": .string(q.paused ? "paused" : "active"), "paused": .bool(q.paused), "counts": .object(counts),
+        ]
         o["created_at"] = q.createdAt.map { .string(Timestamp.format(millis: $0)) } ?? .null
         o["depth"] = .int(q.counts.depth)
         return .object(o)
@@ -139,7 +157,9 @@ extension OJSAPI {
         let bp = body["backpressure"]?.objectValue ?? body.objectValue ?? JSONObject()
         var maxDepth: Int64?
         if let v = bp["max_depth"], !v.isNull {
-            guard let n = v.intValue, n >= 0 else { throw OJSError.invalid("backpressure.max_depth must be a non-negative integer.", field: "backpressure.max_depth") }
+            guard let n = v.intValue, n >= 0 else {
+                throw OJSError.invalid("backpressure.max_depth must be a non-negative integer.", field: "backpressure.max_depth")
+            }
             maxDepth = n == 0 ? nil : n
         }
         let strategy = bp["strategy"]?.stringValue ?? "reject"

@@ -12,7 +12,8 @@ extension OJSAPI {
                 [
                     "crons": .array(crons), "cron_jobs": .array(crons),
                     "pagination": ["total": total, "page": 1, "per_page": total],
-                ])
+                ]
+            )
         }
         router.post("/ojs/v1/cron") { request, _ in
             let body = try await JSONBody.object(request, limit: config.maxBodyBytes)

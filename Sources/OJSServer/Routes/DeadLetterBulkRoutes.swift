@@ -12,7 +12,9 @@ extension OJSAPI {
                 let filter = try await Self.deadLetterFilter(request, limit: config.maxBodyBytes)
                 let r = try await store.replayDeadLetters(filter)
                 return JSONResponse.value(
-                    .ok, ["replayed": .int(Int64(r.jobIds.count)), "job_ids": .array(r.jobIds.map { .string($0) }), "remaining": .int(r.remaining)])
+                    .ok,
+                    ["replayed": .int(Int64(r.jobIds.count)), "job_ids": .array(r.jobIds.map { .string($0) }), "remaining": .int(r.remaining)]
+                )
             }
             router.post("\(prefix)/delete") { request, _ in
                 let filter = try await Self.deadLetterFilter(request, limit: config.maxBodyBytes)
@@ -21,7 +23,9 @@ extension OJSAPI {
                 }
                 let r = try await store.deleteDeadLetters(filter)
                 return JSONResponse.value(
-                    .ok, ["deleted": .int(Int64(r.jobIds.count)), "job_ids": .array(r.jobIds.map { .string($0) }), "remaining": .int(r.remaining)])
+                    .ok,
+                    ["deleted": .int(Int64(r.jobIds.count)), "job_ids": .array(r.jobIds.map { .string($0) }), "remaining": .int(r.remaining)]
+                )
             }
         }
     }

@@ -8,7 +8,11 @@ extension OJSAPI {
             let limit = try request.queryInt("limit", default: 50, range: 1...1000)
             let offset = try request.queryInt("offset", default: 0, range: 0...Int(Int32.max))
             let page = try await store.deadLetters(
-                queue: request.queryString("queue"), type: request.queryString("type"), limit: limit, offset: offset)
+                queue: request.queryString("queue"),
+                type: request.queryString("type"),
+                limit: limit,
+                offset: offset
+            )
             return JSONResponse.object { w in
                 JobRendering.list("jobs", page.jobs, into: &w)
                 w.field(
@@ -16,7 +20,8 @@ extension OJSAPI {
                     [
                         "total": .int(page.total), "limit": .int(Int64(limit)), "offset": .int(Int64(offset)),
                         "has_more": .bool(Int64(offset + page.jobs.count) < page.total),
-                    ])
+                    ]
+                )
             }
         }
         router.post("/ojs/v1/dead-letter/:id/retry") { _, context in

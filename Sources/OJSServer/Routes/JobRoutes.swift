@@ -44,8 +44,11 @@ extension OJSAPI {
             TraceContextMeta.adopt(context, into: &spec.meta)
             let spec = spec
             return try await IdempotentRequest.run(
-                claim, respond: Self.pushAnswer, plain: { try await store.enqueue(spec) },
-                once: { try await store.enqueue(spec, once: $0, respond: Self.pushAnswer) })
+                claim,
+                respond: Self.pushAnswer,
+                plain: { try await store.enqueue(spec) },
+                once: { try await store.enqueue(spec, once: $0, respond: Self.pushAnswer) }
+            )
         }
         switch result {
         case .replayed(let recorded):
@@ -79,7 +82,11 @@ extension OJSAPI {
     /// the trace context to store in the jobs' meta. With tracing off that is the client's
     /// own `traceparent`, so workers still join the producer's trace.
     func producing<T: Sendable>(
-        _ name: String, _ request: Request, queue: String?, count: Int, _ body: ([String: String]) async throws -> T
+        _ name: String,
+        _ request: Request,
+        queue: String?,
+        count: Int,
+        _ body: ([String: String]) async throws -> T
     ) async throws -> T {
         guard let tracing else { return try await body(TraceContext.headers(of: request.headers)) }
         return try await tracing.produce(name, queue: queue, count: count, body)
@@ -127,8 +134,11 @@ extension OJSAPI {
             for i in specs.indices { TraceContextMeta.adopt(context, into: &specs[i].meta) }
             let specs = specs
             return try await IdempotentRequest.run(
-                claim, respond: Self.batchAnswer, plain: { try await store.enqueueBatch(specs) },
-                once: { try await store.enqueueBatch(specs, once: $0, respond: Self.batchAnswer) })
+                claim,
+                respond: Self.batchAnswer,
+                plain: { try await store.enqueueBatch(specs) },
+                once: { try await store.enqueueBatch(specs, once: $0, respond: Self.batchAnswer) }
+            )
         }
         switch result {
         case .replayed(let recorded): return IdempotentRequest.response(recorded, replayed: true)

@@ -13,16 +13,21 @@ extension OJSAPI {
                     "queues",
                     .array(
                         items.map { q in
-                            var o: JSONObject = ["name": .string(q.name), "status": .string(q.paused ? "paused" : "active"), "paused": .bool(q.paused)]
+                            var o: JSONObject = [
+                                "name": .string(q.name), "status": .string(q.paused ? "paused" : "active"), "paused": .bool(q.paused),
+                            ]
                             if let c = q.createdAt { o["created_at"] = .string(Timestamp.format(millis: c)) }
                             return .object(o)
-                        }))
+                        }
+                    )
+                )
                 w.field(
                     "pagination",
                     [
                         "total": .int(total), "limit": .int(Int64(limit)), "offset": .int(Int64(offset)),
                         "has_more": .bool(Int64(offset + items.count) < total),
-                    ])
+                    ]
+                )
             }
         }
         router.get("/ojs/v1/queues/:name/stats") { _, context in
@@ -30,7 +35,9 @@ extension OJSAPI {
             let info = try await store.queue(name)
             return JSONResponse.object { w in
                 var queue: JSONObject = ["name": .string(name), "paused": .bool(info.paused), "status": .string(info.paused ? "paused" : "active")]
-                var stats: JSONObject = ["queue": .string(name), "depth": .int(info.counts.depth), "max_depth": info.maxDepth.map { .int($0) } ?? .null]
+                var stats: JSONObject = [
+                    "queue": .string(name), "depth": .int(info.counts.depth), "max_depth": info.maxDepth.map { .int($0) } ?? .null,
+                ]
                 for state in JobState.allCases {
                     queue[state.rawValue] = .int(info.counts[state])
                     stats[state.rawValue] = .int(info.counts[state])

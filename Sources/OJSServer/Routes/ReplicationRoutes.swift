@@ -18,7 +18,10 @@ extension OJSAPI {
             } catch let unsettled as DigestUnsettled {
                 throw OJSError(.unavailable, "No digest: \(unsettled).")
             }
-            return JSONResponse.value(.ok, ["txid": .int(d.txid), "sha256": .string(d.sha256), "tables": .int(Int64(d.tables)), "rows": .int(Int64(d.rows))])
+            return JSONResponse.value(
+                .ok,
+                ["txid": .int(d.txid), "sha256": .string(d.sha256), "tables": .int(Int64(d.tables)), "rows": .int(Int64(d.rows))]
+            )
         }
         guard case .primary(let source?) = role else { return }
         addPositionReportRoute(router, source: source)
@@ -29,7 +32,8 @@ extension OJSAPI {
             headers[HTTPField.Name(ReplicationProtocol.Header.snapshotTxid)!] = String(transfer.image.header.txid)
             headers[HTTPField.Name(ReplicationProtocol.Header.snapshotId)!] = transfer.image.header.id.text
             return Response(
-                status: .ok, headers: headers,
+                status: .ok,
+                headers: headers,
                 body: ResponseBody { writer in
                     // Gives the slot back however the body ends (sent, client gone, shutdown).
                     defer { transfer.close() }
@@ -47,7 +51,8 @@ extension OJSAPI {
                         stopping.withLock { $0 = true }
                     }
                     try await writer.finish(nil)
-                })
+                }
+            )
         }
         router.get(RouterPath(ReplicationProtocol.Path.stream)) { request, _ in
             guard let afterText = request.queryString(ReplicationProtocol.Query.after), let after = UInt64(afterText) else {
@@ -55,7 +60,9 @@ extension OJSAPI {
             }
             var generation: Generation?
             if let g = request.queryString(ReplicationProtocol.Query.generation) {
-                guard let parsed = Generation(text: g) else { throw OJSError.invalid("Query parameter 'generation' is not a generation id.", field: "generation") }
+                guard let parsed = Generation(text: g) else {
+                    throw OJSError.invalid("Query parameter 'generation' is not a generation id.", field: "generation")
+                }
                 generation = parsed
             }
             do throws(StreamRefusal) {
@@ -74,7 +81,8 @@ extension OJSAPI {
                 throw OJSError(.unavailable, "This primary already serves \(ReplicaRegistry.capacity) replicas; retry once one disconnects.")
             }
             return Response(
-                status: .ok, headers: headers,
+                status: .ok,
+                headers: headers,
                 body: ResponseBody { writer in
                     // A stream never ends by itself; graceful shutdown ends it so the server
                     // can stop (the replica reconnects when the primary is back).
@@ -95,7 +103,8 @@ extension OJSAPI {
                         stopping.withLock { $0 = true }
                     }
                     try await writer.finish(nil)
-                })
+                }
+            )
         }
     }
 
@@ -116,7 +125,8 @@ extension OJSAPI {
                 o["multi_record_transactions"] = .int(Int64(s.multiPartTransactions))
                 o["captured_page_bytes"] = .int(Int64(s.capturedWALBytes))
                 o["record_bytes"] = .int(Int64(s.recordBytes))
-                o["compression_ratio"] = s.recordBytes > 0 ? .double((Double(s.capturedWALBytes) / Double(s.recordBytes) * 100).rounded() / 100) : .null
+                o["compression_ratio"] =
+                    s.recordBytes > 0 ? .double((Double(s.capturedWALBytes) / Double(s.recordBytes) * 100).rounded() / 100) : .null
                 o["last_error"] = s.lastError.map { .string($0) } ?? .null
                 o["replicas"] = .array(
                     source.replicas.entries(lastTxid: s.lastTxid, now: now).map { e in
@@ -125,7 +135,8 @@ extension OJSAPI {
                             "lag_transactions": .int(Int64(e.lagTransactions)), "lag_bytes": .int(Int64(e.lagBytes)), "lag_ms": .int(e.lagMs),
                             "last_contact": .string(Timestamp.format(millis: e.lastContact)), "streams": .int(Int64(e.streams)),
                         ]
-                    })
+                    }
+                )
             }
             return JSONResponse.value(.ok, .object(o))
         case .replica(let tailer, let region):
@@ -216,7 +227,11 @@ extension OJSAPI {
         case .generationMismatch(let current):
             return OJSError(code, "The primary's history is generation \(current.text).", details: ["generation": .string(current.text)])
         case .snapshotRequired(let oldest):
-            return OJSError(code, "Records after this position are no longer retained (oldest is \(oldest)).", details: ["oldest_txid": .int(Int64(oldest))])
+            return OJSError(
+                code,
+                "Records after this position are no longer retained (oldest is \(oldest)).",
+                details: ["oldest_txid": .int(Int64(oldest))]
+            )
         case .ahead(let last):
             return OJSError(code, "The position is past this primary's last txid \(last).", details: ["last_txid": .int(Int64(last))])
         }

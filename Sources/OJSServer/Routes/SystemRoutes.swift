@@ -1,6 +1,6 @@
 import Hummingbird
-import OJSReplication
 import OJSCore
+import OJSReplication
 import OJSStore
 
 extension OJSAPI {
@@ -36,7 +36,8 @@ extension OJSAPI {
                     "idempotency_keys": true, "trace_context": true, "trace_export": .bool(config.tracing),
                 ],
                 "extensions": .array(config.extensions.map { .string($0) }),
-            ])
+            ]
+        )
     }
 
     func healthResponse() async throws -> Response {
@@ -133,7 +134,8 @@ extension OJSAPI {
                 "region": .string(region), "uptime_seconds": .int(Int64(health.uptimeSeconds)),
                 "reason": reason.map { .string($0) } ?? .null,
                 "replication": .object(replication),
-            ])
+            ]
+        )
     }
 
     /// Why this replica is not healthy (refused, bootstrapping, diverged, disconnected or too

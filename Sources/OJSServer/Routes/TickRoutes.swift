@@ -21,7 +21,9 @@ extension OJSAPI {
             // Serverless mode has no dispatcher running: deliveries go out here.
             let deliveries = await push?.passAndWait()
             return JSONResponse.value(
-                .ok, Self.tickJSON(report, replicationSegments: segments, pushDeliveries: deliveries, serverless: config.serverless))
+                .ok,
+                Self.tickJSON(report, replicationSegments: segments, pushDeliveries: deliveries, serverless: config.serverless)
+            )
         }
     }
 
@@ -37,7 +39,8 @@ extension OJSAPI {
                 "workflows": n(r.purge.workflows), "events": n(r.purge.events), "idempotency_keys": n(r.purge.idempotencyKeys),
                 "workers": n(r.purge.workers), "queues": n(r.purge.queues), "rate_limits": n(r.purge.rateLimits),
             ],
-            "more": .bool(r.purge.more || r.more), "transactions": n(r.transactions), "replication_segments_removed": n(replicationSegments), "serverless": .bool(serverless),
+            "more": .bool(r.purge.more || r.more), "transactions": n(r.transactions), "replication_segments_removed": n(replicationSegments),
+            "serverless": .bool(serverless),
         ]
         if let pushDeliveries { json["push_deliveries"] = n(pushDeliveries) }
         return .object(json)

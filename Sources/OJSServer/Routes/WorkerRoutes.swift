@@ -8,8 +8,11 @@ extension OJSAPI {
             try await workerCall(request) { body, claim in
                 let fetch = try FetchRequest.parse(body, limits: config.limits)
                 let result = try await IdempotentRequest.run(
-                    claim, respond: Self.fetchAnswer, plain: { try await store.fetch(fetch) },
-                    once: { try await store.fetch(fetch, once: $0, respond: Self.fetchAnswer) })
+                    claim,
+                    respond: Self.fetchAnswer,
+                    plain: { try await store.fetch(fetch) },
+                    once: { try await store.fetch(fetch, once: $0, respond: Self.fetchAnswer) }
+                )
                 if case .performed(let jobs, _) = result { tracing?.fetched(jobs, workerId: fetch.workerId) }
                 return result
             }
@@ -18,8 +21,11 @@ extension OJSAPI {
             try await workerCall(request) { body, claim in
                 let ack = try AckRequest.parse(body)
                 let result = try await IdempotentRequest.run(
-                    claim, respond: Self.ackAnswer, plain: { try await store.ack(ack) },
-                    once: { try await store.ack(ack, once: $0, respond: Self.ackAnswer) })
+                    claim,
+                    respond: Self.ackAnswer,
+                    plain: { try await store.ack(ack) },
+                    once: { try await store.ack(ack, once: $0, respond: Self.ackAnswer) }
+                )
                 if case .performed(let job, _) = result { metrics.jobOutcome("completed", queue: job.queue) }
                 return result
             }
@@ -28,8 +34,11 @@ extension OJSAPI {
             try await workerCall(request) { body, claim in
                 let nack = try NackRequest.parse(body)
                 let result = try await IdempotentRequest.run(
-                    claim, respond: Self.nackAnswer, plain: { try await store.nack(nack) },
-                    once: { try await store.nack(nack, once: $0, respond: Self.nackAnswer) })
+                    claim,
+                    respond: Self.nackAnswer,
+                    plain: { try await store.nack(nack) },
+                    once: { try await store.nack(nack, once: $0, respond: Self.nackAnswer) }
+                )
                 if case .performed(let outcome, _) = result { countNack(outcome) }
                 return result
             }
@@ -44,7 +53,8 @@ extension OJSAPI {
                     "acknowledged": true, "worker_id": .string(worker.id), "state": .string(worker.state),
                     "directive": .string(worker.directive ?? (worker.isDraining ? "terminate" : "running")),
                     "server_time": .string(Timestamp.format(millis: store.clock())),
-                ])
+                ]
+            )
         }
         router.get("/ojs/v1/workers/:id/health") { _, context in
             let id = try Self.parameter(context, "id")
@@ -55,7 +65,8 @@ extension OJSAPI {
                 [
                     "worker_id": .string(id), "state": .string(state), "active_jobs": .int(worker.activeJobs),
                     "last_heartbeat_at": .string(Timestamp.format(millis: worker.lastSeenAt)),
-                ])
+                ]
+            )
         }
     }
 
@@ -75,7 +86,8 @@ extension OJSAPI {
     /// with the body object and the claim. A repeat after a lost answer so gets the first
     /// outcome (`docs/consistency.md`).
     func workerCall<T: Sendable>(
-        _ request: Request, _ run: (JSONValue, IdempotencyClaim?) async throws -> IdempotentOutcome<T>
+        _ request: Request,
+        _ run: (JSONValue, IdempotencyClaim?) async throws -> IdempotentOutcome<T>
     ) async throws -> Response {
         let bytes = try await JSONBody.raw(request, limit: config.maxBodyBytes)
         let claim = try IdempotentRequest.claim(request, body: bytes, windowMs: config.workerReplayWindowMs)

@@ -43,7 +43,8 @@ extension OJSAPI {
                 step["job_id"] = s.jobId.map { .string($0) } ?? .null
                 if !s.dependsOn.isEmpty { step["depends_on"] = .array(s.dependsOn.map { .string($0) }) }
                 return .object(step)
-            })
+            }
+        )
         return JSONResponse.value(status, ["workflow": .object(o)])
     }
 }

@@ -57,7 +57,10 @@ struct AuthMiddleware: RouterMiddleware {
     }
 
     func refusal(_ sent: String, need: String) -> OJSError {
-        OJSError(.unauthorized, sent.isEmpty ? "Authentication required: send Authorization: Bearer <\(need)>." : "Invalid key: this path needs \(need).")
+        OJSError(
+            .unauthorized,
+            sent.isEmpty ? "Authentication required: send Authorization: Bearer <\(need)>." : "Invalid key: this path needs \(need)."
+        )
     }
 }
 

@@ -20,7 +20,10 @@ struct JobTracing: Sendable {
     /// Runs `body` in a producer span (`ojs.job.enqueue`, `ojs.workflow.create`); `body` gets
     /// the span's context to store in the jobs' meta.
     func produce<T: Sendable>(
-        _ name: String, queue: String?, count: Int, _ body: ([String: String]) async throws -> T
+        _ name: String,
+        queue: String?,
+        count: Int,
+        _ body: ([String: String]) async throws -> T
     ) async throws -> T {
         try await withSpan(name, ofKind: .producer) { span in
             span.attributes["messaging.system"] = "ojs"
@@ -91,7 +94,11 @@ struct JobTracing: Sendable {
     private func attempt(_ event: JobLifecycleEvent, outcome: String, error: JSONValue? = nil) {
         let job = event.job
         let span = startSpan(
-            "ojs.job.attempt", at: Self.instant(job.startedAt ?? event.at), context: TraceContext.parent(of: job), ofKind: .consumer)
+            "ojs.job.attempt",
+            at: Self.instant(job.startedAt ?? event.at),
+            context: TraceContext.parent(of: job),
+            ofKind: .consumer
+        )
         describe(span, job)
         span.attributes["messaging.operation.type"] = "process"
         span.attributes["ojs.worker.id"] = job.workerId

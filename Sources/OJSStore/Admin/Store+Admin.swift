@@ -54,7 +54,8 @@ extension Store {
                 workers: try db.scalar("SELECT count(*) FROM workers"),
                 jobs: jobs,
                 completedLastMinute: try db.scalar("SELECT count(*) FROM jobs WHERE state = 'completed' AND completed_at >= ?", [.int(since)]),
-                failedLastMinute: try db.scalar("SELECT count(*) FROM jobs WHERE state = 'discarded' AND completed_at >= ?", [.int(since)]))
+                failedLastMinute: try db.scalar("SELECT count(*) FROM jobs WHERE state = 'discarded' AND completed_at >= ?", [.int(since)])
+            )
         }
     }
 
@@ -64,7 +65,18 @@ extension Store {
             try db.query(
                 "SELECT id, state, directive, first_seen_at, last_seen_at, active_jobs FROM workers ORDER BY id LIMIT ? OFFSET ?",
                 [.int(Int64(limit)), .int(Int64(offset))]
-            ) { items.append(WorkerSnapshot(id: $0.text(0), state: $0.text(1), directive: $0.optText(2), firstSeenAt: $0.int(3), lastSeenAt: $0.int(4), activeJobs: $0.int(5))) }
+            ) {
+                items.append(
+                    WorkerSnapshot(
+                        id: $0.text(0),
+                        state: $0.text(1),
+                        directive: $0.optText(2),
+                        firstSeenAt: $0.int(3),
+                        lastSeenAt: $0.int(4),
+                        activeJobs: $0.int(5)
+                    )
+                )
+            }
             return (items, try db.scalar("SELECT count(*) FROM workers"))
         }
     }
@@ -72,7 +84,14 @@ extension Store {
     public func worker(id: String) async throws -> WorkerSnapshot? {
         try await read { db in
             try db.first("SELECT id, state, directive, first_seen_at, last_seen_at, active_jobs FROM workers WHERE id = ?", [.text(id)]) {
-                WorkerSnapshot(id: $0.text(0), state: $0.text(1), directive: $0.optText(2), firstSeenAt: $0.int(3), lastSeenAt: $0.int(4), activeJobs: $0.int(5))
+                WorkerSnapshot(
+                    id: $0.text(0),
+                    state: $0.text(1),
+                    directive: $0.optText(2),
+                    firstSeenAt: $0.int(3),
+                    lastSeenAt: $0.int(4),
+                    activeJobs: $0.int(5)
+                )
             }
         }
     }
@@ -85,12 +104,24 @@ extension Store {
             for id in request.jobIds {
                 try ctx.db.run(
                     "UPDATE jobs SET visible_until = ?1 + coalesce(?2, visibility_timeout_ms, ?3) WHERE id = ?4 AND state = 'active'",
-                    [.int(ctx.now), SQLValue(request.visibilityTimeoutMs), .int(config.defaultVisibilityTimeoutMs), .text(id)])
+                    [.int(ctx.now), SQLValue(request.visibilityTimeoutMs), .int(config.defaultVisibilityTimeoutMs), .text(id)]
+                )
             }
             guard
                 let w = try ctx.db.first(
-                    "SELECT id, state, directive, first_seen_at, last_seen_at, active_jobs FROM workers WHERE id = ?", [.text(request.workerId)],
-                    { WorkerSnapshot(id: $0.text(0), state: $0.text(1), directive: $0.optText(2), firstSeenAt: $0.int(3), lastSeenAt: $0.int(4), activeJobs: $0.int(5)) })
+                    "SELECT id, state, directive, first_seen_at, last_seen_at, active_jobs FROM workers WHERE id = ?",
+                    [.text(request.workerId)],
+                    {
+                        WorkerSnapshot(
+                            id: $0.text(0),
+                            state: $0.text(1),
+                            directive: $0.optText(2),
+                            firstSeenAt: $0.int(3),
+                            lastSeenAt: $0.int(4),
+                            activeJobs: $0.int(5)
+                        )
+                    }
+                )
             else { throw OJSError.notFound("worker", request.workerId) }
             return w
         }
@@ -107,9 +138,18 @@ extension Store {
         var sql = "SELECT id, coalesce(discarded_at, 0), rowid FROM jobs WHERE state = 'discarded'"
         var values: [SQLValue] = []
         if onlyDeadLetter { sql += " AND dead_lettered_at IS NOT NULL" }
-        if let queue { sql += " AND queue = ?"; values.append(.text(queue)) }
-        if let type { sql += " AND type = ?"; values.append(.text(type)) }
-        if let since { sql += " AND discarded_at >= ?"; values.append(.int(since)) }
+        if let queue {
+            sql += " AND queue = ?"
+            values.append(.text(queue))
+        }
+        if let type {
+            sql += " AND type = ?"
+            values.append(.text(type))
+        }
+        if let since {
+            sql += " AND discarded_at >= ?"
+            values.append(.int(since))
+        }
         sql += " AND (coalesce(discarded_at, 0), rowid) > (?, ?) ORDER BY coalesce(discarded_at, 0), rowid LIMIT ?"
         let select = sql
         let filterValues = values
@@ -152,8 +192,15 @@ extension Store {
             let inWindow = p.windowStart.map { now < $0 + (p.ratePeriodMs ?? 1000) } ?? false
             let waiting = try db.scalar("SELECT count(*) FROM jobs WHERE rate_key = ? AND state = 'available'", [.text(key)])
             return RateLimitStatus(
-                key: key, concurrency: p.concurrency, active: p.active, rateLimit: p.rateLimit, ratePeriodMs: p.ratePeriodMs,
-                currentCount: inWindow ? p.windowCount : 0, windowResetsAt: p.rateLimit == nil ? nil : p.windowEnd(now: now), waiting: waiting)
+                key: key,
+                concurrency: p.concurrency,
+                active: p.active,
+                rateLimit: p.rateLimit,
+                ratePeriodMs: p.ratePeriodMs,
+                currentCount: inWindow ? p.windowCount : 0,
+                windowResetsAt: p.rateLimit == nil ? nil : p.windowEnd(now: now),
+                waiting: waiting
+            )
         }
     }
 }

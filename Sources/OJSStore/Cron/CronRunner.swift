@@ -13,7 +13,8 @@ enum CronRunner {
             """
             SELECT name, expression, timezone, overlap_policy, job_template, last_job_id, next_run_at FROM crons
             WHERE enabled = 1 AND next_run_at <= ? ORDER BY next_run_at LIMIT 100
-            """, [.int(ctx.now)]
+            """,
+            [.int(ctx.now)]
         ) { due.append(($0.text(0), $0.text(1), $0.text(2), $0.text(3), $0.text(4), $0.optText(5), $0.int(6))) }
         for entry in due {
             let next = nextRun(entry.expression, timezone: entry.timezone, after: ctx.now)
@@ -21,19 +22,32 @@ enum CronRunner {
             var fired = false
             if try overlapAllowsFiring(entry.name, policy: entry.overlap, lastJob: entry.lastJob, ctx: ctx) {
                 let request = CronDefinition.jobRequest(
-                    template: (try? JSONParser.parse(entry.template)) ?? .null, name: entry.name, firedAt: entry.nextRun)
+                    template: (try? JSONParser.parse(entry.template)) ?? .null,
+                    name: entry.name,
+                    firedAt: entry.nextRun
+                )
                 do {
                     let job = try Store.insert(try JobSpec.parse(request, now: ctx.now, limits: .unbounded), ctx: ctx).job
                     jobId = job.id
                     fired = true
                     firedCount += 1
                     try EventLog.record(
-                        ctx, type: "cron.triggered", subject: entry.name, queue: job.queue, jobType: job.type,
-                        data: [("cron_name", .string(entry.name)), ("job_id", .string(job.id))])
+                        ctx,
+                        type: "cron.triggered",
+                        subject: entry.name,
+                        queue: job.queue,
+                        jobType: job.type,
+                        data: [("cron_name", .string(entry.name)), ("job_id", .string(job.id))]
+                    )
                 } catch let error as OJSError {
                     try EventLog.record(
-                        ctx, type: "cron.failed", subject: entry.name, queue: nil, jobType: nil,
-                        data: [("cron_name", .string(entry.name)), ("error", .string(error.message))])
+                        ctx,
+                        type: "cron.failed",
+                        subject: entry.name,
+                        queue: nil,
+                        jobType: nil,
+                        data: [("cron_name", .string(entry.name)), ("error", .string(error.message))]
+                    )
                 }
             }
             try ctx.db.run(
@@ -41,7 +55,8 @@ enum CronRunner {
                 UPDATE crons SET next_run_at = ?, last_run_at = CASE WHEN ? THEN ? ELSE last_run_at END,
                   run_count = run_count + ?, last_job_id = ? WHERE name = ?
                 """,
-                [SQLValue(next), SQLValue(fired), .int(ctx.now), .int(fired ? 1 : 0), SQLValue(jobId), .text(entry.name)])
+                [SQLValue(next), SQLValue(fired), .int(ctx.now), .int(fired ? 1 : 0), SQLValue(jobId), .text(entry.name)]
+            )
         }
         return firedCount
     }
@@ -55,8 +70,13 @@ enum CronRunner {
             return true
         }
         try EventLog.record(
-            ctx, type: "cron.skipped", subject: name, queue: job.queue, jobType: job.type,
-            data: [("cron_name", .string(name)), ("running_job_id", .string(lastJob))])
+            ctx,
+            type: "cron.skipped",
+            subject: name,
+            queue: job.queue,
+            jobType: job.type,
+            data: [("cron_name", .string(name)), ("running_job_id", .string(lastJob))]
+        )
         return false
     }
 

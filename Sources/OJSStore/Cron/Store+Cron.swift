@@ -23,9 +23,19 @@ extension Store {
 
     static func cronSnapshot(_ r: Row) -> CronSnapshot {
         CronSnapshot(
-            name: r.text(0), expression: r.text(1), timezone: r.text(2), overlapPolicy: r.text(3), enabled: r.int(4) != 0,
-            description: r.optText(5), jobTemplate: r.text(6), nextRunAt: r.optInt(7), lastRunAt: r.optInt(8), runCount: r.int(9),
-            createdAt: r.int(10), updatedAt: r.int(11))
+            name: r.text(0),
+            expression: r.text(1),
+            timezone: r.text(2),
+            overlapPolicy: r.text(3),
+            enabled: r.int(4) != 0,
+            description: r.optText(5),
+            jobTemplate: r.text(6),
+            nextRunAt: r.optInt(7),
+            lastRunAt: r.optInt(8),
+            runCount: r.int(9),
+            createdAt: r.int(10),
+            updatedAt: r.int(11)
+        )
     }
 
     /// Registers (or replaces) a cron entry; its next run is computed from now.
@@ -35,7 +45,8 @@ extension Store {
             guard
                 let snapshot = try ctx.db.first(
                     """
-                    INSERT INTO crons (name, expression, timezone, overlap_policy, enabled, description, job_template, next_run_at, created_at, updated_at)
+                    INSERT INTO crons (name, expression, timezone, overlap_policy, enabled, description, job_template, next_run_at,
+                      created_at, updated_at)
                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
                     ON CONFLICT (name) DO UPDATE SET expression = ?2, timezone = ?3, overlap_policy = ?4, enabled = ?5, description = ?6,
                       job_template = ?7, next_run_at = ?8, updated_at = ?9
@@ -44,7 +55,9 @@ extension Store {
                     [
                         .text(def.name), .text(def.expression.text), .text(def.timezone), .text(def.overlap.rawValue), SQLValue(def.enabled),
                         SQLValue(def.description), .text(def.template.jsonText), SQLValue(next), .int(ctx.now),
-                    ], Self.cronSnapshot)
+                    ],
+                    Self.cronSnapshot
+                )
             else { throw OJSError(.backendError, "Cron entry was not stored.") }
             return snapshot
         }

@@ -27,7 +27,8 @@ extension Store {
             let total = try db.scalar("SELECT count(*) FROM jobs WHERE \(filter)", values)
             let jobs = try db.jobs(
                 "SELECT \(JobColumns.list) FROM jobs WHERE \(filter) ORDER BY dead_lettered_at DESC, id LIMIT ? OFFSET ?",
-                values + [.int(Int64(limit)), .int(Int64(offset))])
+                values + [.int(Int64(limit)), .int(Int64(offset))]
+            )
             return DeadLetterPage(jobs: jobs, total: total)
         }
     }
@@ -67,7 +68,9 @@ extension Store {
             UPDATE jobs SET state = 'available', attempt = 0, dead_lettered_at = NULL, completed_at = NULL, discarded_at = NULL,
               worker_id = NULL, started_at = NULL, next_attempt_at = NULL, retry_delay_ms = NULL, enqueued_at = ?, seq = ?, error = NULL
             WHERE id = ? RETURNING \(JobColumns.list)
-            """, [.int(ctx.now), .int(ctx.nextSeq()), .text(id)])
+            """,
+            [.int(ctx.now), .int(ctx.nextSeq()), .text(id)]
+        )
         try EventLog.record(ctx, type: "job.retried", job: retried, data: [("job_type", .string(job.type)), ("queue", .string(job.queue))])
         return retried
     }

@@ -50,7 +50,8 @@ extension Store {
 
     /// `apply` must take the job out of the queue, so each chunk's selection is the next one.
     private func bulkDeadLetter(
-        _ filter: DeadLetterFilter, _ apply: @escaping @Sendable (String, WriteContext) throws -> Void
+        _ filter: DeadLetterFilter,
+        _ apply: @escaping @Sendable (String, WriteContext) throws -> Void
     ) async throws -> DeadLetterBulkResult {
         let (condition, values) = Self.deadLetterCondition(filter)
         var done: [String] = []
@@ -59,7 +60,8 @@ extension Store {
             let ids = try await write { ctx in
                 var ids: [String] = []
                 try ctx.db.query(
-                    "SELECT id FROM jobs WHERE \(condition) ORDER BY dead_lettered_at, rowid LIMIT ?", values + [.int(Int64(want))]
+                    "SELECT id FROM jobs WHERE \(condition) ORDER BY dead_lettered_at, rowid LIMIT ?",
+                    values + [.int(Int64(want))]
                 ) { ids.append($0.text(0)) }
                 for id in ids { try apply(id, ctx) }
                 return ids

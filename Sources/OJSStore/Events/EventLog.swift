@@ -9,14 +9,20 @@ enum EventLog {
     }
 
     static func record(
-        _ ctx: WriteContext, type: String, subject: String?, queue: String?, jobType: String?, data: [(String, JSONValue)]
+        _ ctx: WriteContext,
+        type: String,
+        subject: String?,
+        queue: String?,
+        jobType: String?,
+        data: [(String, JSONValue)]
     ) throws {
         try ctx.db.run(
             "INSERT INTO events (id, type, subject, queue, job_type, time, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
                 .text("evt_" + ctx.newId()), .text(type), SQLValue(subject), SQLValue(queue), SQLValue(jobType), .int(ctx.now),
                 .text(JSONValue.object(JSONObject(data)).jsonText),
-            ])
+            ]
+        )
     }
 }
 

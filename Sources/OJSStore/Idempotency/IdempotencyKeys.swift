@@ -33,14 +33,16 @@ enum IdempotencyKeys {
             [
                 .text(claim.key), .text(claim.fingerprint), .int(Int64(response.status)), SQLValue(response.location), .text(response.body),
                 .int(ctx.now), .int(ctx.now + claim.windowMs),
-            ])
+            ]
+        )
     }
 
     /// Deletes up to `limit` expired keys (oldest first); returns how many.
     static func purgeExpired(_ ctx: WriteContext, limit: Int) throws -> Int {
         try ctx.db.run(
             "DELETE FROM idempotency_keys WHERE key IN (SELECT key FROM idempotency_keys WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2)",
-            [.int(ctx.now), .int(Int64(limit))])
+            [.int(ctx.now), .int(Int64(limit))]
+        )
     }
 }
 
@@ -56,8 +58,11 @@ extension Store {
     /// rendering of its result under the key in the same transaction. A result `worthKeeping`
     /// rejects is answered but not recorded: a repeat runs again.
     func writeOnce<T: Sendable>(
-        _ claim: IdempotencyClaim, bytes: Int, perform: @escaping @Sendable (WriteContext) throws -> T,
-        respond: @escaping @Sendable (T) -> RecordedResponse, worthKeeping: @escaping @Sendable (T) -> Bool = { _ in true }
+        _ claim: IdempotencyClaim,
+        bytes: Int,
+        perform: @escaping @Sendable (WriteContext) throws -> T,
+        respond: @escaping @Sendable (T) -> RecordedResponse,
+        worthKeeping: @escaping @Sendable (T) -> Bool = { _ in true }
     ) async throws -> IdempotentOutcome<T> {
         try await write(bytes: bytes) { ctx in
             if let recorded = try IdempotencyKeys.recorded(claim, now: ctx.now, db: ctx.db) { return .replayed(recorded) }
@@ -70,14 +75,18 @@ extension Store {
 
     /// `enqueue`, once per idempotency key.
     public func enqueue(
-        _ spec: JobSpec, once claim: IdempotencyClaim, respond: @escaping @Sendable (EnqueueOutcome) -> RecordedResponse
+        _ spec: JobSpec,
+        once claim: IdempotencyClaim,
+        respond: @escaping @Sendable (EnqueueOutcome) -> RecordedResponse
     ) async throws -> IdempotentOutcome<EnqueueOutcome> {
         try await writeOnce(claim, bytes: Self.writeBytes(spec), perform: { ctx in try Self.insert(spec, ctx: ctx) }, respond: respond)
     }
 
     /// `enqueueBatch`, once per idempotency key.
     public func enqueueBatch(
-        _ specs: [JobSpec], once claim: IdempotencyClaim, respond: @escaping @Sendable ([JobSnapshot]) -> RecordedResponse
+        _ specs: [JobSpec],
+        once claim: IdempotencyClaim,
+        respond: @escaping @Sendable ([JobSnapshot]) -> RecordedResponse
     ) async throws -> IdempotentOutcome<[JobSnapshot]> {
         try await writeOnce(claim, bytes: Self.writeBytes(specs), perform: { ctx in try Self.insertBatch(specs, ctx: ctx) }, respond: respond)
     }
@@ -88,24 +97,39 @@ extension Store {
     /// nothing is claimed twice. A fetch that claimed nothing is not recorded; its repeat
     /// simply fetches again, which loses nothing.
     public func fetch(
-        _ request: FetchRequest, once claim: IdempotencyClaim, respond: @escaping @Sendable ([JobSnapshot]) -> RecordedResponse
+        _ request: FetchRequest,
+        once claim: IdempotencyClaim,
+        respond: @escaping @Sendable ([JobSnapshot]) -> RecordedResponse
     ) async throws -> IdempotentOutcome<[JobSnapshot]> {
         let config = configuration
         return try await writeOnce(
-            claim, bytes: 0, perform: { ctx in try Self.claim(request, ctx: ctx, config: config) }, respond: respond, worthKeeping: { !$0.isEmpty })
+            claim,
+            bytes: 0,
+            perform: { ctx in try Self.claim(request, ctx: ctx, config: config) },
+            respond: respond,
+            worthKeeping: { !$0.isEmpty }
+        )
     }
 
     /// `ack`, once per idempotency key: a repeat gets the first answer instead of a conflict.
     public func ack(
-        _ request: AckRequest, once claim: IdempotencyClaim, respond: @escaping @Sendable (JobSnapshot) -> RecordedResponse
+        _ request: AckRequest,
+        once claim: IdempotencyClaim,
+        respond: @escaping @Sendable (JobSnapshot) -> RecordedResponse
     ) async throws -> IdempotentOutcome<JobSnapshot> {
         try await writeOnce(
-            claim, bytes: request.result.map { $0.jsonText.utf8.count } ?? 0, perform: { ctx in try Self.acknowledge(request, ctx: ctx) }, respond: respond)
+            claim,
+            bytes: request.result.map { $0.jsonText.utf8.count } ?? 0,
+            perform: { ctx in try Self.acknowledge(request, ctx: ctx) },
+            respond: respond
+        )
     }
 
     /// `nack`, once per idempotency key: a repeat does not count a second failed attempt.
     public func nack(
-        _ request: NackRequest, once claim: IdempotencyClaim, respond: @escaping @Sendable (NackOutcome) -> RecordedResponse
+        _ request: NackRequest,
+        once claim: IdempotencyClaim,
+        respond: @escaping @Sendable (NackOutcome) -> RecordedResponse
     ) async throws -> IdempotentOutcome<NackOutcome> {
         let config = configuration
         return try await writeOnce(claim, bytes: 0, perform: { ctx in try Self.failActive(request, ctx: ctx, config: config) }, respond: respond)

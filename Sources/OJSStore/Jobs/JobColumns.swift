@@ -11,10 +11,16 @@ enum JobColumns {
 
     static func snapshot(_ row: Row) -> JobSnapshot {
         var job = JobSnapshot(
-            id: row.text(0), type: row.text(1), queue: row.text(2),
+            id: row.text(0),
+            type: row.text(1),
+            queue: row.text(2),
             state: JobState(rawValue: row.text(3)) ?? .available,
-            priority: Int(row.int(4)), attempt: Int(row.int(5)), maxAttempts: Int(row.int(6)),
-            createdAt: row.int(7), document: row.text(21))
+            priority: Int(row.int(4)),
+            attempt: Int(row.int(5)),
+            maxAttempts: Int(row.int(6)),
+            createdAt: row.int(7),
+            document: row.text(21)
+        )
         job.enqueuedAt = row.optInt(8)
         job.startedAt = row.optInt(9)
         job.completedAt = row.optInt(10)

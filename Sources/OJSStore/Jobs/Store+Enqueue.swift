@@ -61,7 +61,10 @@ extension Store {
     /// Inserts one job inside the writer's transaction: uniqueness, backpressure, queue
     /// bookkeeping, the row, and its `job.enqueued` event.
     static func insert(
-        _ spec: JobSpec, ctx: WriteContext, origin: JobOrigin = JobOrigin(), checkBound: Bool = true
+        _ spec: JobSpec,
+        ctx: WriteContext,
+        origin: JobOrigin = JobOrigin(),
+        checkBound: Bool = true
     ) throws -> EnqueueOutcome {
         let db = ctx.db
         let now = ctx.now
@@ -73,15 +76,19 @@ extension Store {
                 switch unique.onConflict {
                 case .reject:
                     throw OJSError(
-                        .duplicate, "A job with the same unique key already exists (\(existing.id), state \(existing.state.rawValue)).",
-                        details: ["existing_job_id": .string(existing.id), "existing_state": .string(existing.state.rawValue)])
+                        .duplicate,
+                        "A job with the same unique key already exists (\(existing.id), state \(existing.state.rawValue)).",
+                        details: ["existing_job_id": .string(existing.id), "existing_state": .string(existing.state.rawValue)]
+                    )
                 case .ignore:
                     return .existing(existing)
                 case .replace, .replaceExceptSchedule:
                     if existing.state == .active {
                         throw OJSError(
-                            .duplicate, "The job with the same unique key is active and cannot be replaced.",
-                            details: ["existing_job_id": .string(existing.id), "existing_state": .string("active")])
+                            .duplicate,
+                            "The job with the same unique key is active and cannot be replaced.",
+                            details: ["existing_job_id": .string(existing.id), "existing_state": .string("active")]
+                        )
                     }
                     _ = try cancelRow(id: existing.id, ctx: ctx)
                 }
@@ -124,7 +131,8 @@ extension Store {
                       parent_results, doc)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     RETURNING \(JobColumns.list)
-                    """, values
+                    """,
+                    values
                 ).first
             else { throw OJSError(.backendError, "Insert returned no row.") }
             job = inserted
@@ -132,8 +140,11 @@ extension Store {
             throw OJSError(.duplicate, "A job with id '\(id)' already exists.", details: ["existing_job_id": .string(id)])
         }
         try EventLog.record(
-            ctx, type: "job.enqueued", job: job,
-            data: [("job_id", .string(id)), ("job_type", .string(job.type)), ("queue", .string(job.queue)), ("state", .string(state.rawValue))])
+            ctx,
+            type: "job.enqueued",
+            job: job,
+            data: [("job_id", .string(id)), ("job_type", .string(job.type)), ("queue", .string(job.queue)), ("state", .string(state.rawValue))]
+        )
         return .created(job, warnings: pressure)
     }
 
@@ -160,13 +171,16 @@ extension Store {
         let threshold = row.warningThreshold ?? 0.8
         if depth + adding > bound {
             throw OJSError(
-                .queueFull, "Queue '\(queue)' is full: depth \(depth) of \(bound).",
+                .queueFull,
+                "Queue '\(queue)' is full: depth \(depth) of \(bound).",
                 details: [
                     "queue": .string(queue), "depth": .int(depth), "bound": .int(bound),
                     "strategy": .string(row.backpressureStrategy ?? "reject"),
                 ],
                 // The queue drains at the workers' pace; one second is a polite first retry.
-                retryAfterSeconds: 1, pressure: QueuePressure(depth: depth, bound: bound, threshold: threshold))
+                retryAfterSeconds: 1,
+                pressure: QueuePressure(depth: depth, bound: bound, threshold: threshold)
+            )
         }
         return QueuePressure(depth: depth + adding, bound: bound, threshold: threshold)
     }

@@ -36,17 +36,21 @@ extension Store {
                     windowOpen
                         ? "UPDATE queues SET rate_window_count = rate_window_count + ? WHERE name = ?"
                         : "UPDATE queues SET rate_window_count = ?, rate_window_start = \(ctx.now) WHERE name = ?",
-                    [.int(Int64(jobs.count)), .text(queue)])
+                    [.int(Int64(jobs.count)), .text(queue)]
+                )
             }
             claimed += jobs
         }
         for job in claimed {
             try EventLog.record(
-                ctx, type: "job.started", job: job,
+                ctx,
+                type: "job.started",
+                job: job,
                 data: [
                     ("job_type", .string(job.type)), ("queue", .string(job.queue)), ("worker_id", job.workerId.map { .string($0) } ?? .null),
                     ("attempt", .int(Int64(job.attempt))),
-                ])
+                ]
+            )
         }
         return claimed
     }
@@ -62,7 +66,11 @@ extension Store {
     /// The common case: one statement claims the first `limit` jobs of the queue in
     /// priority-then-FIFO order, through the `jobs_claim` index.
     static func claimBatch(
-        queue: String, limit: Int, request: FetchRequest, ctx: WriteContext, config: StoreConfiguration
+        queue: String,
+        limit: Int,
+        request: FetchRequest,
+        ctx: WriteContext,
+        config: StoreConfiguration
     ) throws -> [JobSnapshot] {
         var rows: [(JobSnapshot, Int64)] = []
         try ctx.db.query(
@@ -90,14 +98,19 @@ extension Store {
     /// When keyed rate limits exist, candidates are checked one by one against their
     /// partition (concurrency and rate), skipping (and leaving `available`) those at their limit.
     static func claimRespectingPartitions(
-        queue: String, limit: Int, request: FetchRequest, ctx: WriteContext, config: StoreConfiguration
+        queue: String,
+        limit: Int,
+        request: FetchRequest,
+        ctx: WriteContext,
+        config: StoreConfiguration
     ) throws -> [JobSnapshot] {
         var candidates: [(id: String, key: String?)] = []
         try ctx.db.query(
             """
             SELECT id, rate_key FROM jobs WHERE queue = ? AND state = 'available' AND (expires_at IS NULL OR expires_at > ?)
             ORDER BY priority DESC, seq LIMIT ?
-            """, [.text(queue), .int(ctx.now), .int(Int64(limit * 8 + 16))]
+            """,
+            [.text(queue), .int(ctx.now), .int(Int64(limit * 8 + 16))]
         ) { candidates.append(($0.text(0), $0.optText(1))) }
         var claimed: [JobSnapshot] = []
         var blocked = Set<String>()
@@ -111,7 +124,8 @@ extension Store {
             }
             let jobs = try ctx.db.jobs(
                 "UPDATE jobs SET \(claimSet) WHERE id = ?6 AND state = 'available' RETURNING \(JobColumns.list)",
-                claimValues(request, ctx: ctx, config: config) + [.text(candidate.id)])
+                claimValues(request, ctx: ctx, config: config) + [.text(candidate.id)]
+            )
             if let key = candidate.key, !jobs.isEmpty { try RateLimits.recordStart(key, ctx: ctx) }
             claimed += jobs
         }

@@ -25,10 +25,13 @@ extension Store {
                     INSERT INTO job_progress (job_id, progress, message, data, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
                     ON CONFLICT (job_id) DO UPDATE SET progress = max(coalesce(job_progress.progress, 0), coalesce(?2, job_progress.progress)),
                       message = coalesce(?3, job_progress.message), data = coalesce(?4, job_progress.data), updated_at = ?5
-                    """, [.text(jobId), clamped.map { .double($0) } ?? .null, SQLValue(message), SQLValue(data.map { $0.jsonText }), .int(ctx.now)])
+                    """,
+                    [.text(jobId), clamped.map { .double($0) } ?? .null, SQLValue(message), SQLValue(data.map { $0.jsonText }), .int(ctx.now)]
+                )
                 try ctx.db.run(
                     "UPDATE jobs SET visible_until = ?1 + coalesce(visibility_timeout_ms, ?2) WHERE id = ?3 AND state = 'active'",
-                    [.int(ctx.now), .int(config.defaultVisibilityTimeoutMs), .text(jobId)])
+                    [.int(ctx.now), .int(config.defaultVisibilityTimeoutMs), .text(jobId)]
+                )
             }
             return try Self.progress(jobId, state: job.state, db: ctx.db)
         }

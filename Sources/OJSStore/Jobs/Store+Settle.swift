@@ -25,16 +25,22 @@ extension Store {
             UPDATE jobs SET state = 'completed', completed_at = ?, result = ?, error = NULL, visible_until = NULL,
               timeout_at = NULL, next_attempt_at = NULL
             WHERE id = ? AND state = 'active' RETURNING \(JobColumns.list)
-            """, [.int(ctx.now), SQLValue(result.map { $0.jsonText }), .text(current.id)]
+            """,
+            [.int(ctx.now), SQLValue(result.map { $0.jsonText }), .text(current.id)]
         )
         try ctx.db.run(
-            "UPDATE job_progress SET progress = 1.0, updated_at = ? WHERE job_id = ?", [.int(ctx.now), .text(job.id)])
+            "UPDATE job_progress SET progress = 1.0, updated_at = ? WHERE job_id = ?",
+            [.int(ctx.now), .text(job.id)]
+        )
         try EventLog.record(
-            ctx, type: "job.completed", job: job,
+            ctx,
+            type: "job.completed",
+            job: job,
             data: [
                 ("job_type", .string(job.type)), ("queue", .string(job.queue)),
                 ("duration_ms", .int(ctx.now - (current.startedAt ?? ctx.now))), ("attempt", .int(Int64(job.attempt))),
-            ])
+            ]
+        )
         try Workflows.jobSettled(job, ctx: ctx)
         return job
     }
@@ -53,12 +59,22 @@ extension Store {
     /// Applies a failure to an active job: records the error, then moves it as the retry
     /// policy says. Shared by NACK and the execution-timeout reaper.
     static func fail(
-        _ job: JobSnapshot, failure: JobFailure, requeue: Bool, ctx: WriteContext, config: StoreConfiguration
+        _ job: JobSnapshot,
+        failure: JobFailure,
+        requeue: Bool,
+        ctx: WriteContext,
+        config: StoreConfiguration
     ) throws -> NackOutcome {
         let document = job.parsedDocument()
         let policy = (try? RetryPolicy.parse(document["retry"])) ?? RetryPolicy()
         let outcome = FailureOutcome.decide(
-            policy: policy, attempt: job.attempt, failure: failure, requeue: requeue, now: ctx.now, unit: ctx.randomUnit())
+            policy: policy,
+            attempt: job.attempt,
+            failure: failure,
+            requeue: requeue,
+            now: ctx.now,
+            unit: ctx.randomUnit()
+        )
         let record = failure.record(attempt: job.attempt, occurredAt: ctx.now)
         let errors = appendError(record, to: job.errors, keep: config.maxErrorHistory)
         let common = "error = ?, errors = ?, visible_until = NULL, timeout_at = NULL"
@@ -69,7 +85,8 @@ extension Store {
                 """
                 UPDATE jobs SET state = 'available', \(common), worker_id = NULL, seq = ?, enqueued_at = ?
                 WHERE id = ? RETURNING \(JobColumns.list)
-                """, [.text(record.jsonText), .text(errors), .int(ctx.nextSeq()), .int(ctx.now), .text(job.id)]
+                """,
+                [.text(record.jsonText), .text(errors), .int(ctx.nextSeq()), .int(ctx.now), .text(job.id)]
             )
         case .retry(let delay, let at):
             updated = try ctx.db.updatedJob(
@@ -77,14 +94,18 @@ extension Store {
                 UPDATE jobs SET state = 'retryable', \(common), worker_id = NULL, run_at = ?, next_attempt_at = ?,
                   retry_delay_ms = ?
                 WHERE id = ? RETURNING \(JobColumns.list)
-                """, [.text(record.jsonText), .text(errors), .int(at), .int(at), .int(delay), .text(job.id)]
+                """,
+                [.text(record.jsonText), .text(errors), .int(at), .int(at), .int(delay), .text(job.id)]
             )
             try EventLog.record(
-                ctx, type: "job.retrying", job: updated,
+                ctx,
+                type: "job.retrying",
+                job: updated,
                 data: [
                     ("job_type", .string(job.type)), ("queue", .string(job.queue)), ("attempt", .int(Int64(job.attempt))),
                     ("delay_ms", .int(delay)), ("next_attempt_at", .string(Timestamp.format(millis: at))),
-                ])
+                ]
+            )
         case .discard(let deadLetter):
             updated = try ctx.db.updatedJob(
                 """
@@ -94,15 +115,21 @@ extension Store {
                 [.text(record.jsonText), .text(errors), .int(ctx.now), .int(ctx.now), deadLetter ? .int(ctx.now) : .null, .text(job.id)]
             )
             try EventLog.record(
-                ctx, type: "job.discarded", job: updated,
+                ctx,
+                type: "job.discarded",
+                job: updated,
                 data: [
                     ("job_type", .string(job.type)), ("queue", .string(job.queue)), ("total_attempts", .int(Int64(job.attempt))),
                     ("last_error", record), ("dead_letter", .bool(deadLetter)),
-                ])
+                ]
+            )
         }
         try EventLog.record(
-            ctx, type: "job.failed", job: updated,
-            data: [("job_type", .string(job.type)), ("queue", .string(job.queue)), ("attempt", .int(Int64(job.attempt))), ("error", record)])
+            ctx,
+            type: "job.failed",
+            job: updated,
+            data: [("job_type", .string(job.type)), ("queue", .string(job.queue)), ("attempt", .int(Int64(job.attempt))), ("error", record)]
+        )
         if case .discard = outcome { try Workflows.jobSettled(updated, ctx: ctx) }
         return NackOutcome(job: updated, outcome: outcome)
     }
@@ -120,7 +147,9 @@ extension Store {
         guard let job = try db.job(id) else { throw OJSError.notFound("job", id) }
         guard job.state == .active else {
             throw OJSError.conflict(
-                "Cannot \(operation) job '\(id)': it is \(job.state.rawValue), not active.", currentState: job.state.rawValue)
+                "Cannot \(operation) job '\(id)': it is \(job.state.rawValue), not active.",
+                currentState: job.state.rawValue
+            )
         }
         if let workerId, let holder = job.workerId, workerId != holder {
             throw OJSError.conflict("Job '\(id)' is held by worker '\(holder)', not '\(workerId)'.", currentState: "active")
@@ -151,7 +180,8 @@ extension Store {
                 UPDATE jobs SET state = 'cancelled', cancelled_at = ?, visible_until = NULL, timeout_at = NULL
                 WHERE id = ? AND state IN ('scheduled','available','pending','active','retryable')
                 RETURNING \(JobColumns.list)
-                """, [.int(ctx.now), .text(id)]
+                """,
+                [.int(ctx.now), .text(id)]
             ).first
         else { return nil }
         try EventLog.record(ctx, type: "job.cancelled", job: job, data: [("job_type", .string(job.type)), ("queue", .string(job.queue))])
@@ -167,7 +197,8 @@ extension Store {
             }
             return try ctx.db.updatedJob(
                 "UPDATE jobs SET state = 'available', enqueued_at = ?, seq = ? WHERE id = ? RETURNING \(JobColumns.list)",
-                [.int(ctx.now), .int(ctx.nextSeq()), .text(id)])
+                [.int(ctx.now), .int(ctx.nextSeq()), .text(id)]
+            )
         }
     }
 }

@@ -141,5 +141,6 @@ extension Migrations {
               data TEXT,
               updated_at INTEGER NOT NULL
             );
-            """)
+            """
+    )
 }

@@ -5,5 +5,6 @@ extension Migrations {
         name: "0002_cron_last_job.sql",
         sql: """
             ALTER TABLE crons ADD COLUMN last_job_id TEXT;
-            """)
+            """
+    )
 }

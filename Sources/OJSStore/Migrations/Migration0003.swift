@@ -11,5 +11,6 @@ extension Migrations {
               committed_at INTEGER NOT NULL
             );
             INSERT INTO replication_position (id, txid, committed_at) VALUES (1, 0, 0);
-            """)
+            """
+    )
 }

@@ -15,5 +15,6 @@ extension Migrations {
               expires_at INTEGER NOT NULL
             );
             CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at);
-            """)
+            """
+    )
 }

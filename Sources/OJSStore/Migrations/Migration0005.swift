@@ -45,5 +45,6 @@ extension Migrations {
             CREATE INDEX push_deliveries_job ON push_deliveries (job_id, started_at);
             ALTER TABLE jobs ADD COLUMN delivery_id TEXT;
             CREATE INDEX jobs_push_in_flight ON jobs (queue) WHERE state = 'active' AND delivery_id IS NOT NULL;
-            """)
+            """
+    )
 }

@@ -9,5 +9,6 @@ extension Migrations {
             CREATE INDEX jobs_purge_discarded ON jobs (discarded_at) WHERE state = 'discarded' AND dead_lettered_at IS NULL;
             CREATE INDEX jobs_purge_cancelled ON jobs (cancelled_at) WHERE state = 'cancelled';
             CREATE INDEX workflows_finished ON workflows (finished_at) WHERE state != 'running';
-            """)
+            """
+    )
 }

@@ -11,5 +11,6 @@ extension Migrations {
             CREATE INDEX workers_last_seen ON workers (last_seen_at);
             CREATE INDEX rate_limits_updated ON rate_limits (updated_at);
             CREATE INDEX push_deliveries_settled ON push_deliveries (settled_at) WHERE settled_at IS NOT NULL;
-            """)
+            """
+    )
 }

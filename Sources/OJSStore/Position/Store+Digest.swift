@@ -41,7 +41,9 @@ extension Store {
     private func digestAtOnePosition() async throws -> ContentDigest? {
         let (txid, tables) = try await read { db -> (Int64, [String]) in
             var tables: [String] = []
-            try db.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name") { tables.append($0.text(0)) }
+            try db.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name") {
+                tables.append($0.text(0))
+            }
             return (try db.scalar("SELECT txid FROM replication_position WHERE id = 1"), tables)
         }
         var hasher = SHA256()
@@ -57,7 +59,8 @@ extension Store {
                     var last = after
                     var row = [UInt8]()
                     try db.query(
-                        "SELECT rowid, * FROM \"\(table)\" WHERE rowid > ? ORDER BY rowid LIMIT ?", [.int(after), .int(Int64(Self.digestChunkRows))]
+                        "SELECT rowid, * FROM \"\(table)\" WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                        [.int(after), .int(Int64(Self.digestChunkRows))]
                     ) { r in
                         count += 1
                         last = r.int(0)

@@ -48,7 +48,8 @@ public struct PushEndpoint: Sendable, Equatable {
     /// time in proportion to the queue. The admin API counts in full.
     static func columns(countingUpTo cap: Int? = nil) -> String {
         let waiting = "j.queue = push_endpoints.queue AND j.state = 'available'"
-        let available = cap.map { "(SELECT count(*) FROM (SELECT 1 FROM jobs j WHERE \(waiting) LIMIT \(max(1, $0))))" }
+        let available =
+            cap.map { "(SELECT count(*) FROM (SELECT 1 FROM jobs j WHERE \(waiting) LIMIT \(max(1, $0))))" }
             ?? "(SELECT count(*) FROM jobs j WHERE \(waiting))"
         return """
             queue, url, secret, concurrency, rate_per_second, burst, timeout_ms, receipt_timeout_ms, failure_threshold, cooldown_ms, \
@@ -69,11 +70,26 @@ public struct PushEndpoint: Sendable, Equatable {
         config.failureThreshold = Int(r.int(8))
         config.cooldownMs = r.int(9)
         let circuit = EndpointCircuit(
-            state: EndpointCircuit.State(rawValue: r.text(10)) ?? .active, reason: r.optText(11), consecutiveFailures: Int(r.int(13)),
-            openedAt: r.optInt(14), changedAt: r.int(12), failureThreshold: config.failureThreshold, cooldownMs: config.cooldownMs)
+            state: EndpointCircuit.State(rawValue: r.text(10)) ?? .active,
+            reason: r.optText(11),
+            consecutiveFailures: Int(r.int(13)),
+            openedAt: r.optInt(14),
+            changedAt: r.int(12),
+            failureThreshold: config.failureThreshold,
+            cooldownMs: config.cooldownMs
+        )
         return PushEndpoint(
-            config: config, circuit: circuit, tokens: r.optDouble(15), tokensAt: r.optInt(16), throttledUntil: r.optInt(17),
-            throttleStreak: Int(r.int(18)), createdAt: r.int(19), updatedAt: r.int(20), inFlight: Int(r.int(21)), available: Int(r.int(22)))
+            config: config,
+            circuit: circuit,
+            tokens: r.optDouble(15),
+            tokensAt: r.optInt(16),
+            throttledUntil: r.optInt(17),
+            throttleStreak: Int(r.int(18)),
+            createdAt: r.int(19),
+            updatedAt: r.int(20),
+            inFlight: Int(r.int(21)),
+            available: Int(r.int(22))
+        )
     }
 
     static func load(_ queue: String, db: Connection, countingUpTo cap: Int? = nil) throws -> PushEndpoint? {
@@ -92,6 +108,7 @@ public struct PushEndpoint: Sendable, Equatable {
                 .text(circuit.state.rawValue), SQLValue(circuit.reason), .int(circuit.changedAt), .int(Int64(circuit.consecutiveFailures)),
                 SQLValue(circuit.openedAt), tokens.map { .double($0) } ?? .null, SQLValue(tokensAt), SQLValue(throttledUntil),
                 .int(Int64(throttleStreak)), .int(now), .text(config.queue),
-            ])
+            ]
+        )
     }
 }

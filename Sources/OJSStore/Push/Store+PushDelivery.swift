@@ -65,18 +65,23 @@ extension Store {
                 // No worker id in the request: registering the dispatcher as a worker would write
                 // on every pass, and every commit wakes the dispatcher again.
                 let jobs = try Self.claim(
-                    FetchRequest(queues: [queue], count: limit, visibilityTimeoutMs: endpoint.config.receiptTimeoutMs), ctx: ctx, config: config)
+                    FetchRequest(queues: [queue], count: limit, visibilityTimeoutMs: endpoint.config.receiptTimeoutMs),
+                    ctx: ctx,
+                    config: config
+                )
                 for var job in jobs {
                     let id = "dlv_" + ctx.newId()
                     // An earlier delivery still open lost its chance when the job was reclaimed.
                     try ctx.db.run(
                         "UPDATE push_deliveries SET outcome = coalesce(outcome, 'lapsed'), settled_at = ? WHERE job_id = ? AND settled_at IS NULL",
-                        [.int(now), .text(job.id)])
+                        [.int(now), .text(job.id)]
+                    )
                     try ctx.db.run("UPDATE jobs SET delivery_id = ?, worker_id = ? WHERE id = ?", [.text(id), .text(workerId), .text(job.id)])
                     job.workerId = workerId
                     try ctx.db.run(
                         "INSERT INTO push_deliveries (id, job_id, queue, attempt, started_at) VALUES (?, ?, ?, ?, ?)",
-                        [.text(id), .text(job.id), .text(queue), .int(Int64(job.attempt)), .int(now)])
+                        [.text(id), .text(job.id), .text(queue), .int(Int64(job.attempt)), .int(now)]
+                    )
                     claim.deliveries.append(PushDelivery(job: job, deliveryId: id))
                 }
                 endpoint.inFlight += jobs.count
@@ -117,7 +122,10 @@ extension Store {
             guard let job = try ctx.db.job(jobId) else { throw OJSError.notFound("job", jobId) }
             guard
                 let logged = try ctx.db.first(
-                    "SELECT outcome FROM push_deliveries WHERE id = ? AND job_id = ?", [.text(deliveryId), .text(jobId)], { $0.optText(0) })
+                    "SELECT outcome FROM push_deliveries WHERE id = ? AND job_id = ?",
+                    [.text(deliveryId), .text(jobId)],
+                    { $0.optText(0) }
+                )
             else { throw OJSError.notFound("delivery", deliveryId) }
             guard let live = try Self.liveDelivery(jobId: jobId, deliveryId: deliveryId, db: ctx.db) else {
                 let why: String
@@ -129,7 +137,9 @@ extension Store {
                     why = "the job is \(job.state.rawValue), no longer active (the delivery lapsed)"
                 }
                 throw OJSError.conflict(
-                    "Delivery '\(deliveryId)' can no longer settle job '\(jobId)': \(why).", currentState: job.state.rawValue)
+                    "Delivery '\(deliveryId)' can no longer settle job '\(jobId)': \(why).",
+                    currentState: job.state.rawValue
+                )
             }
             return try Self.settle(live, deliveryId: deliveryId, outcome: outcome, httpStatus: nil, ctx: ctx, config: config)
         }
@@ -138,12 +148,19 @@ extension Store {
     /// The job if `deliveryId` is its current delivery and it is active.
     static func liveDelivery(jobId: String, deliveryId: String, db: Connection) throws -> JobSnapshot? {
         try db.first(
-            "SELECT \(JobColumns.list) FROM jobs WHERE id = ? AND state = 'active' AND delivery_id = ?", [.text(jobId), .text(deliveryId)],
-            JobColumns.snapshot)
+            "SELECT \(JobColumns.list) FROM jobs WHERE id = ? AND state = 'active' AND delivery_id = ?",
+            [.text(jobId), .text(deliveryId)],
+            JobColumns.snapshot
+        )
     }
 
     static func settle(
-        _ live: JobSnapshot?, deliveryId: String, outcome: DeliveryOutcome, httpStatus: Int?, ctx: WriteContext, config: StoreConfiguration
+        _ live: JobSnapshot?,
+        deliveryId: String,
+        outcome: DeliveryOutcome,
+        httpStatus: Int?,
+        ctx: WriteContext,
+        config: StoreConfiguration
     ) throws -> PushSettlement {
         var settlement = PushSettlement()
         if let job = live {
@@ -161,7 +178,8 @@ extension Store {
             [
                 .int(ctx.now), SQLValue(httpStatus), .text(live == nil ? "superseded" : outcome.label), SQLValue(detail(outcome)),
                 SQLValue(waiting), .text(deliveryId),
-            ])
+            ]
+        )
         guard let queue = live?.queue, var endpoint = try PushEndpoint.load(queue, db: ctx.db, countingUpTo: 1) else { return settlement }
         let before = endpoint.circuit.state
         endpoint.circuit.record(outcome.effect, now: ctx.now)
@@ -194,7 +212,9 @@ extension Store {
                 UPDATE jobs SET state = 'available', attempt = max(attempt - 1, 0), worker_id = NULL, started_at = NULL,
                   visible_until = NULL, timeout_at = NULL
                 WHERE id = ? RETURNING \(JobColumns.list)
-                """, [.text(job.id)])
+                """,
+                [.text(job.id)]
+            )
         }
         try ctx.db.run("UPDATE jobs SET delivery_id = NULL WHERE id = ?", [.text(job.id)])
         return settled

@@ -35,7 +35,11 @@ extension Store {
                 .int(Int64(c.burst)), .int(c.timeoutMs), .int(c.receiptTimeoutMs), .int(Int64(c.failureThreshold)), .int(c.cooldownMs),
                 .int(ctx.now),
             ]
-            let reset = resetState ? ", state = 'active', state_reason = NULL, state_changed_at = ?11, consecutive_failures = 0, opened_at = NULL, throttled_until = NULL, throttle_streak = 0" : ""
+            let reset =
+                resetState
+                ? ", state = 'active', state_reason = NULL, state_changed_at = ?11, consecutive_failures = 0, opened_at = NULL, "
+                    + "throttled_until = NULL, throttle_streak = 0"
+                : ""
             try ctx.db.run(
                 """
                 INSERT INTO push_endpoints (queue, url, secret, concurrency, rate_per_second, burst, timeout_ms, receipt_timeout_ms,
@@ -44,7 +48,9 @@ extension Store {
                 ON CONFLICT (queue) DO UPDATE SET url = ?2, secret = ?3, concurrency = ?4, rate_per_second = ?5, burst = ?6,
                   timeout_ms = ?7, receipt_timeout_ms = ?8, failure_threshold = ?9, cooldown_ms = ?10, tokens = NULL, tokens_at = NULL,
                   updated_at = ?11\(reset)
-                """, values)
+                """,
+                values
+            )
             guard let endpoint = try PushEndpoint.load(c.queue, db: ctx.db) else { throw OJSError.notFound("push endpoint", c.queue) }
             self.bindingsChanged(ctx)
             return endpoint
@@ -85,7 +91,10 @@ extension Store {
                     report.unopenable.append(queue)
                     continue
                 }
-                _ = try ctx.db.run("UPDATE push_endpoints SET secret = ? WHERE queue = ?", [.text(try sealer.seal(plaintext, context: context)), .text(queue)])
+                _ = try ctx.db.run(
+                    "UPDATE push_endpoints SET secret = ? WHERE queue = ?",
+                    [.text(try sealer.seal(plaintext, context: context)), .text(queue)]
+                )
                 report.resealed += 1
             }
             return report
@@ -129,12 +138,23 @@ extension Store {
                 """
                 SELECT id, job_id, queue, attempt, started_at, answered_at, settled_at, outcome, http_status, detail FROM push_deliveries
                 WHERE queue = ?1 AND (?2 IS NULL OR job_id = ?2) ORDER BY started_at DESC, rowid DESC LIMIT ?3
-                """, [.text(queue), SQLValue(jobId), .int(Int64(limit))]
+                """,
+                [.text(queue), SQLValue(jobId), .int(Int64(limit))]
             ) { r in
                 out.append(
                     PushDeliveryRecord(
-                        id: r.text(0), jobId: r.text(1), queue: r.text(2), attempt: Int(r.int(3)), startedAt: r.int(4), answeredAt: r.optInt(5),
-                        settledAt: r.optInt(6), outcome: r.optText(7), httpStatus: r.optInt(8).map(Int.init), detail: r.optText(9)))
+                        id: r.text(0),
+                        jobId: r.text(1),
+                        queue: r.text(2),
+                        attempt: Int(r.int(3)),
+                        startedAt: r.int(4),
+                        answeredAt: r.optInt(5),
+                        settledAt: r.optInt(6),
+                        outcome: r.optText(7),
+                        httpStatus: r.optInt(8).map(Int.init),
+                        detail: r.optText(9)
+                    )
+                )
             }
             return out
         }
@@ -154,7 +174,9 @@ extension Store {
                     """
                     DELETE FROM push_deliveries WHERE rowid IN (
                       SELECT rowid FROM push_deliveries WHERE settled_at IS NOT NULL AND settled_at < ? ORDER BY settled_at LIMIT ?)
-                    """, [.int(ctx.now - retention), .int(batch)])
+                    """,
+                    [.int(ctx.now - retention), .int(batch)]
+                )
             }
             total += deleted
             if deleted < batch { return total }

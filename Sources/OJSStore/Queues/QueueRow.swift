@@ -17,13 +17,23 @@ struct QueueRow: Sendable {
     var idleSince: Int64? = nil
 
     static let columns =
-        "name, paused, paused_at, created_at, rate_max_per_second, rate_window_start, rate_window_count, max_depth, backpressure_strategy, warning_threshold, idle_since"
+        "name, paused, paused_at, created_at, rate_max_per_second, rate_window_start, "
+        + "rate_window_count, max_depth, backpressure_strategy, warning_threshold, idle_since"
 
     static func from(_ row: Row) -> QueueRow {
         QueueRow(
-            name: row.text(0), paused: row.int(1) != 0, pausedAt: row.optInt(2), createdAt: row.int(3),
-            rateMaxPerSecond: row.optInt(4), rateWindowStart: row.optInt(5), rateWindowCount: row.int(6),
-            maxDepth: row.optInt(7), backpressureStrategy: row.optText(8), warningThreshold: row.optDouble(9), idleSince: row.optInt(10))
+            name: row.text(0),
+            paused: row.int(1) != 0,
+            pausedAt: row.optInt(2),
+            createdAt: row.int(3),
+            rateMaxPerSecond: row.optInt(4),
+            rateWindowStart: row.optInt(5),
+            rateWindowCount: row.int(6),
+            maxDepth: row.optInt(7),
+            backpressureStrategy: row.optText(8),
+            warningThreshold: row.optDouble(9),
+            idleSince: row.optInt(10)
+        )
     }
 
     static func load(_ name: String, db: Connection) throws -> QueueRow? {
@@ -41,14 +51,24 @@ struct QueueRow: Sendable {
         }
         try ctx.db.run("INSERT INTO queues (name, created_at) VALUES (?, ?)", [.text(name), .int(ctx.now)])
         return QueueRow(
-            name: name, paused: false, pausedAt: nil, createdAt: ctx.now, rateMaxPerSecond: nil, rateWindowStart: nil,
-            rateWindowCount: 0, maxDepth: nil, backpressureStrategy: nil, warningThreshold: nil)
+            name: name,
+            paused: false,
+            pausedAt: nil,
+            createdAt: ctx.now,
+            rateMaxPerSecond: nil,
+            rateWindowStart: nil,
+            rateWindowCount: 0,
+            maxDepth: nil,
+            backpressureStrategy: nil,
+            warningThreshold: nil
+        )
     }
 
     /// Jobs not yet finished: what a depth bound limits.
     static func depth(_ name: String, db: Connection) throws -> Int64 {
         try db.scalar(
             "SELECT count(*) FROM jobs WHERE queue = ? AND state IN ('scheduled','available','pending','retryable','active')",
-            [.text(name)])
+            [.text(name)]
+        )
     }
 }

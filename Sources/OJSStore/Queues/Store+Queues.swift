@@ -43,13 +43,22 @@ extension Store {
 
     static func info(_ name: String, db: Connection) throws -> QueueInfo {
         let row = try QueueRow.load(name, db: db)
-        let oldest = try db.first(
-            "SELECT min(enqueued_at) FROM jobs WHERE queue = ? AND state = 'available'", [.text(name)]
-        ) { $0.optInt(0) } ?? nil
+        let oldest =
+            try db.first(
+                "SELECT min(enqueued_at) FROM jobs WHERE queue = ? AND state = 'available'",
+                [.text(name)]
+            ) { $0.optInt(0) } ?? nil
         return QueueInfo(
-            name: name, paused: row?.paused ?? false, pausedAt: row?.pausedAt, createdAt: row?.createdAt,
-            counts: try counts(name, db: db), maxDepth: row?.maxDepth, backpressureStrategy: row?.backpressureStrategy,
-            warningThreshold: row?.warningThreshold, oldestAvailableAt: oldest)
+            name: name,
+            paused: row?.paused ?? false,
+            pausedAt: row?.pausedAt,
+            createdAt: row?.createdAt,
+            counts: try counts(name, db: db),
+            maxDepth: row?.maxDepth,
+            backpressureStrategy: row?.backpressureStrategy,
+            warningThreshold: row?.warningThreshold,
+            oldestAvailableAt: oldest
+        )
     }
 
     /// A queue's settings and counts; an unknown queue reads as empty.
@@ -76,10 +85,16 @@ extension Store {
             _ = try QueueRow.ensure(name, ctx: ctx)
             try ctx.db.run(
                 "UPDATE queues SET paused = ?, paused_at = ? WHERE name = ?",
-                [SQLValue(paused), paused ? .int(ctx.now) : .null, .text(name)])
+                [SQLValue(paused), paused ? .int(ctx.now) : .null, .text(name)]
+            )
             try EventLog.record(
-                ctx, type: paused ? "queue.paused" : "queue.resumed", subject: name, queue: name, jobType: nil,
-                data: [("queue", .string(name))])
+                ctx,
+                type: paused ? "queue.paused" : "queue.resumed",
+                subject: name,
+                queue: name,
+                jobType: nil,
+                data: [("queue", .string(name))]
+            )
             return try Self.info(name, db: ctx.db)
         }
     }
@@ -89,7 +104,8 @@ extension Store {
             _ = try QueueRow.ensure(name, ctx: ctx)
             try ctx.db.run(
                 "UPDATE queues SET max_depth = ?, backpressure_strategy = ?, warning_threshold = ? WHERE name = ?",
-                [SQLValue(config.maxDepth), .text(config.strategy), .double(config.warningThreshold), .text(name)])
+                [SQLValue(config.maxDepth), .text(config.strategy), .double(config.warningThreshold), .text(name)]
+            )
             return try Self.info(name, db: ctx.db)
         }
     }
@@ -97,7 +113,10 @@ extension Store {
     /// Deletes everything (test mode only).
     public func reset() async throws {
         try await write { ctx in
-            for table in ["jobs", "events", "queues", "workers", "workflows", "crons", "rate_limits", "job_progress", "idempotency_keys", "push_endpoints", "push_deliveries"] {
+            for table in [
+                "jobs", "events", "queues", "workers", "workflows", "crons", "rate_limits", "job_progress", "idempotency_keys", "push_endpoints",
+                "push_deliveries",
+            ] {
                 try ctx.db.run("DELETE FROM \(table)")
             }
             self.bindingsChanged(ctx)

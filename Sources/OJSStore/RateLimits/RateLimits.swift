@@ -18,7 +18,8 @@ enum RateLimits {
             [
                 .text(key), SQLValue(spec.concurrency), SQLValue(spec.rateLimit), SQLValue(spec.ratePeriodMs),
                 .text(spec.onLimit.rawValue), .int(ctx.now),
-            ])
+            ]
+        )
     }
 
     /// A keyed partition's limits and live usage.
@@ -56,11 +57,19 @@ enum RateLimits {
             SELECT key, concurrency, rate_limit, rate_period_ms, window_start, window_count, on_limit,
               (SELECT count(*) FROM jobs WHERE rate_key = rate_limits.key AND state = 'active')
             FROM rate_limits WHERE key = ?
-            """, [.text(key)]
+            """,
+            [.text(key)]
         ) { row in
             Partition(
-                key: row.text(0), concurrency: row.optInt(1), rateLimit: row.optInt(2), ratePeriodMs: row.optInt(3),
-                windowStart: row.optInt(4), windowCount: row.int(5), onLimit: row.text(6), active: row.int(7))
+                key: row.text(0),
+                concurrency: row.optInt(1),
+                rateLimit: row.optInt(2),
+                ratePeriodMs: row.optInt(3),
+                windowStart: row.optInt(4),
+                windowCount: row.int(5),
+                onLimit: row.text(6),
+                active: row.int(7)
+            )
         }
     }
 
@@ -74,7 +83,9 @@ enum RateLimits {
               window_start = CASE WHEN window_start IS NOT NULL AND ? < window_start + coalesce(rate_period_ms, 1000)
                 THEN window_start ELSE ? END
             WHERE key = ?
-            """, [.int(ctx.now), .int(ctx.now), .int(ctx.now), .text(key)])
+            """,
+            [.int(ctx.now), .int(ctx.now), .int(ctx.now), .text(key)]
+        )
     }
 
     static func anyKeyed(db: Connection) throws -> Bool {

@@ -59,7 +59,11 @@ public final class Connection {
         } else if case .rollback(let mode) = options.journal {
             let actual = try text("PRAGMA journal_mode=\(mode)")
             guard actual?.lowercased() == mode.lowercased() else {
-                throw SQLiteError(code: SQLITE_ERROR, message: "journal_mode is \(actual ?? "unknown"), not \(mode)", sql: "PRAGMA journal_mode=\(mode)")
+                throw SQLiteError(
+                    code: SQLITE_ERROR,
+                    message: "journal_mode is \(actual ?? "unknown"), not \(mode)",
+                    sql: "PRAGMA journal_mode=\(mode)"
+                )
             }
             try execute("PRAGMA synchronous=\(options.synchronous.rawValue)")
         } else {

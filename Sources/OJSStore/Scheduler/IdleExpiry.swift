@@ -18,10 +18,12 @@ enum IdleExpiry {
         let limit = Int64(max(1, config.purgeBatchSize))
         report.workers = try ctx.db.run(
             "DELETE FROM workers WHERE id IN (SELECT id FROM workers WHERE last_seen_at <= ?1 ORDER BY last_seen_at LIMIT ?2)",
-            [.int(cutoff), .int(limit)])
+            [.int(cutoff), .int(limit)]
+        )
         try ctx.db.run(
             "UPDATE queues SET idle_since = ?1 WHERE idle_since IS NULL AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.queue = queues.name)",
-            [.int(ctx.now)])
+            [.int(ctx.now)]
+        )
         report.queues = try ctx.db.run(
             """
             DELETE FROM queues WHERE name IN (
@@ -29,7 +31,9 @@ enum IdleExpiry {
                 AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.queue = queues.name)
                 AND NOT EXISTS (SELECT 1 FROM push_endpoints p WHERE p.queue = queues.name)
               LIMIT ?2)
-            """, [.int(cutoff), .int(limit)])
+            """,
+            [.int(cutoff), .int(limit)]
+        )
         report.rateLimits = try ctx.db.run(
             """
             DELETE FROM rate_limits WHERE key IN (
@@ -38,7 +42,9 @@ enum IdleExpiry {
                   SELECT 1 FROM jobs WHERE jobs.rate_key = rate_limits.key
                     AND jobs.state IN ('scheduled', 'available', 'pending', 'active', 'retryable'))
               ORDER BY updated_at LIMIT ?2)
-            """, [.int(cutoff), .int(limit)])
+            """,
+            [.int(cutoff), .int(limit)]
+        )
         // A full batch of any kind: sweep again at the next purge instead of waiting.
         if [report.workers, report.queues, report.rateLimits].contains(where: { Int64($0) >= limit }) {
             ctx.idleSweptAt = Int64.min / 2

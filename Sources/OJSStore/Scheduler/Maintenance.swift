@@ -39,7 +39,9 @@ enum Maintenance {
             UPDATE jobs SET state = 'available', enqueued_at = ?1, seq = (run_at << 10) | (rowid & 1023), run_at = NULL
             WHERE rowid IN (
               SELECT rowid FROM jobs WHERE state IN ('scheduled', 'retryable') AND run_at <= ?1 ORDER BY run_at LIMIT ?2)
-            """, [.int(ctx.now), .int(Int64(limit))])
+            """,
+            [.int(ctx.now), .int(Int64(limit))]
+        )
     }
 
     /// Unstarted jobs past `expires_at` → `discarded` (no `completed_at`).
@@ -57,7 +59,9 @@ enum Maintenance {
               SELECT rowid FROM jobs WHERE expires_at IS NOT NULL AND state IN ('available', 'scheduled', 'pending') AND expires_at <= ?1
               ORDER BY expires_at LIMIT ?3)
             RETURNING \(JobColumns.list)
-            """, [.int(ctx.now), .text(error), .int(Int64(limit))])
+            """,
+            [.int(ctx.now), .text(error), .int(Int64(limit))]
+        )
         for job in expired {
             try EventLog.record(ctx, type: "job.expired", job: job, data: [("job_type", .string(job.type)), ("queue", .string(job.queue))])
             try Workflows.jobSettled(job, ctx: ctx)
@@ -71,9 +75,13 @@ enum Maintenance {
     static func reclaimReservations(_ ctx: WriteContext, config: StoreConfiguration, limit: Int) throws -> Int {
         let lapsed = try ctx.db.jobs(
             "SELECT \(JobColumns.list) FROM jobs WHERE state = 'active' AND visible_until <= ? ORDER BY visible_until LIMIT ?",
-            [.int(ctx.now), .int(Int64(limit))])
+            [.int(ctx.now), .int(Int64(limit))]
+        )
         for job in lapsed {
-            let vt = try ctx.db.scalar("SELECT coalesce(visibility_timeout_ms, ?) FROM jobs WHERE id = ?", [.int(config.defaultVisibilityTimeoutMs), .text(job.id)])
+            let vt = try ctx.db.scalar(
+                "SELECT coalesce(visibility_timeout_ms, ?) FROM jobs WHERE id = ?",
+                [.int(config.defaultVisibilityTimeoutMs), .text(job.id)]
+            )
             let failure = JobFailure.visibilityTimeout(timeoutMs: vt)
             if job.attempt >= job.maxAttempts {
                 _ = try Store.fail(job, failure: failure, requeue: false, ctx: ctx, config: config)
@@ -90,7 +98,8 @@ enum Maintenance {
                 [
                     .text(record.jsonText), .text(Store.appendError(record, to: job.errors, keep: config.maxErrorHistory)),
                     .int(ctx.nextSeq()), .int(ctx.now), .text(job.id),
-                ])
+                ]
+            )
         }
         return lapsed.count
     }

@@ -31,21 +31,39 @@ enum Retention {
         var report = PurgeReport()
         let batch = max(1, config.purgeBatchSize)
         if let keep = config.completedRetentionMs {
-            report.completed = try purgeJobs("state = 'completed' AND completed_at <= ?1", order: "completed_at", before: ctx.now - keep, batch: batch, ctx)
+            report.completed = try purgeJobs(
+                "state = 'completed' AND completed_at <= ?1",
+                order: "completed_at",
+                before: ctx.now - keep,
+                batch: batch,
+                ctx
+            )
         }
         if let keep = config.discardedRetentionMs {
             // Dead letters (`dead_lettered_at` set) are never purged: they leave the queue only
             // by an operator's replay or delete.
             report.discarded = try purgeJobs(
-                "state = 'discarded' AND dead_lettered_at IS NULL AND discarded_at <= ?1", order: "discarded_at", before: ctx.now - keep, batch: batch, ctx)
-            report.cancelled = try purgeJobs("state = 'cancelled' AND cancelled_at <= ?1", order: "cancelled_at", before: ctx.now - keep, batch: batch, ctx)
+                "state = 'discarded' AND dead_lettered_at IS NULL AND discarded_at <= ?1",
+                order: "discarded_at",
+                before: ctx.now - keep,
+                batch: batch,
+                ctx
+            )
+            report.cancelled = try purgeJobs(
+                "state = 'cancelled' AND cancelled_at <= ?1",
+                order: "cancelled_at",
+                before: ctx.now - keep,
+                batch: batch,
+                ctx
+            )
         }
         if let keep = config.completedRetentionMs {
             report.workflows = try purgeWorkflows(before: ctx.now - keep, batch: batch, ctx)
         }
         report.events = try ctx.db.run(
             "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE time < ?1 ORDER BY time LIMIT ?2)",
-            [.int(ctx.now - config.eventRetentionMs), .int(Int64(batch))])
+            [.int(ctx.now - config.eventRetentionMs), .int(Int64(batch))]
+        )
         report.idempotencyKeys = try IdempotencyKeys.purgeExpired(ctx, limit: batch)
         report.more = [report.completed, report.discarded, report.cancelled, report.workflows, report.events, report.idempotencyKeys]
             .contains { $0 >= batch }
@@ -65,7 +83,8 @@ enum Retention {
                 AND (workflow_id IS NULL OR NOT EXISTS (SELECT 1 FROM workflows w WHERE w.id = jobs.workflow_id AND w.state = 'running'))
               ORDER BY \(order) LIMIT ?2)
             RETURNING id
-            """, [.int(cutoff), .int(Int64(batch))]
+            """,
+            [.int(cutoff), .int(Int64(batch))]
         ) { ids.append($0.text(0)) }
         guard !ids.isEmpty else { return 0 }
         let list = JSONValue.array(ids.map { .string($0) }).jsonText
@@ -82,6 +101,8 @@ enum Retention {
               SELECT id FROM workflows WHERE state != 'running' AND finished_at <= ?1
                 AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.workflow_id = workflows.id)
               ORDER BY finished_at LIMIT ?2)
-            """, [.int(cutoff), .int(Int64(batch))])
+            """,
+            [.int(cutoff), .int(Int64(batch))]
+        )
     }
 }

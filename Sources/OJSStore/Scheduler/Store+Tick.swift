@@ -66,7 +66,9 @@ extension Store {
                   (state IN ('scheduled', 'retryable') AND run_at <= ?2)
                   OR (state = 'active' AND (visible_until <= ?2 OR timeout_at <= ?2))
                   OR (state IN ('available', 'scheduled', 'pending') AND expires_at <= ?2))
-                """, [.text(id), .int(now)]) > 0
+                """,
+                [.text(id), .int(now)]
+            ) > 0
         }
         guard due else { return false }
         let config = configuration

@@ -13,7 +13,8 @@ enum Workers {
             ON CONFLICT (id) DO UPDATE SET last_seen_at = ?3, state = coalesce(?2, workers.state),
               active_jobs = coalesce(?4, workers.active_jobs)
             RETURNING state
-            """, [.text(id), SQLValue(reportedState), .int(ctx.now), SQLValue(activeJobs)]
+            """,
+            [.text(id), SQLValue(reportedState), .int(ctx.now), SQLValue(activeJobs)]
         ) { $0.text(0) } ?? "running"
     }
 
@@ -37,7 +38,11 @@ extension Store {
         let config = configuration
         return try await write { ctx in
             let workerState = try Workers.touch(
-                request.workerId, ctx: ctx, reportedState: request.reportedState, activeJobs: request.activeJobCount)
+                request.workerId,
+                ctx: ctx,
+                reportedState: request.reportedState,
+                activeJobs: request.activeJobCount
+            )
             var extended: [String] = []
             var directive = try ctx.db.first("SELECT directive FROM workers WHERE id = ?", [.text(request.workerId)]) { $0.optText(0) } ?? nil
             for id in request.jobIds {

@@ -46,10 +46,14 @@ extension Store {
                 throw OJSError.conflict("Workflow '\(id)' is already \(row.state).", currentState: row.state)
             }
             // Mark first, so the cancellations below do not advance it.
-            try ctx.db.run("UPDATE workflows SET state = 'cancelled', cancelled_at = ?, finished_at = ? WHERE id = ?", [.int(ctx.now), .int(ctx.now), .text(id)])
+            try ctx.db.run(
+                "UPDATE workflows SET state = 'cancelled', cancelled_at = ?, finished_at = ? WHERE id = ?",
+                [.int(ctx.now), .int(ctx.now), .text(id)]
+            )
             var ids: [String] = []
             try ctx.db.query(
-                "SELECT id FROM jobs WHERE workflow_id = ? AND state IN ('scheduled','available','pending','active','retryable')", [.text(id)]
+                "SELECT id FROM jobs WHERE workflow_id = ? AND state IN ('scheduled','available','pending','active','retryable')",
+                [.text(id)]
             ) { ids.append($0.text(0)) }
             for jobId in ids { _ = try Self.cancelRow(id: jobId, ctx: ctx) }
             try ctx.db.run("UPDATE workflows SET cancelled = ? WHERE id = ?", [.int(Int64(ids.count)), .text(id)])
@@ -63,14 +67,27 @@ extension Store {
     static func workflow(_ id: String, db: Connection) throws -> WorkflowSnapshot? {
         guard
             var snapshot = try db.first(
-                "SELECT id, type, name, state, total, completed, failed, callbacks, created_at, finished_at, cancelled_at, cancelled FROM workflows WHERE id = ?",
+                "SELECT id, type, name, state, total, completed, failed, callbacks, "
+                    + "created_at, finished_at, cancelled_at, cancelled FROM workflows WHERE id = ?",
                 [.text(id)],
                 { r in
                     WorkflowSnapshot(
-                        id: r.text(0), kind: r.text(1), name: r.optText(2), state: r.text(3), total: r.int(4), completed: r.int(5), failed: r.int(6),
-                        callbacks: r.optText(7).flatMap { try? JSONParser.parse($0) }, createdAt: r.int(8), finishedAt: r.optInt(9),
-                        cancelledAt: r.optInt(10), steps: [], stepsCancelled: r.int(11))
-                })
+                        id: r.text(0),
+                        kind: r.text(1),
+                        name: r.optText(2),
+                        state: r.text(3),
+                        total: r.int(4),
+                        completed: r.int(5),
+                        failed: r.int(6),
+                        callbacks: r.optText(7).flatMap { try? JSONParser.parse($0) },
+                        createdAt: r.int(8),
+                        finishedAt: r.optInt(9),
+                        cancelledAt: r.optInt(10),
+                        steps: [],
+                        stepsCancelled: r.int(11)
+                    )
+                }
+            )
         else { return nil }
         guard let row = try Workflows.load(id, db: db) else { return snapshot }
         var jobs: [Int: (String, String)] = [:]
@@ -82,8 +99,12 @@ extension Store {
             let deps = (step["depends_on"]?.arrayValue ?? []).compactMap { $0.intValue }.map { row.steps[Int($0)]["key"]?.stringValue ?? String($0) }
             let job = jobs[i]
             return WorkflowSnapshot.Step(
-                key: step["key"]?.stringValue ?? String(i), type: step["type"]?.stringValue ?? "", state: job?.1 ?? (finished ? "cancelled" : "waiting"),
-                jobId: job?.0, dependsOn: deps)
+                key: step["key"]?.stringValue ?? String(i),
+                type: step["type"]?.stringValue ?? "",
+                state: job?.1 ?? (finished ? "cancelled" : "waiting"),
+                jobId: job?.0,
+                dependsOn: deps
+            )
         }
         return snapshot
     }

@@ -20,9 +20,13 @@ enum Workflows {
     static func load(_ id: String, db: Connection) throws -> Row? {
         try db.first("SELECT id, type, state, steps, callbacks, callbacks_fired FROM workflows WHERE id = ?", [.text(id)]) { r in
             Row(
-                id: r.text(0), kind: WorkflowDefinition.Kind(rawValue: r.text(1)) ?? .group, state: r.text(2),
+                id: r.text(0),
+                kind: WorkflowDefinition.Kind(rawValue: r.text(1)) ?? .group,
+                state: r.text(2),
                 steps: (try? JSONParser.parse(r.text(3)))?.arrayValue ?? [],
-                callbacks: r.optText(4).flatMap { try? JSONParser.parse($0) }?.objectValue, callbacksFired: r.int(5) != 0)
+                callbacks: r.optText(4).flatMap { try? JSONParser.parse($0) }?.objectValue,
+                callbacksFired: r.int(5) != 0
+            )
         }
     }
 
@@ -37,10 +41,16 @@ enum Workflows {
             [
                 .text(id), .text(definition.kind.rawValue), SQLValue(definition.name), .int(Int64(definition.steps.count)),
                 .text(definition.stepsJSON.jsonText), SQLValue(definition.callbacksJSON?.jsonText), .int(ctx.now),
-            ])
+            ]
+        )
         try EventLog.record(
-            ctx, type: "workflow.started", subject: id, queue: nil, jobType: nil,
-            data: [("workflow_id", .string(id)), ("type", .string(definition.kind.rawValue))])
+            ctx,
+            type: "workflow.started",
+            subject: id,
+            queue: nil,
+            jobType: nil,
+            data: [("workflow_id", .string(id)), ("type", .string(definition.kind.rawValue))]
+        )
         guard let row = try load(id, db: ctx.db) else { return id }
         try advance(row, ctx: ctx)
         return id
@@ -53,11 +63,18 @@ enum Workflows {
         try ctx.db.run(
             job.state == .completed
                 ? "UPDATE workflows SET completed = completed + 1 WHERE id = ?"
-                : "UPDATE workflows SET failed = failed + 1 WHERE id = ?", [.text(workflowId)])
+                : "UPDATE workflows SET failed = failed + 1 WHERE id = ?",
+            [.text(workflowId)]
+        )
         if job.state == .completed {
             try EventLog.record(
-                ctx, type: "workflow.step_completed", subject: workflowId, queue: job.queue, jobType: job.type,
-                data: [("workflow_id", .string(workflowId)), ("job_id", .string(job.id))])
+                ctx,
+                type: "workflow.step_completed",
+                subject: workflowId,
+                queue: job.queue,
+                jobType: job.type,
+                data: [("workflow_id", .string(workflowId)), ("job_id", .string(job.id))]
+            )
         }
         try advance(row, ctx: ctx)
     }
@@ -67,7 +84,8 @@ enum Workflows {
         var status = [WorkflowPlan.StepStatus](repeating: .waiting, count: row.steps.count)
         var results: [Int: String] = [:]
         try db.query(
-            "SELECT workflow_step, state, result FROM jobs WHERE workflow_id = ? AND workflow_step IS NOT NULL", [.text(row.id)]
+            "SELECT workflow_step, state, result FROM jobs WHERE workflow_id = ? AND workflow_step IS NOT NULL",
+            [.text(row.id)]
         ) { r in
             let i = Int(r.int(0))
             guard status.indices.contains(i) else { return }
@@ -91,7 +109,12 @@ enum Workflows {
         while !decision.ready.isEmpty {
             for i in decision.ready {
                 let parents = plan.ancestors(of: i).map { results[$0] ?? "null" }
-                let enqueued = try enqueueStep(row, index: i, parentResults: parents.isEmpty ? nil : "[" + parents.joined(separator: ",") + "]", ctx: ctx)
+                let enqueued = try enqueueStep(
+                    row,
+                    index: i,
+                    parentResults: parents.isEmpty ? nil : "[" + parents.joined(separator: ",") + "]",
+                    ctx: ctx
+                )
                 status[i] = enqueued ? .running : .failed
             }
             decision = plan.decide(status)
@@ -103,7 +126,13 @@ enum Workflows {
         let state = decision.failed ? "failed" : "completed"
         try ctx.db.run("UPDATE workflows SET state = ?, finished_at = ? WHERE id = ?", [.text(state), .int(ctx.now), .text(row.id)])
         try EventLog.record(
-            ctx, type: "workflow.\(state)", subject: row.id, queue: nil, jobType: nil, data: [("workflow_id", .string(row.id))])
+            ctx,
+            type: "workflow.\(state)",
+            subject: row.id,
+            queue: nil,
+            jobType: nil,
+            data: [("workflow_id", .string(row.id))]
+        )
     }
 
     /// False when the step's job could not be created (its request no longer validates, or
@@ -113,12 +142,21 @@ enum Workflows {
         do {
             let spec = try JobSpec.parse(request, now: ctx.now, limits: .unbounded)
             _ = try Store.insert(
-                spec, ctx: ctx, origin: JobOrigin(workflowId: row.id, workflowStep: index, parentResults: parentResults), checkBound: false)
+                spec,
+                ctx: ctx,
+                origin: JobOrigin(workflowId: row.id, workflowStep: index, parentResults: parentResults),
+                checkBound: false
+            )
             return true
         } catch let error as OJSError {
             try EventLog.record(
-                ctx, type: "workflow.step_failed", subject: row.id, queue: nil, jobType: nil,
-                data: [("workflow_id", .string(row.id)), ("step", .int(Int64(index))), ("error", .string(error.message))])
+                ctx,
+                type: "workflow.step_failed",
+                subject: row.id,
+                queue: nil,
+                jobType: nil,
+                data: [("workflow_id", .string(row.id)), ("step", .int(Int64(index))), ("error", .string(error.message))]
+            )
             try ctx.db.run("UPDATE workflows SET failed = failed + 1 WHERE id = ?", [.text(row.id)])
             return false
         }
@@ -132,11 +170,21 @@ enum Workflows {
             guard due, let request = row.callbacks?[name] else { continue }
             do {
                 let spec = try JobSpec.parse(request, now: ctx.now, limits: .unbounded)
-                _ = try Store.insert(spec, ctx: ctx, origin: JobOrigin(workflowId: row.id, workflowStep: nil, parentResults: parentResults), checkBound: false)
+                _ = try Store.insert(
+                    spec,
+                    ctx: ctx,
+                    origin: JobOrigin(workflowId: row.id, workflowStep: nil, parentResults: parentResults),
+                    checkBound: false
+                )
             } catch let error as OJSError {
                 try EventLog.record(
-                    ctx, type: "workflow.callback_failed", subject: row.id, queue: nil, jobType: nil,
-                    data: [("workflow_id", .string(row.id)), ("callback", .string(name)), ("error", .string(error.message))])
+                    ctx,
+                    type: "workflow.callback_failed",
+                    subject: row.id,
+                    queue: nil,
+                    jobType: nil,
+                    data: [("workflow_id", .string(row.id)), ("callback", .string(name)), ("error", .string(error.message))]
+                )
             }
         }
     }

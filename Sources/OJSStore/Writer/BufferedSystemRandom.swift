@@ -25,7 +25,10 @@ struct BufferedSystemRandom: RandomNumberGenerator {
             var done = 0
             while done < raw.count {
                 let chunk = min(256, raw.count - done)
-                if getentropy(base + done, chunk) == 0 { done += chunk; continue }
+                if getentropy(base + done, chunk) == 0 {
+                    done += chunk
+                    continue
+                }
                 if errno == EINTR { continue }
                 return false
             }

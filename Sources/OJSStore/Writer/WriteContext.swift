@@ -47,7 +47,9 @@ public final class WriteContext {
             { context, _, _, frames in
                 if let context { Unmanaged<WALFrameCount>.fromOpaque(context).takeUnretainedValue().count = frames }
                 return SQLITE_OK
-            }, Unmanaged.passUnretained(walFrames).toOpaque())
+            },
+            Unmanaged.passUnretained(walFrames).toOpaque()
+        )
     }
 
     /// The next FIFO position for a job becoming available now. Ordered by time first, so

@@ -54,8 +54,12 @@ public final class Writer: Sendable {
 
     /// Opens the read-write connection, applies migrations, and starts the writer thread.
     public init(
-        path: String, synchronous: SynchronousMode, maxBatch: Int = 512, maxBatchBytes: Int = Writer.defaultMaxBatchBytes,
-        maxDatabaseBytes: Int64? = nil, clock: @escaping Clock
+        path: String,
+        synchronous: SynchronousMode,
+        maxBatch: Int = 512,
+        maxBatchBytes: Int = Writer.defaultMaxBatchBytes,
+        maxDatabaseBytes: Int64? = nil,
+        clock: @escaping Clock
     ) throws {
         let db = try Connection(path: path, options: .init(readOnly: false, synchronous: synchronous))
         // After a checkpoint lets the WAL start over, SQLite cuts the file back to this size:
@@ -73,9 +77,10 @@ public final class Writer: Sendable {
             let pageSize = try db.first("PRAGMA page_size") { $0.int(0) } ?? 4096
             try db.execute("PRAGMA max_page_count = \(max(1, maxDatabaseBytes / pageSize))")
         }
-        let start = try db.first("SELECT txid, committed_at FROM replication_position WHERE id = 1") {
-            Position(txid: $0.int(0), committedAt: $0.int(1))
-        } ?? Position(txid: 0, committedAt: 0)
+        let start =
+            try db.first("SELECT txid, committed_at FROM replication_position WHERE id = 1") {
+                Position(txid: $0.int(0), committedAt: $0.int(1))
+            } ?? Position(txid: 0, committedAt: 0)
         self.committed = Mutex(start)
         let handoff = ThreadHandoff(value: try WriteContext(db: db))
         self.maxBatch = maxBatch
@@ -119,10 +124,13 @@ public final class Writer: Sendable {
         return progress.withLock { p in
             let oldest = [p.inFlightQueuedAt, queuedOldest].compactMap { $0 }.min()
             return WriterHealth(
-                queueDepth: depth, busy: p.busySince != nil,
+                queueDepth: depth,
+                busy: p.busySince != nil,
                 oldestWaitingMs: oldest.map { Int((now &- min(now, $0)) / 1_000_000) } ?? 0,
                 sinceLastBatchMs: Int((now &- min(now, p.lastFinishedAt)) / 1_000_000),
-                checkpoints: p.checkpoints, walBytes: WriterHealth.fileSize(walPath))
+                checkpoints: p.checkpoints,
+                walBytes: WriterHealth.fileSize(walPath)
+            )
         }
     }
 
@@ -170,7 +178,8 @@ public final class Writer: Sendable {
                     } else {
                         continuation.resume(throwing: StoreError.shuttingDown)
                     }
-                })
+                }
+            )
             if !queue.push(item, bytes: bytes) { continuation.resume(throwing: StoreError.shuttingDown) }
         }
     }
@@ -186,7 +195,8 @@ public final class Writer: Sendable {
                     outcome = Result { try body(ctx.db) }
                     return true
                 },
-                complete: { _ in continuation.resume(with: outcome ?? .failure(StoreError.shuttingDown)) })
+                complete: { _ in continuation.resume(with: outcome ?? .failure(StoreError.shuttingDown)) }
+            )
             if !queue.push(item) { continuation.resume(throwing: StoreError.shuttingDown) }
         }
     }
@@ -226,10 +236,14 @@ public final class Writer: Sendable {
     /// every second.
     public func checkpointIfIdleWALIsLarge() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let item = Item(exclusive: true, execute: { ctx in
-                self.checkpointIfLarge(ctx)
-                return true
-            }, complete: { _ in continuation.resume() })
+            let item = Item(
+                exclusive: true,
+                execute: { ctx in
+                    self.checkpointIfLarge(ctx)
+                    return true
+                },
+                complete: { _ in continuation.resume() }
+            )
             if !queue.push(item) { continuation.resume() }
         }
     }
