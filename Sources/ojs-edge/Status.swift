@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import OJSCore
+import OJSServer
 
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -73,7 +74,11 @@ struct Status: AsyncParsableCommand {
 
     static func get(_ url: String, client: HTTPClient) async throws -> JSONValue {
         var request = HTTPClientRequest(url: url)
-        if let key = Env.string("OJS_API_KEY") { request.headers.add(name: "Authorization", value: "Bearer \(key)") }
+        // The status endpoints take an API key (replication status also the replication key);
+        // with several keys configured, the first is this node's own.
+        let key =
+            ServerConfiguration.parseKeys(Env.string("OJS_API_KEY")).first ?? ServerConfiguration.parseKeys(Env.string("OJS_REPLICATION_KEY")).first
+        if let key { request.headers.add(name: "Authorization", value: "Bearer \(key)") }
         let response = try await client.execute(request, timeout: .seconds(5))
         let body = try await response.body.collect(upTo: 16 << 20)
         guard response.status.code == 200 else { throw ValidationError("\(url) answered \(response.status.code)") }
