@@ -21,7 +21,8 @@ final class DashboardTests: XCTestCase {
             if ProcessInfo.processInfo.environment["OJS_REQUIRE_BROWSER"] != nil { XCTFail("chromium is not installed") }
             throw XCTSkip("chromium is not installed (apt-get install chromium)")
         }
-        let environment = apiKey.map { ["OJS_API_KEY": $0] } ?? [:]
+        // API keys close replication unless the nodes share a replication key too.
+        let environment = apiKey.map { ["OJS_API_KEY": $0, "OJS_REPLICATION_KEY": "dash-node-key"] } ?? [:]
         let cluster = try Cluster(primaryEnvironment: environment)
         defer { cluster.stop() }
         try await cluster.primary.start()
