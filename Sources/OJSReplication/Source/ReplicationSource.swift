@@ -149,7 +149,8 @@ public final class ReplicationSource: Sendable {
     func captureCommit(_ position: Writer.Position, reader: WALReader) {
         do {
             let transactions = try reader.readNewTransactionIndexes()
-            guard let transaction = transactions.last, transactions.count == 1 else {
+            // Usually exactly one; more when earlier commits changed no row (`merged` says why).
+            guard let transaction = WALTransactionIndex.merged(transactions) else {
                 throw CaptureError.unexpectedTransactionCount(transactions.count, txid: position.txid)
             }
             try ship(transaction, txid: position.txid, committedAt: position.committedAt, reader: reader)
@@ -211,7 +212,7 @@ public final class ReplicationSource: Sendable {
         case unexpectedTransactionCount(Int, txid: Int64)
         var description: String {
             switch self {
-            case .unexpectedTransactionCount(let n, let txid): return "expected one WAL transaction for txid \(txid), found \(n)"
+            case .unexpectedTransactionCount(let n, let txid): return "expected a WAL transaction for txid \(txid), found \(n)"
             }
         }
     }

@@ -25,3 +25,24 @@ public struct WALTransactionIndex: Sendable, Equatable {
     public let databasePages: UInt32
     public let pageSize: UInt32
 }
+
+extension WALTransactionIndex {
+    /// Several committed WAL transactions as the one change they add up to: each page's last
+    /// image wins, and the database size is the last transaction's.
+    ///
+    /// A commit that changed no row (a `DELETE` of an empty table, which still rewrites its
+    /// root page) gets no txid, so its frames are not captured on their own. They are folded
+    /// into the next captured transaction, which keeps every replica's pages identical to the
+    /// primary's. Nil when there is nothing.
+    public static func merged(_ transactions: [WALTransactionIndex]) -> WALTransactionIndex? {
+        guard let last = transactions.last else { return nil }
+        guard transactions.count > 1 else { return last }
+        var offsets: [UInt32: Int64] = [:]
+        for transaction in transactions {
+            offsets.merge(transaction.frameOffsets) { _, later in later }
+        }
+        // Pages past the final size were truncated away by a later transaction.
+        offsets = offsets.filter { $0.key <= last.databasePages }
+        return WALTransactionIndex(frameOffsets: offsets, databasePages: last.databasePages, pageSize: last.pageSize)
+    }
+}
