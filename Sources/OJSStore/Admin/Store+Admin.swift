@@ -20,6 +20,20 @@ public struct WorkerSnapshot: Sendable {
 
     /// The worker announced it is shutting down: it gets no new jobs.
     public var isDraining: Bool { Workers.isDraining(state) }
+
+    /// The columns `row` reads, in its order.
+    static let columns = "id, state, directive, first_seen_at, last_seen_at, active_jobs"
+
+    static func row(_ r: Row) -> WorkerSnapshot {
+        WorkerSnapshot(
+            id: r.text(0),
+            state: r.text(1),
+            directive: r.optText(2),
+            firstSeenAt: r.int(3),
+            lastSeenAt: r.int(4),
+            activeJobs: r.int(5)
+        )
+    }
 }
 
 /// The outcome of a bulk retry.
@@ -63,18 +77,11 @@ extension Store {
         try await read { db in
             var items: [WorkerSnapshot] = []
             try db.query(
-                "SELECT id, state, directive, first_seen_at, last_seen_at, active_jobs FROM workers ORDER BY id LIMIT ? OFFSET ?",
+                "SELECT \(WorkerSnapshot.columns) FROM workers ORDER BY id LIMIT ? OFFSET ?",
                 [.int(Int64(limit)), .int(Int64(offset))]
             ) {
                 items.append(
-                    WorkerSnapshot(
-                        id: $0.text(0),
-                        state: $0.text(1),
-                        directive: $0.optText(2),
-                        firstSeenAt: $0.int(3),
-                        lastSeenAt: $0.int(4),
-                        activeJobs: $0.int(5)
-                    )
+                    WorkerSnapshot.row($0)
                 )
             }
             return (items, try db.scalar("SELECT count(*) FROM workers"))
@@ -83,15 +90,8 @@ extension Store {
 
     public func worker(id: String) async throws -> WorkerSnapshot? {
         try await read { db in
-            try db.first("SELECT id, state, directive, first_seen_at, last_seen_at, active_jobs FROM workers WHERE id = ?", [.text(id)]) {
-                WorkerSnapshot(
-                    id: $0.text(0),
-                    state: $0.text(1),
-                    directive: $0.optText(2),
-                    firstSeenAt: $0.int(3),
-                    lastSeenAt: $0.int(4),
-                    activeJobs: $0.int(5)
-                )
+            try db.first("SELECT \(WorkerSnapshot.columns) FROM workers WHERE id = ?", [.text(id)]) {
+                WorkerSnapshot.row($0)
             }
         }
     }
@@ -109,17 +109,10 @@ extension Store {
             }
             guard
                 let w = try ctx.db.first(
-                    "SELECT id, state, directive, first_seen_at, last_seen_at, active_jobs FROM workers WHERE id = ?",
+                    "SELECT \(WorkerSnapshot.columns) FROM workers WHERE id = ?",
                     [.text(request.workerId)],
                     {
-                        WorkerSnapshot(
-                            id: $0.text(0),
-                            state: $0.text(1),
-                            directive: $0.optText(2),
-                            firstSeenAt: $0.int(3),
-                            lastSeenAt: $0.int(4),
-                            activeJobs: $0.int(5)
-                        )
+                        WorkerSnapshot.row($0)
                     }
                 )
             else { throw OJSError.notFound("worker", request.workerId) }
