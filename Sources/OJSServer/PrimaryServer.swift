@@ -13,11 +13,14 @@ public enum PrimaryServer {
         logger: Logger,
         replication: ReplicationSource? = nil,
         metrics: OJSMetrics = OJSMetrics(),
-        push: PushDispatcher? = nil
+        push: PushDispatcher? = nil,
+        cluster: ClusterView? = nil
     ) -> Router<OJSRequestContext> {
         let router = Router(context: OJSRequestContext.self)
         let health = HealthState()
         let writer = store.writer
+        // A failover node names itself: a client behind a load balancer sees which node answered.
+        let servedBy = cluster.map { "primary/\($0.current.node)" } ?? "primary"
         writer?.addTimingObserver { size, micros in metrics.writerBatch(size: size, commitMicros: micros) }
         // Outermost, so the request span covers everything, errors rendered by OJSMiddleware included.
         if config.tracing { router.add(middleware: TracingMiddleware<OJSRequestContext>()) }
@@ -27,7 +30,7 @@ public enum PrimaryServer {
                 consistency: {
                     let generation = replication?.log.generation.text ?? "00000000"
                     let bookmark = Bookmark(txid: writer?.position.txid ?? 0, generation: generation)
-                    return [(.bookmark, bookmark.text), (.servedBy, "primary")]
+                    return [(.bookmark, bookmark.text), (.servedBy, servedBy)]
                 },
                 metrics: metrics
             )
@@ -41,7 +44,8 @@ public enum PrimaryServer {
             role: .primary(replication),
             metrics: metrics,
             tracing: config.tracing ? JobTracing() : nil,
-            push: push
+            push: push,
+            cluster: cluster
         ).register(on: router)
         return router
     }
@@ -54,7 +58,26 @@ public enum PrimaryServer {
         replication: ReplicationSource? = nil,
         services extra: [any Service] = []
     ) -> some ApplicationProtocol {
-        let metrics = OJSMetrics()
+        let parts = makeParts(store: store, config: config, logger: logger, replication: replication, metrics: OJSMetrics())
+        return Application(
+            router: parts.router,
+            server: HTTPServerSettings.server(config),
+            configuration: HTTPServerSettings.application(config, serverName: "ojs-edge", logger: logger),
+            services: extra + parts.services,
+            logger: logger
+        )
+    }
+
+    /// The primary's router and the services that run beside it: what `makeApplication`
+    /// serves, and what a failover node starts each time it becomes the leader.
+    public static func makeParts(
+        store: Store,
+        config: ServerConfiguration,
+        logger: Logger,
+        replication: ReplicationSource?,
+        metrics: OJSMetrics,
+        cluster: ClusterView? = nil
+    ) -> (router: Router<OJSRequestContext>, services: [any Service]) {
         // In serverless mode nothing runs between requests: deliveries go out from the tick.
         let push =
             config.pushDelivery
@@ -72,15 +95,10 @@ public enum PrimaryServer {
             logger: logger,
             replication: replication,
             metrics: metrics,
-            push: config.serverless ? push : nil
+            push: config.serverless ? push : nil,
+            cluster: cluster
         )
-        return Application(
-            router: router,
-            server: HTTPServerSettings.server(config),
-            configuration: HTTPServerSettings.application(config, serverName: "ojs-edge", logger: logger),
-            services: extra + backgroundServices(store: store, config: config, logger: logger, replication: replication, push: push),
-            logger: logger
-        )
+        return (router, backgroundServices(store: store, config: config, logger: logger, replication: replication, push: push))
     }
 
     /// What runs beside the HTTP server. Serverless mode has no ticker and no push

@@ -27,30 +27,8 @@ struct Replica: AsyncParsableCommand {
     @Option(name: .customLong("data-dir"), help: "Directory for the replica's copy (env OJS_DATA_DIR; default ./data/replica-<region>).")
     var dataDir: String = Env.string("OJS_DATA_DIR") ?? ""
 
-    @Option(
-        name: .customLong("consistency-wait-ms"),
-        help: ArgumentHelp(
-            "How long a read waits for this copy to reach its bookmark or staleness "
-                + "bound before it is forwarded to the primary (env OJS_CONSISTENCY_WAIT_MS)."
-        )
-    )
-    var consistencyWaitMs: Int = Env.int("OJS_CONSISTENCY_WAIT_MS") ?? Defaults.server.consistencyWaitMs
-
-    @Option(name: .customLong("max-lag-ms"), help: "Lag past which health reports degraded (503) (env OJS_REPLICA_MAX_LAG_MS).")
-    var maxLagMs: Int = Env.int("OJS_REPLICA_MAX_LAG_MS") ?? Defaults.server.replicaMaxLagMs
-
-    @Option(
-        name: .customLong("forward-pool-size"),
-        help: "Connections to the primary for forwarded requests, apart from the replication stream's (env OJS_FORWARD_POOL_SIZE)."
-    )
-    var forwardPoolSize: Int = Env.int("OJS_FORWARD_POOL_SIZE") ?? Defaults.server.forwardPoolSize
-
-    @Option(
-        name: .customLong("forward-timeout-ms"),
-        help:
-            "How long a forwarded request waits for the primary's answer; past it the client gets 504 x_outcome_unknown (env OJS_FORWARD_TIMEOUT_MS)."
-    )
-    var forwardTimeoutMs: Int = Env.int("OJS_FORWARD_TIMEOUT_MS") ?? Defaults.server.forwardTimeoutMs
+    @OptionGroup(title: "Reads and forwarding")
+    var reads: ReplicaReadOptions
 
     @OptionGroup(title: "Limits")
     var limits: LimitOptions
@@ -64,8 +42,6 @@ struct Replica: AsyncParsableCommand {
         guard ReplicaRegistry.isValidRegion(region) else {
             throw ValidationError("--region must be 1-\(ReplicaRegistry.maxRegionLength) ASCII letters, digits, '-', '_' or '.'.")
         }
-        guard forwardPoolSize > 0 else { throw ValidationError("--forward-pool-size must be positive.") }
-        guard forwardTimeoutMs > 0 else { throw ValidationError("--forward-timeout-ms must be positive.") }
         try LogSetup.validate(logLevel)
     }
 
@@ -75,10 +51,7 @@ struct Replica: AsyncParsableCommand {
         var config = ServerConfiguration()
         config.host = host
         config.port = port
-        config.consistencyWaitMs = consistencyWaitMs
-        config.replicaMaxLagMs = maxLagMs
-        config.forwardPoolSize = forwardPoolSize
-        config.forwardTimeoutMs = forwardTimeoutMs
+        reads.apply(to: &config)
         limits.apply(to: &config)
         config.apiKeys = ServerConfiguration.parseKeys(Env.string("OJS_API_KEY"))
         config.replicationKeys = ServerConfiguration.parseKeys(Env.string("OJS_REPLICATION_KEY"))
@@ -90,13 +63,7 @@ struct Replica: AsyncParsableCommand {
         let directory = URL(fileURLWithPath: dataDir.isEmpty ? "./data/replica-\(region)" : dataDir)
         // The replication stream's client; forwarded requests have their own (`forwardClient`).
         let client = HTTPClient.shared
-        var tailerConfig = ReplicaTailer.Configuration(primaryURL: primary, region: region, replicationKey: config.replicationKeys.first)
-        tailerConfig.batchWindowMs = Env.int("OJS_REPLICA_BATCH_MS") ?? tailerConfig.batchWindowMs
-        tailerConfig.backoff = ReconnectBackoff(
-            initialMs: Env.int("OJS_REPLICA_BACKOFF_MS") ?? ReconnectBackoff.defaultInitialMs,
-            maxMs: Env.int("OJS_REPLICA_MAX_BACKOFF_MS") ?? ReconnectBackoff.defaultMaxMs
-        )
-        tailerConfig.maxPendingBytes = (Env.int("OJS_REPLICA_PENDING_KB") ?? tailerConfig.maxPendingBytes >> 10) << 10
+        let tailerConfig = TailerOptions.configuration(primaryURL: primary, region: region, replicationKey: config.replicationKeys.first)
         let applier = try ReplicaApplier(dataDirectory: directory)
         let tailer = ReplicaTailer(configuration: tailerConfig, applier: applier, client: client, logger: logger, clock: Store.systemClock)
         logger.info("replica starting", metadata: ["primary": .string(primary), "region": .string(region), "data_dir": .string(directory.path)])

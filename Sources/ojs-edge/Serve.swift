@@ -21,15 +21,6 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("data-dir"), help: "Directory holding ojs.db (env OJS_DATA_DIR).")
     var dataDir: String = Env.string("OJS_DATA_DIR") ?? "./data"
 
-    @Option(
-        help: ArgumentHelp(
-            "SQLite synchronous mode: FULL (fsync each commit; survives power loss), NORMAL (survives "
-                + "process crashes) or EXTRA (accepted; in WAL mode the same as FULL) (env OJS_SYNCHRONOUS).",
-            valueName: "mode"
-        )
-    )
-    var synchronous: String = Env.string("OJS_SYNCHRONOUS") ?? Defaults.store.synchronous.rawValue
-
     @Flag(
         name: .customLong("test-mode"),
         help: "Enable POST /ojs/v1/admin/reset and heartbeat test directives (env OJS_TEST_MODE=1). Never in production."
@@ -40,8 +31,8 @@ struct Serve: AsyncParsableCommand {
     /// debug build stops at start-up), so the environment is not read as the default.
     var testMode: Bool { testModeFlag || Env.bool("OJS_TEST_MODE") }
 
-    @Option(name: .customLong("max-db-bytes"), help: "Quota on the database size; writes past it get 507 storage_full (env OJS_MAX_DB_BYTES).")
-    var maxDatabaseBytes: Int64? = Env.int("OJS_MAX_DB_BYTES").map(Int64.init)
+    @OptionGroup(title: "Writer")
+    var writer: WriterOptions
 
     @OptionGroup(title: "Limits")
     var limits: LimitOptions
@@ -53,21 +44,6 @@ struct Serve: AsyncParsableCommand {
     var logLevel: String = Env.string("OJS_LOG_LEVEL") ?? LogSetup.defaultLevel
 
     @Option(
-        name: .customLong("idempotency-window-seconds"),
-        help: "How long a push's Idempotency-Key replays its first answer (env OJS_IDEMPOTENCY_WINDOW_SECONDS)."
-    )
-    var idempotencyWindowSeconds: Int = Env.int("OJS_IDEMPOTENCY_WINDOW_SECONDS") ?? Int(Defaults.server.idempotencyWindowMs / 1000)
-
-    @Option(
-        name: .customLong("worker-replay-window-seconds"),
-        help: ArgumentHelp(
-            "How long a worker's fetch, ack or nack sent with an Idempotency-Key (every one a "
-                + "replica forwards) replays its first answer (env OJS_WORKER_REPLAY_WINDOW_SECONDS)."
-        )
-    )
-    var workerReplayWindowSeconds: Int = Env.int("OJS_WORKER_REPLAY_WINDOW_SECONDS") ?? Int(Defaults.server.workerReplayWindowMs / 1000)
-
-    @Option(
         name: .customLong("push-config"),
         help: ArgumentHelp(
             "A JSON file binding queues to function URLs for push delivery, applied at start (env OJS_PUSH_CONFIG; see docs/serverless.md).",
@@ -76,53 +52,9 @@ struct Serve: AsyncParsableCommand {
     )
     var pushConfig: String? = Env.string("OJS_PUSH_CONFIG")
 
-    @Option(
-        name: .customLong("push-allow-hosts"),
-        help: ArgumentHelp(
-            "Comma-separated hosts or CIDR ranges that push deliveries may reach although they are internal "
-                + "(loopback, private, link-local), e.g. 127.0.0.1/32,fn.internal (env OJS_PUSH_ALLOW_HOSTS).",
-            valueName: "list"
-        )
-    )
-    var pushAllowHosts: String = Env.string("OJS_PUSH_ALLOW_HOSTS") ?? ""
-
-    @Option(
-        name: .customLong("secret-key-file"),
-        help: ArgumentHelp(
-            "File holding the key that seals push secrets, created with mode 0600 on first start; "
-                + "ignored when OJS_SECRET_KEY is set (env OJS_SECRET_KEY_FILE; default <data-dir>/secret.key).",
-            valueName: "path"
-        )
-    )
-    var secretKeyFile: String = Env.string("OJS_SECRET_KEY_FILE") ?? ""
-
     func validate() throws {
-        guard SynchronousMode(rawValue: synchronous.uppercased()) != nil else {
-            throw ValidationError("--synchronous must be FULL, NORMAL or EXTRA.")
-        }
         guard (1...65535).contains(port) else { throw ValidationError("--port must be between 1 and 65535.") }
         try LogSetup.validate(logLevel)
-        guard idempotencyWindowSeconds > 0 else { throw ValidationError("--idempotency-window-seconds must be positive.") }
-        guard workerReplayWindowSeconds > 0 else { throw ValidationError("--worker-replay-window-seconds must be positive.") }
-        do {
-            _ = try PushTargetPolicy(allow: pushAllowHosts.split(separator: ",").map(String.init))
-        } catch {
-            throw ValidationError("--push-allow-hosts: \((error as? OJSError)?.message ?? "\(error)")")
-        }
-    }
-
-    /// The sealing key: `OJS_SECRET_KEY`, else the key file (created on first start), plus the
-    /// previous keys of a rotation (`OJS_SECRET_KEY_PREVIOUS`, comma-separated).
-    func secretSealer() throws -> SecretSealer {
-        let key: [UInt8]
-        if let text = Env.string("OJS_SECRET_KEY") {
-            key = try SecretSealer.parseKey(text)
-        } else {
-            let path = secretKeyFile.isEmpty ? URL(fileURLWithPath: dataDir).appendingPathComponent(SecretKeyFile.defaultName).path : secretKeyFile
-            key = try SecretKeyFile.loadOrCreate(path: path)
-        }
-        let previous = try (Env.string("OJS_SECRET_KEY_PREVIOUS") ?? "").split(separator: ",").map { try SecretSealer.parseKey(String($0)) }
-        return try SecretSealer(key: key, previous: previous)
     }
 
     func run() async throws {
@@ -136,9 +68,7 @@ struct Serve: AsyncParsableCommand {
         limits.apply(to: &config)
         config.replicationKeys = ServerConfiguration.parseKeys(Env.string("OJS_REPLICATION_KEY"))
         config.apiKeys = ServerConfiguration.parseKeys(Env.string("OJS_API_KEY"))
-        config.idempotencyWindowMs = Int64(idempotencyWindowSeconds) * 1000
-        config.pushTargets = (try? PushTargetPolicy(allow: pushAllowHosts.split(separator: ",").map(String.init))) ?? PushTargetPolicy()
-        config.workerReplayWindowMs = Int64(workerReplayWindowSeconds) * 1000
+        writer.apply(to: &config)
         if let refusal = config.startupRefusal(allowInsecureNoAuth: Env.bool("OJS_ALLOW_INSECURE_NO_AUTH")) {
             logger.critical("refusing to start", metadata: ["reason": .string(refusal)])
             FileHandle.standardError.write(Data(("ojs-edge: " + refusal + "\n").utf8))
@@ -146,8 +76,7 @@ struct Serve: AsyncParsableCommand {
         }
 
         var storeConfig = StoreConfiguration(path: URL(fileURLWithPath: dataDir).appendingPathComponent("ojs.db").path)
-        storeConfig.synchronous = SynchronousMode(rawValue: synchronous.uppercased()) ?? .full
-        storeConfig.maxDatabaseBytes = maxDatabaseBytes
+        writer.apply(to: &storeConfig)
         scheduling.apply(to: &config, store: &storeConfig)
         // A read-only or full data directory is an operator's problem to fix: say which.
         func refuse(_ error: any Error) -> ExitCode {
@@ -158,7 +87,7 @@ struct Serve: AsyncParsableCommand {
         }
         do {
             try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
-            storeConfig.secretSealer = try secretSealer()
+            storeConfig.secretSealer = try writer.secretSealer(dataDir: dataDir)
         } catch {
             let reason = "cannot load the key that seals push secrets: \(error)"
             logger.critical("refusing to start", metadata: ["reason": .string(reason)])
@@ -191,15 +120,10 @@ struct Serve: AsyncParsableCommand {
         }
         let replication: ReplicationSource
         do {
-            replication = try await ReplicationSource.attach(
-                to: store,
+            replication = try await ReplicationLogOptions.attach(
+                store: store,
                 directory: URL(fileURLWithPath: dataDir).appendingPathComponent("replication"),
-                logger: logger,
-                segmentBytes: Env.int("OJS_REPLICATION_SEGMENT_KB").map { $0 << 10 } ?? ReplicationLog.defaultSegmentBytes,
-                retentionBytes: Env.int("OJS_REPLICATION_RETENTION_KB").map { $0 << 10 } ?? ReplicationLog.defaultRetentionBytes,
-                retentionAgeMs: Env.int("OJS_REPLICATION_RETENTION_HOURS").map { Int64($0) * 3_600_000 } ?? ReplicationLog.defaultRetentionAgeMs,
-                logSyncIntervalMs: Env.int("OJS_REPLICATION_LOG_SYNC_MS").map(Int64.init) ?? ReplicationLog.defaultSyncIntervalMs,
-                recordPageBytes: max(1, Env.int("OJS_REPLICATION_RECORD_KB") ?? TransactionEncoder.defaultPartPageBytes >> 10) << 10
+                logger: logger
             )
         } catch {
             throw refuse(error)

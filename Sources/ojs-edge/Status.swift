@@ -10,7 +10,7 @@ struct Status: AsyncParsableCommand {
         abstract: "Show replication lag per replica and queue health; exit non-zero when a replica is disconnected or past --max-lag."
     )
 
-    @Option(help: "The primary's base URL (env OJS_PRIMARY_URL).")
+    @Option(help: "The primary's base URL, or any failover node's (env OJS_PRIMARY_URL).")
     var primary: String = Env.string("OJS_PRIMARY_URL") ?? "http://\(Defaults.server.host):\(Defaults.server.port)"
 
     @Flag(help: "Redraw every second until interrupted.")
@@ -44,8 +44,15 @@ struct Status: AsyncParsableCommand {
         } while !Task.isCancelled
     }
 
-    static func fetch(base: String, client: HTTPClient) async throws -> StatusReport {
-        let status = try await get(base + "/ojs/v1/replication/status", client: client)
+    static func fetch(base given: String, client: HTTPClient) async throws -> StatusReport {
+        var base = given
+        var status = try await get(base + "/ojs/v1/replication/status", client: client)
+        let cluster = ClusterSummary(status: status)
+        // A failover node that follows: the replicas' lag and the queues are the leader's.
+        if let leaderURL = cluster?.leaderURL, status["role"]?.stringValue != "primary" {
+            base = leaderURL
+            status = try await get(base + "/ojs/v1/replication/status", client: client)
+        }
         let queueList = try await get(base + "/ojs/v1/queues?limit=1000", client: client)
         let dlq = try await get(base + "/ojs/v1/admin/dead-letter/stats", client: client)
         var queues: [StatusReport.Queue] = []
@@ -64,12 +71,14 @@ struct Status: AsyncParsableCommand {
                 )
             )
         }
-        return StatusReport(
+        var report = StatusReport(
             primaryTxid: status["txid"]?.intValue ?? 0,
             replicas: StatusReport.replicas(fromStatus: status),
             queues: queues,
             deadLetters: dlq["total"]?.intValue ?? 0
         )
+        report.cluster = ClusterSummary(status: status) ?? cluster
+        return report
     }
 
     static func get(_ url: String, client: HTTPClient) async throws -> JSONValue {

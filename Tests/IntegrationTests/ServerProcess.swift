@@ -32,9 +32,11 @@ final class ServerProcess {
         self.port = try Self.freePort()
         self.dataDir = dataDir
         self.environment = environment
+        // A failover node must say where others reach it: its own port, known only now.
+        let advertise = command.first == "node" ? ["--advertise", "http://127.0.0.1:\(port)"] : []
         self.arguments =
             command + ["--host", "127.0.0.1", "--port", String(port), "--data-dir", dataDir.path, "--log-level", "error"]
-            + extraArguments
+            + advertise + extraArguments
     }
 
     var baseURL: String { "http://127.0.0.1:\(port)" }

@@ -64,11 +64,14 @@ public struct OJSError: Error, Sendable, Equatable, CustomStringConvertible {
         /// A forwarded request was sent but its answer never came back: it may or may not have
         /// run. Replaying it with the same request id is safe (`docs/consistency.md`).
         case outcomeUnknown = "x_outcome_unknown"
+        /// Failover: this node is not (or no longer) the cluster's primary and cannot commit
+        /// the write; the cluster's new primary can (`docs/failover.md`).
+        case notPrimary = "not_primary"
 
         public var retryable: Bool {
             switch self {
             case .queuePaused, .rateLimited, .queueFull, .backendError, .unavailable, .requestTimeout, .storageFull,
-                .storageUnavailable, .outcomeUnknown:
+                .storageUnavailable, .outcomeUnknown, .notPrimary:
                 return true
             default: return false
             }

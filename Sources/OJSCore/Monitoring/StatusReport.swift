@@ -38,6 +38,8 @@ public struct StatusReport: Sendable, Equatable {
     public var replicas: [Replica]
     public var queues: [Queue]
     public var deadLetters: Int64
+    /// Present when the node is part of a failover cluster (`ojs-edge node`).
+    public var cluster: ClusterSummary?
 
     public init(primaryTxid: Int64, replicas: [Replica], queues: [Queue], deadLetters: Int64) {
         self.primaryTxid = primaryTxid
@@ -62,7 +64,7 @@ public struct StatusReport: Sendable, Equatable {
     /// Problems that make the command exit non-zero: a disconnected replica, or one past
     /// `maxLagMs` when a bound is given.
     public func alerts(maxLagMs: Int64?) -> [String] {
-        var out: [String] = []
+        var out: [String] = cluster?.alerts() ?? []
         for r in replicas {
             if r.state == "disconnected" { out.append("replica \(r.region) is disconnected") }
             if let maxLagMs, r.lagMs > maxLagMs { out.append("replica \(r.region) lags \(r.lagMs) ms (limit \(maxLagMs) ms)") }
@@ -72,7 +74,7 @@ public struct StatusReport: Sendable, Equatable {
 
     /// The terminal table.
     public func render() -> String {
-        var lines: [String] = []
+        var lines: [String] = cluster?.render() ?? []
         lines.append("primary txid \(primaryTxid)")
         lines.append("")
         lines.append(Self.row(["REGION", "STATE", "LAG TXNS", "LAG MS", "LAST SEEN"], widths: [14, 13, 10, 10, 26]))

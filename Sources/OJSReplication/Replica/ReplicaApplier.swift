@@ -26,10 +26,10 @@ public final class ReplicaApplier: @unchecked Sendable {
     var positionURL: URL { dataDirectory.appendingPathComponent("position.json") }
     var spoolURL: URL { dataDirectory.appendingPathComponent("apply.spool") }
 
-    public init(dataDirectory: URL) throws {
+    public init(dataDirectory: URL, databaseName: String = "replica.db") throws {
         self.dataDirectory = dataDirectory
         try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
-        self.databasePath = dataDirectory.appendingPathComponent("replica.db").path
+        self.databasePath = dataDirectory.appendingPathComponent(databaseName).path
         guard FileManager.default.fileExists(atPath: databasePath), let saved = ReplicaPosition.load(from: positionURL) else { return }
         applier = try PageApplier(path: databasePath)
         position = saved

@@ -15,7 +15,7 @@ public struct ReplicaPosition: Sendable, Equatable {
         self.checksum = checksum
     }
 
-    static func load(from url: URL) -> ReplicaPosition? {
+    public static func load(from url: URL) -> ReplicaPosition? {
         guard let data = try? Data(contentsOf: url), let json = try? JSONParser.parse(Array(data)),
             let gen = json["generation"]?.stringValue.flatMap(Generation.init(text:)), let txid = json["txid"]?.intValue,
             let checksum = json["checksum"]?.intValue, txid >= 0, checksum >= 0

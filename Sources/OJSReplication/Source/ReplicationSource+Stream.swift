@@ -33,6 +33,7 @@ extension ReplicationSource {
         async throws -> (bytes: [UInt8], cursor: StreamCursor)
     {
         while true {
+            if isRetired { throw SourceRetired() }
             do {
                 let next = cursor.txid + 1
                 if cursor.offset > 0 || (log.transactionLength(next) ?? 0) > maxBytes {
@@ -58,6 +59,12 @@ extension ReplicationSource {
             }
         }
     }
+}
+
+/// The source was retired (its node stopped leading): the stream ends and the replica
+/// reconnects to whichever node leads now.
+public struct SourceRetired: Error, CustomStringConvertible {
+    public var description: String { "this node no longer leads; its replication streams ended" }
 }
 
 /// Where a stream stands: after transaction `txid`, and `offset` bytes into the next one when

@@ -21,6 +21,18 @@ public final class ReplicationSource: Sendable {
     public var snapshotsServed: Int { snapshotCount.withLock { $0 } }
     func countSnapshot() { snapshotCount.withLock { $0 += 1 } }
     private let capture: Mutex<CaptureState>
+    private let retired = Atomic<Bool>(false)
+
+    /// Ends this source's streams: a failover node that stops leading calls it, so replicas
+    /// still connected to it reconnect and find the new leader instead of taking heartbeats
+    /// from a node that no longer commits.
+    public func retire() {
+        retired.store(true, ordering: .releasing)
+        logged.publish(logged.value + 1)
+    }
+
+    /// Whether `retire` was called.
+    public var isRetired: Bool { retired.load(ordering: .acquiring) }
     private let logger: Logger
     /// Splits transactions larger than one record into parts.
     let encoder: TransactionEncoder

@@ -29,6 +29,8 @@ enum DashboardPage {
         <body>
         <h1>ojs-edge</h1>
         <div class="muted">primary txid <span id="txid">–</span> · updated <span id="updated">never</span></div>
+        <div class="muted" id="cluster" hidden>cluster <span id="cluster-name"></span> · leader <b id="leader">–</b>
+          · epoch <span id="epoch">–</span> · this node <span id="node"></span> (<span id="node-role"></span>)</div>
         <form id="key-form" hidden><label>API key <input id="key-input" type="password" autocomplete="off"></label> <button>Use key</button></form>
         <section>
           <h2>Replication lag (ms, last 5 minutes)</h2>
@@ -97,7 +99,16 @@ enum DashboardPage {
           try {
             const status = await getJSON("/ojs/v1/replication/status");
             const now = Date.now();
-            document.getElementById("txid").textContent = status.txid;
+            document.getElementById("txid").textContent = status.txid ?? status.primary_txid;
+            const cluster = status.cluster;
+            document.getElementById("cluster").hidden = !cluster;
+            if (cluster) {
+              document.getElementById("cluster-name").textContent = cluster.name;
+              document.getElementById("leader").textContent = cluster.leader ? cluster.leader.name : "none";
+              document.getElementById("epoch").textContent = cluster.epoch ?? "–";
+              document.getElementById("node").textContent = cluster.node;
+              document.getElementById("node-role").textContent = cluster.role;
+            }
             const replicas = status.replicas || [];
             for (const r of replicas) {
               (history[r.region] = history[r.region] || []).push([now, r.lag_ms]);

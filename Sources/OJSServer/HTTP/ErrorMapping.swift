@@ -55,7 +55,7 @@ extension OJSError.Code {
         case .validationError, .queuePaused, .unsupported, .idempotencyKeyMismatch: return 422
         case .rateLimited, .queueFull: return 429
         case .backendError: return 500
-        case .unavailable, .storageUnavailable: return 503
+        case .unavailable, .storageUnavailable, .notPrimary: return 503
         case .outcomeUnknown: return 504
         }
     }
@@ -85,6 +85,7 @@ extension OJSError.Code {
         case .generationMismatch: return "The primary's history changed; bootstrap again from a snapshot."
         case .outcomeUnknown:
             return "The request may or may not have run; send it again with the same X-Request-Id (or Idempotency-Key) to get its outcome."
+        case .notPrimary: return "Retry shortly: the cluster is electing or has elected another primary, and any node forwards to it."
         case .idempotencyKeyMismatch: return "Send a new Idempotency-Key for a different request; a key may only repeat the identical request."
         }
     }

@@ -91,6 +91,12 @@ struct OJSMiddleware: RouterMiddleware {
             return OJSError(.unavailable, "The server is shutting down.")
         case .readOnly:
             return OJSError(.unavailable, "This node is a read replica and cannot apply writes.")
+        case .notPrimary:
+            return OJSError(
+                .notPrimary,
+                "This node is not the cluster's primary (its leader lease ended); nothing from this request was committed.",
+                retryAfterSeconds: 1
+            )
         case .storage(let underlying):
             if let sqlite = underlying as? SQLiteError, sqlite.isStorageFailure {
                 if sqlite.isFull {

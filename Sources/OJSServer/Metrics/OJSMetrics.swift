@@ -99,7 +99,7 @@ public final class OJSMetrics: Sendable {
     // MARK: scrape-time state
 
     /// Moves a monotonically growing figure read from elsewhere into a counter.
-    private func counter(_ name: String, labels: [(String, String)] = [], help: String, total: Double) {
+    func counter(_ name: String, labels: [(String, String)] = [], help: String, total: Double) {
         let key = name + labels.map { "\($0.0)=\($0.1)" }.joined(separator: ",")
         let delta = counterTotals.withLock { totals -> Double in
             let d = total - (totals[key] ?? 0)
@@ -109,7 +109,7 @@ public final class OJSMetrics: Sendable {
         if delta > 0 { registry.makeCounter(name: name, labels: labels, help: help).increment(by: delta) }
     }
 
-    private func gauge(_ name: String, labels: [(String, String)] = [], help: String, _ value: Double) {
+    func gauge(_ name: String, labels: [(String, String)] = [], help: String, _ value: Double) {
         registry.makeGauge(name: name, labels: labels, help: help).set(value)
     }
 

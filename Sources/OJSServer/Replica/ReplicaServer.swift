@@ -17,11 +17,12 @@ public enum ReplicaServer {
         primaryURL: String,
         forwardClient: HTTPClient,
         config: ServerConfiguration,
-        logger: Logger
+        logger: Logger,
+        metrics: OJSMetrics = OJSMetrics(),
+        cluster: ClusterView? = nil
     ) -> Router<OJSRequestContext> {
         let router = Router(context: OJSRequestContext.self)
         let health = HealthState()
-        let metrics = OJSMetrics()
         tailer.onApply { records, bytes, duration, lags in
             metrics.replicaApplied(records: records, bytes: bytes, duration: duration)
             for lag in lags { metrics.observeLag(region: region, ms: lag) }
@@ -42,8 +43,15 @@ public enum ReplicaServer {
         router.add(
             middleware: ReplicaMiddleware(tailer: tailer, forwarder: forwarder, region: region, waitMs: config.consistencyWaitMs, clock: store.clock)
         )
-        OJSAPI(store: store, config: config, health: health, role: .replica(tailer, region: region), metrics: metrics, tracing: nil)
-            .register(on: router)
+        OJSAPI(
+            store: store,
+            config: config,
+            health: health,
+            role: .replica(tailer, region: region),
+            metrics: metrics,
+            tracing: nil,
+            cluster: cluster
+        ).register(on: router)
         return router
     }
 

@@ -14,6 +14,7 @@ extension OJSAPI {
             case .primary(nil): break
             case .replica(let tailer, let region): metrics.refreshReplica(tailer: tailer, region: region, now: now)
             }
+            if let cluster { metrics.refreshCluster(cluster.current, now: now) }
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))

@@ -23,6 +23,8 @@ struct OJSAPI: Sendable {
     /// Serverless mode's push dispatcher, run by `POST /ojs/v1/admin/tick` (otherwise the
     /// dispatcher is a background service and this is nil).
     var push: PushDispatcher? = nil
+    /// A failover node's view of its cluster (`ojs-edge node`); nil for `serve` and `replica`.
+    var cluster: ClusterView? = nil
 
     typealias Context = OJSRequestContext
 

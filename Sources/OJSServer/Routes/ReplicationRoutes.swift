@@ -138,6 +138,7 @@ extension OJSAPI {
                     }
                 )
             }
+            if let cluster { o["cluster"] = cluster.current.json(now: now) }
             return JSONResponse.value(.ok, .object(o))
         case .replica(let tailer, let region):
             let s = tailer.status.current
@@ -163,6 +164,7 @@ extension OJSAPI {
             let reason = replicaUnhealthyReason(tailer, s, now: now)
             o["status"] = .string(reason == nil ? "ok" : "degraded")
             o["reason"] = reason.map { .string($0) } ?? .null
+            if let cluster { o["cluster"] = cluster.current.json(now: now) }
             return JSONResponse.value(reason == nil ? .ok : .serviceUnavailable, .object(o))
         }
     }

@@ -91,6 +91,7 @@ extension OJSAPI {
         ]
         if !writerJSON.isEmpty { body["writer"] = .object(writerJSON) }
         if let replicationJSON { body["replication"] = .object(replicationJSON) }
+        if let cluster { body["cluster"] = cluster.current.json(now: Store.systemClock()) }
         return JSONResponse.value(status == "ok" ? .ok : .serviceUnavailable, .object(body))
     }
 
@@ -127,15 +128,14 @@ extension OJSAPI {
             "max_lag_ms": .int(Int64(config.replicaMaxLagMs)),
         ]
         replication["fault"] = s.fault.map(Self.faultJSON) ?? .null
-        return JSONResponse.value(
-            reason == nil ? .ok : .serviceUnavailable,
-            [
-                "status": .string(reason == nil ? "ok" : "degraded"), "version": .string(config.version), "role": "replica",
-                "region": .string(region), "uptime_seconds": .int(Int64(health.uptimeSeconds)),
-                "reason": reason.map { .string($0) } ?? .null,
-                "replication": .object(replication),
-            ]
-        )
+        var body: JSONObject = [
+            "status": .string(reason == nil ? "ok" : "degraded"), "version": .string(config.version), "role": "replica",
+            "region": .string(region), "uptime_seconds": .int(Int64(health.uptimeSeconds)),
+            "reason": reason.map { .string($0) } ?? .null,
+            "replication": .object(replication),
+        ]
+        if let cluster { body["cluster"] = cluster.current.json(now: now) }
+        return JSONResponse.value(reason == nil ? .ok : .serviceUnavailable, .object(body))
     }
 
     /// Why this replica is not healthy (refused, bootstrapping, diverged, disconnected or too

@@ -44,6 +44,9 @@ public final class Writer: Sendable {
     private let committed: Mutex<Position>
     /// Migrations this open applied (empty when the schema was current).
     public let appliedMigrations: [String]
+    /// Fencing: asked around every commit (`CommitGate`); open unless a failover node installs
+    /// its lease check.
+    public let gate = CommitGate()
 
     public struct WriterStats: Sendable {
         public var batches: Int = 0
@@ -295,6 +298,11 @@ public final class Writer: Sendable {
         ctx.observesLifecycle = lifecycle != nil
         ctx.lifecycleEvents.removeAll(keepingCapacity: true)
         let db = ctx.db
+        guard gate.isOpen else {
+            gate.close()
+            for item in batch { item.complete(StoreError.notPrimary) }
+            return
+        }
         do {
             try db.execute("BEGIN IMMEDIATE")
         } catch {
@@ -328,9 +336,25 @@ public final class Writer: Sendable {
                 try db.run("UPDATE replication_position SET txid = ?, committed_at = ? WHERE id = 1", [.int(next.txid), .int(next.committedAt)])
                 position = next
             }
+            // The statements may have taken a while: a lease that ran out meanwhile rolls back.
+            guard gate.isOpen else {
+                gate.close()
+                try db.execute("ROLLBACK")
+                for item in batch { item.complete(StoreError.notPrimary) }
+                return
+            }
             try db.execute("COMMIT")
         } catch {
             abort(batch, ctx, error)
+            return
+        }
+        if position != nil, !gate.isOpen {
+            // Paused inside COMMIT past the lease: the transaction is on disk but was never
+            // the cluster's. It is not captured (no replica sees it), not acknowledged, and
+            // the node's copy is discarded when it rejoins (its log ends before it).
+            gate.close()
+            if let position { committed.withLock { $0 = position } }
+            for item in batch { item.complete(StoreError.notPrimary) }
             return
         }
         if let position {
@@ -410,12 +434,15 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
     case shuttingDown
     case readOnly
     case storage(any Error)
+    /// The node lost (or never held) the cluster's leader lease: it commits nothing.
+    case notPrimary
 
     public var description: String {
         switch self {
         case .shuttingDown: return "the store is shutting down"
         case .readOnly: return "this store is a read-only replica"
         case .storage(let e): return "storage failure: \(e)"
+        case .notPrimary: return "this node is not the cluster's primary"
         }
     }
 }
