@@ -32,6 +32,8 @@ public actor ClusterMember {
     private var abandoned: [Int64] = []
     private var keepAliveTask: Task<Void, Never>?
     private(set) var stopped = false
+    /// A `start()` is granting the first lease (a second call meanwhile does nothing).
+    private var starting = false
 
     public init(config: ClusterMemberConfig, etcd: EtcdClient, logger: Logger = Logger(label: "ojs.cluster")) {
         self.config = config
@@ -45,11 +47,14 @@ public actor ClusterMember {
     public var currentLease: Int64? { lease?.id }
 
     /// Grants the lease and starts keeping it alive. Throws what the grant threw (etcd
-    /// unreachable…) or `invalidConfiguration`.
+    /// unreachable…) or `invalidConfiguration`; then `start()` may be called again. Call
+    /// `stop()` when done: the keep-alive task holds the member until then.
     public func start() async throws {
         guard !stopped else { throw ClusterMemberError.stopped }
-        guard keepAliveTask == nil else { return }
+        guard keepAliveTask == nil, !starting else { return }
         try config.validate()
+        starting = true
+        defer { starting = false }
         try await acquireLease()
         keepAliveTask = Task { await self.keepAliveLoop() }
     }
