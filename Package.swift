@@ -87,6 +87,18 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Failover coordination: the etcd v3 JSON-gateway client, membership and leader election.
+        // Deliberately free of the store and replication: positions arrive as plain values.
+        .target(
+            name: "OJSCluster",
+            dependencies: [
+                "OJSCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         // The edge simulator: link proxies, process supervision, workload and report.
         .target(
             name: "OJSSimulation",
@@ -125,6 +137,18 @@ let package = Package(
         .testTarget(name: "OJSCoreTests", dependencies: ["OJSCore"], swiftSettings: strict),
         .testTarget(name: "OJSStoreTests", dependencies: ["OJSStore", "OJSCore"], swiftSettings: strict),
         .testTarget(name: "OJSSimulationTests", dependencies: ["OJSSimulation"], swiftSettings: strict),
+        // Against a real etcd process (skipped when `etcd` is not installed, unless OJS_REQUIRE_ETCD=1).
+        .testTarget(
+            name: "OJSClusterTests",
+            dependencies: [
+                "OJSCluster", "OJSCore", "OJSSimulation",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "OJSReplicationTests",
             dependencies: ["OJSReplication", "OJSStore", "OJSCore", "CSQLite", .product(name: "Logging", package: "swift-log")],

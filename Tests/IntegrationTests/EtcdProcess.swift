@@ -1,0 +1,1 @@
+../OJSClusterTests/EtcdProcess.swift
