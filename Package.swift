@@ -70,7 +70,7 @@ let package = Package(
         .target(
             name: "OJSServer",
             dependencies: [
-                "OJSCore", "OJSStore", "OJSReplication",
+                "OJSCore", "OJSStore", "OJSReplication", "OJSCluster",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

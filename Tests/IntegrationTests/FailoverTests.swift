@@ -16,9 +16,7 @@ final class FailoverTests: XCTestCase {
     var cluster: NodeCluster!
 
     override func setUp() async throws {
-        _ = try EtcdServer.requireInstalled()
-        cluster = try NodeCluster()
-        try await cluster.etcd.start()
+        cluster = try await NodeCluster()
     }
 
     override func tearDown() async throws {

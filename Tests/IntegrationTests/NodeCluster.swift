@@ -7,14 +7,15 @@ import XCTest
 /// off from etcd.
 final class NodeCluster {
     let root: URL
-    let etcd: EtcdServer
+    let etcd: EtcdProcess
     let cluster = "test"
     private(set) var nodes: [String: ServerProcess] = [:]
     private(set) var names: [String] = []
 
-    init() throws {
+    /// Starts the etcd (the test is skipped when etcd is not installed, unless required).
+    init() async throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("ojs-nodes-\(UUID().uuidString)")
-        etcd = try EtcdServer(root: root)
+        etcd = try await EtcdProcess.start()
     }
 
     /// Adds (and starts) a node; `etcdURL` defaults to the etcd itself.
@@ -29,7 +30,7 @@ final class NodeCluster {
     {
         let node = try ServerProcess(
             dataDir: root.appendingPathComponent(name),
-            command: ["node", "--etcd", etcdURL ?? etcd.url, "--cluster", cluster, "--region", name],
+            command: ["node", "--etcd", etcdURL ?? etcd.endpoint, "--cluster", cluster, "--region", name],
             extraArguments: arguments,
             environment: environment
         )

@@ -1,3 +1,4 @@
+import OJSCluster
 import Foundation
 import Logging
 import OJSReplication
@@ -25,7 +26,7 @@ extension NodeRuntime {
             let opened = try Store(configuration: configuration)
             store = opened
             let coordination = self.coordination
-            opened.writer?.gate.install { coordination.mayCommit(nowMs: MonotonicClock.millis()) }
+            opened.writer?.gate.install { coordination.mayCommit(nowMs: ClusterMemberConfig.systemMonotonicMs()) }
             let source = try await settings.attachSource(opened, directory.logDirectory)
             _ = try? await opened.resealPushSecrets()
             if try await !coordination.hasHistory() { try await coordination.markHistory() }

@@ -1,3 +1,4 @@
+import OJSCluster
 import AsyncHTTPClient
 import Foundation
 import Hummingbird
@@ -144,7 +145,7 @@ public final class NodeRuntime: Sendable {
         note(observation)
         switch role {
         case .primary(let term):
-            if !coordination.mayCommit(nowMs: MonotonicClock.millis()) {
+            if !coordination.mayCommit(nowMs: ClusterMemberConfig.systemMonotonicMs()) {
                 return await stepDown(term, reason: "its lease can no longer be renewed in time")
             }
             if case .some(let leader) = known, leader?.name != settings.name || leader?.epoch != term.leader.epoch {
