@@ -28,6 +28,12 @@ struct Replica: AsyncParsableCommand {
     var dataDir: String = Env.string("OJS_DATA_DIR") ?? ""
 
     @Option(
+        name: .customLong("database-name"),
+        help: "The copy's file name in the data directory; a failover node uses ojs.db in both roles (env OJS_DATABASE_NAME)."
+    )
+    var databaseName: String = Env.string("OJS_DATABASE_NAME") ?? ReplicaApplier.defaultDatabaseName
+
+    @Option(
         name: .customLong("consistency-wait-ms"),
         help: ArgumentHelp(
             "How long a read waits for this copy to reach its bookmark or staleness "
@@ -64,6 +70,7 @@ struct Replica: AsyncParsableCommand {
         guard ReplicaRegistry.isValidRegion(region) else {
             throw ValidationError("--region must be 1-\(ReplicaRegistry.maxRegionLength) ASCII letters, digits, '-', '_' or '.'.")
         }
+        guard !databaseName.isEmpty, !databaseName.contains("/") else { throw ValidationError("--database-name must be a file name.") }
         guard forwardPoolSize > 0 else { throw ValidationError("--forward-pool-size must be positive.") }
         guard forwardTimeoutMs > 0 else { throw ValidationError("--forward-timeout-ms must be positive.") }
         try LogSetup.validate(logLevel)
@@ -97,7 +104,14 @@ struct Replica: AsyncParsableCommand {
             maxMs: Env.int("OJS_REPLICA_MAX_BACKOFF_MS") ?? ReconnectBackoff.defaultMaxMs
         )
         tailerConfig.maxPendingBytes = (Env.int("OJS_REPLICA_PENDING_KB") ?? tailerConfig.maxPendingBytes >> 10) << 10
-        let applier = try ReplicaApplier(dataDirectory: directory)
+        // The relay log keeps the primary's retention (same variables as `serve`), so this copy,
+        // once promoted, serves as much history as the old primary did.
+        let relayLimits = RelayLogLimits(
+            segmentBytes: Env.int("OJS_REPLICATION_SEGMENT_KB").map { $0 << 10 } ?? ReplicationLog.defaultSegmentBytes,
+            retentionBytes: Env.int("OJS_REPLICATION_RETENTION_KB").map { $0 << 10 } ?? ReplicationLog.defaultRetentionBytes,
+            retentionAgeMs: Env.int("OJS_REPLICATION_RETENTION_HOURS").map { Int64($0) * 3_600_000 } ?? ReplicationLog.defaultRetentionAgeMs
+        )
+        let applier = try ReplicaApplier(dataDirectory: directory, databaseName: databaseName, relayLog: relayLimits)
         let tailer = ReplicaTailer(configuration: tailerConfig, applier: applier, client: client, logger: logger, clock: Store.systemClock)
         logger.info("replica starting", metadata: ["primary": .string(primary), "region": .string(region), "data_dir": .string(directory.path)])
         try await tailer.prepare()

@@ -23,9 +23,11 @@ public enum ReplicationProtocol {
         /// Where a replica in `region` posts its position.
         public static func position(region: String) -> String { "/ojs/v1/replication/replicas/\(region)/position" }
 
-        /// The stream request for a replica at `after` on `generation`.
-        public static func stream(after: TxID, generation: Generation, region: String) -> String {
-            "\(stream)?\(Query.after)=\(after)&\(Query.generation)=\(generation.text)&\(Query.region)=\(region)"
+        /// The stream request for a replica at `after` on `generation`, whose record chain
+        /// there is `checksum` (nil: a replica that does not say, before the divergence check).
+        public static func stream(after: TxID, generation: Generation, region: String, checksum: UInt32? = nil) -> String {
+            let path = "\(stream)?\(Query.after)=\(after)&\(Query.generation)=\(generation.text)&\(Query.region)=\(region)"
+            return checksum.map { path + "&\(Query.checksum)=\($0)" } ?? path
         }
     }
 
@@ -34,6 +36,10 @@ public enum ReplicationProtocol {
         public static let after = "after"
         public static let generation = "generation"
         public static let region = "region"
+        /// The chain checksum after `after` (decimal): lets the primary tell a copy that
+        /// diverged within the same generation (an old primary's unshipped tail, overwritten
+        /// by a promoted replica's own commits) from one that follows it.
+        public static let checksum = "checksum"
     }
 
     /// Content types of the two binary bodies.
@@ -71,7 +77,7 @@ public enum ReplicationProtocol {
     /// `RefusalStatus`).
     public static func errorCode(for refusal: StreamRefusal) -> OJSError.Code {
         switch refusal {
-        case .generationMismatch, .ahead: return .generationMismatch
+        case .generationMismatch, .ahead, .diverged: return .generationMismatch
         case .snapshotRequired: return .snapshotRequired
         }
     }

@@ -148,7 +148,12 @@ extension ReplicaTailer {
     /// goes silent (heartbeats arrive every second).
     func tail() async throws {
         guard let position = applier.position else { return }
-        let path = ReplicationProtocol.Path.stream(after: position.txid, generation: position.generation, region: configuration.region)
+        let path = ReplicationProtocol.Path.stream(
+            after: position.txid,
+            generation: position.generation,
+            region: configuration.region,
+            checksum: position.checksum
+        )
         let response = try await client.execute(request(path), deadline: .distantFuture)
         guard response.status.code == 200 else {
             let body = try await response.body.collect(upTo: 1 << 16)

@@ -76,8 +76,10 @@ public final class ReplicaTailer: Sendable {
         }
     }
 
-    /// Bootstraps if needed; returns once the copy can serve reads.
+    /// Bootstraps if needed; returns once the copy can serve reads. An existing copy is first
+    /// checked against the primary (`verifyCopy`).
     public func prepare() async throws {
+        if applier.hasCopy { await verifyCopy() }
         var attempt = 0
         while !applier.hasCopy {
             do {

@@ -65,8 +65,15 @@ extension OJSAPI {
                 }
                 generation = parsed
             }
+            var checksum: UInt32?
+            if let c = request.queryString(ReplicationProtocol.Query.checksum) {
+                guard let parsed = UInt32(c) else {
+                    throw OJSError.invalid("Query parameter 'checksum' must be a decimal 32-bit checksum.", field: "checksum")
+                }
+                checksum = parsed
+            }
             do throws(StreamRefusal) {
-                try source.checkStart(after: after, generation: generation)
+                try source.checkStart(after: after, generation: generation, checksum: checksum)
             } catch {
                 throw Self.refusal(error)
             }
@@ -234,6 +241,12 @@ extension OJSAPI {
             )
         case .ahead(let last):
             return OJSError(code, "The position is past this primary's last txid \(last).", details: ["last_txid": .int(Int64(last))])
+        case .diverged(let txid):
+            return OJSError(
+                code,
+                "The copy's history differs from this primary's at txid \(txid); bootstrap again from a snapshot.",
+                details: ["txid": .int(Int64(txid))]
+            )
         }
     }
 }
