@@ -34,7 +34,13 @@ public enum PrimaryServer {
         )
         router.add(middleware: CanonicalPathMiddleware())
         router.add(middleware: AuthMiddleware(apiKeys: config.apiKeys, replicationKeys: config.replicationKeys))
-        OJSAPI(
+        // Inside OJSMiddleware, so a sync timeout is rendered as an OJS error and the answer's
+        // bookmark is taken after the wait; absent without --sync-replicas.
+        let sync = config.sync.isEnabled && replication != nil ? SyncQuorum(required: config.sync.replicas, logger: logger) : nil
+        if let sync, let writer {
+            router.add(middleware: SyncMiddleware(quorum: sync, policy: config.sync, position: { writer.position.txid }, metrics: metrics))
+        }
+        var api = OJSAPI(
             store: store,
             config: config,
             health: health,
@@ -42,7 +48,9 @@ public enum PrimaryServer {
             metrics: metrics,
             tracing: config.tracing ? JobTracing() : nil,
             push: push
-        ).register(on: router)
+        )
+        api.sync = sync
+        api.register(on: router)
         return router
     }
 
