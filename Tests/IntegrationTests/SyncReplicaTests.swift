@@ -132,6 +132,36 @@ final class SyncReplicaTests: XCTestCase {
         XCTAssertEqual(read.headers["ojs-served-by"], "replica/eu")
     }
 
+    /// Acknowledgements count only from a region with an open stream, for the primary's
+    /// history and for a txid it has shipped; anything else is refused and recorded nowhere.
+    func testAcknowledgementsAreAcceptedOnlyForAnOpenStreamOfTheCurrentHistory() async throws {
+        let cluster = try Cluster(primaryEnvironment: ["OJS_SYNC_REPLICAS": "1"])
+        defer { cluster.stop() }
+        try await cluster.start(replicas: ["eu"])
+        let status = try await HTTP.exchange("GET", cluster.primary.baseURL + "/ojs/v1/replication/status").json
+        guard let generation = status["generation"] as? String, let txid = status["txid"] as? Int else {
+            throw TestFailure("no generation: \(status)")
+        }
+        func ack(_ region: String, _ txid: Int, _ generation: String) async throws -> HTTP.Exchange {
+            try await HTTP.exchange(
+                "POST",
+                cluster.primary.baseURL + "/ojs/v1/replication/replicas/\(region)/ack",
+                json: #"{"durable_txid":\#(txid),"generation":"\#(generation)"}"#
+            )
+        }
+        let stranger = try await ack("nowhere", txid, generation)
+        XCTAssertEqual(stranger.status, 409, "\(stranger.json)")
+        XCTAssertEqual((stranger.json["error"] as? [String: Any])?["code"] as? String, "conflict")
+        let otherHistory = try await ack("eu", txid, "00000000-0000-0000-0000-000000000000")
+        XCTAssertEqual((otherHistory.json["error"] as? [String: Any])?["code"] as? String, "x_generation_mismatch", "\(otherHistory.json)")
+        let future = try await ack("eu", txid + 1000, generation)
+        XCTAssertEqual(future.status, 400, "a txid the primary never shipped: \(future.json)")
+        let accepted = try await ack("eu", txid, generation)
+        XCTAssertEqual(accepted.status, 200, "\(accepted.json)")
+        let sync = try await sync(cluster)
+        XCTAssertEqual(sync["connected"] as? Int, 1, "only eu counts: \(sync)")
+    }
+
     /// The primary's `sync` object from its replication status.
     private func sync(_ cluster: Cluster) async throws -> [String: Any] {
         let status = try await HTTP.exchange("GET", cluster.primary.baseURL + "/ojs/v1/replication/status").json
