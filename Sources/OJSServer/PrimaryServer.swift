@@ -13,7 +13,8 @@ public enum PrimaryServer {
         logger: Logger,
         replication: ReplicationSource? = nil,
         metrics: OJSMetrics = OJSMetrics(),
-        push: PushDispatcher? = nil
+        push: PushDispatcher? = nil,
+        sync givenSync: SyncQuorum? = nil
     ) -> Router<OJSRequestContext> {
         let router = Router(context: OJSRequestContext.self)
         let health = HealthState()
@@ -34,7 +35,16 @@ public enum PrimaryServer {
         )
         router.add(middleware: CanonicalPathMiddleware())
         router.add(middleware: AuthMiddleware(apiKeys: config.apiKeys, replicationKeys: config.replicationKeys))
-        OJSAPI(
+        // Inside OJSMiddleware, so a sync timeout is rendered as an OJS error and the answer's
+        // bookmark is taken after the wait; absent without --sync-replicas. A caller that wants
+        // to watch the quorum (a failover controller) passes its own, built with
+        // `required: config.sync.replicas`.
+        let sync =
+            config.sync.isEnabled && replication != nil ? givenSync ?? SyncQuorum(required: config.sync.replicas, logger: logger) : nil
+        if let sync, let writer {
+            router.add(middleware: SyncMiddleware(quorum: sync, policy: config.sync, position: { writer.position.txid }, metrics: metrics))
+        }
+        var api = OJSAPI(
             store: store,
             config: config,
             health: health,
@@ -42,7 +52,9 @@ public enum PrimaryServer {
             metrics: metrics,
             tracing: config.tracing ? JobTracing() : nil,
             push: push
-        ).register(on: router)
+        )
+        api.sync = sync
+        api.register(on: router)
         return router
     }
 
@@ -52,6 +64,7 @@ public enum PrimaryServer {
         config: ServerConfiguration,
         logger: Logger,
         replication: ReplicationSource? = nil,
+        sync: SyncQuorum? = nil,
         services extra: [any Service] = []
     ) -> some ApplicationProtocol {
         let metrics = OJSMetrics()
@@ -72,7 +85,8 @@ public enum PrimaryServer {
             logger: logger,
             replication: replication,
             metrics: metrics,
-            push: config.serverless ? push : nil
+            push: config.serverless ? push : nil,
+            sync: sync
         )
         return Application(
             router: router,

@@ -64,11 +64,15 @@ public struct OJSError: Error, Sendable, Equatable, CustomStringConvertible {
         /// A forwarded request was sent but its answer never came back: it may or may not have
         /// run. Replaying it with the same request id is safe (`docs/consistency.md`).
         case outcomeUnknown = "x_outcome_unknown"
+        /// Synchronous replication: the write committed on the primary, but the required
+        /// replicas did not confirm it in time, so it may not survive a failover. Replaying it
+        /// with the same idempotency key is safe and waits for them again.
+        case syncTimeout = "x_sync_timeout"
 
         public var retryable: Bool {
             switch self {
             case .queuePaused, .rateLimited, .queueFull, .backendError, .unavailable, .requestTimeout, .storageFull,
-                .storageUnavailable, .outcomeUnknown:
+                .storageUnavailable, .outcomeUnknown, .syncTimeout:
                 return true
             default: return false
             }

@@ -23,6 +23,10 @@ struct OJSAPI: Sendable {
     /// Serverless mode's push dispatcher, run by `POST /ojs/v1/admin/tick` (otherwise the
     /// dispatcher is a background service and this is nil).
     var push: PushDispatcher? = nil
+    /// The primary's synchronous-replication quorum, present only with `--sync-replicas` ≥ 1:
+    /// streams feed it and ask their replicas for acknowledgements, and `SyncMiddleware` waits
+    /// on it.
+    var sync: SyncQuorum? = nil
 
     typealias Context = OJSRequestContext
 

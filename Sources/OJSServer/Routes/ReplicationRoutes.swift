@@ -25,6 +25,7 @@ extension OJSAPI {
         }
         guard case .primary(let source?) = role else { return }
         addPositionReportRoute(router, source: source)
+        addAckRoute(router, source: source)
         router.get(RouterPath(ReplicationProtocol.Path.snapshot)) { request, _ in
             let transfer = try await openSnapshot(request, source: source)
             var headers = HTTPFields()
@@ -79,6 +80,7 @@ extension OJSAPI {
             }
             var headers = HTTPFields()
             headers[.contentType] = ReplicationProtocol.MediaType.records
+            if let sync { headers[HTTPField.Name(ReplicationProtocol.Header.syncReplicas)!] = String(sync.required) }
             let clock = store.clock
             let region = request.queryString(ReplicationProtocol.Query.region) ?? "unnamed"
             guard ReplicaRegistry.isValidRegion(region) else {
@@ -93,7 +95,11 @@ extension OJSAPI {
                 body: ResponseBody { writer in
                     // A stream never ends by itself; graceful shutdown ends it so the server
                     // can stop (the replica reconnects when the primary is back).
-                    defer { source.replicas.streamClosed(region: region, now: clock()) }
+                    sync?.streamOpened(region: region, after: after)
+                    defer {
+                        source.replicas.streamClosed(region: region, now: clock())
+                        sync?.streamClosed(region: region)
+                    }
                     let stopping = Mutex(false)
                     try await withGracefulShutdownHandler {
                         var cursor = StreamCursor(txid: after)
@@ -135,6 +141,7 @@ extension OJSAPI {
                 o["compression_ratio"] =
                     s.recordBytes > 0 ? .double((Double(s.capturedWALBytes) / Double(s.recordBytes) * 100).rounded() / 100) : .null
                 o["last_error"] = s.lastError.map { .string($0) } ?? .null
+                o["sync"] = Self.syncJSON(sync?.snapshot, policy: config.sync)
                 o["replicas"] = .array(
                     source.replicas.entries(lastTxid: s.lastTxid, now: now).map { e in
                         [
@@ -163,6 +170,10 @@ extension OJSAPI {
             o["last_error"] = s.lastError.map { .string($0) } ?? .null
             o["stream_closed_by_primary_at"] = s.closedByPrimaryAt.map { .string(Timestamp.format(millis: $0)) } ?? .null
             o["fault"] = s.fault.map(Self.faultJSON) ?? .null
+            o["sync_acks"] = .bool(s.syncAcks)
+            o["acks_sent"] = .int(Int64(s.acksSent))
+            let ack = tailer.status.ackRoundTrip
+            o["ack_round_trip_us"] = ["samples": .int(Int64(ack.count)), "p50": .int(ack.p50), "p99": .int(ack.p99), "max": .int(ack.max)]
             o["pending_bytes"] = .int(Int64(s.pendingBytes))
             o["backpressured"] = .bool(s.backpressured)
             // Answered here, never forwarded: 503 while the copy cannot serve as a healthy
