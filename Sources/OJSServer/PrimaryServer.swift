@@ -14,6 +14,7 @@ public enum PrimaryServer {
         replication: ReplicationSource? = nil,
         metrics: OJSMetrics = OJSMetrics(),
         push: PushDispatcher? = nil,
+        sync givenSync: SyncQuorum? = nil,
         cluster: ClusterView? = nil
     ) -> Router<OJSRequestContext> {
         let router = Router(context: OJSRequestContext.self)
@@ -37,7 +38,16 @@ public enum PrimaryServer {
         )
         router.add(middleware: CanonicalPathMiddleware())
         router.add(middleware: AuthMiddleware(apiKeys: config.apiKeys, replicationKeys: config.replicationKeys))
-        OJSAPI(
+        // Inside OJSMiddleware, so a sync timeout is rendered as an OJS error and the answer's
+        // bookmark is taken after the wait; absent without --sync-replicas. A caller that wants
+        // to watch the quorum (a failover controller) passes its own, built with
+        // `required: config.sync.replicas`.
+        let sync =
+            config.sync.isEnabled && replication != nil ? givenSync ?? SyncQuorum(required: config.sync.replicas, logger: logger) : nil
+        if let sync, let writer {
+            router.add(middleware: SyncMiddleware(quorum: sync, policy: config.sync, position: { writer.position.txid }, metrics: metrics))
+        }
+        var api = OJSAPI(
             store: store,
             config: config,
             health: health,
@@ -46,7 +56,9 @@ public enum PrimaryServer {
             tracing: config.tracing ? JobTracing() : nil,
             push: push,
             cluster: cluster
-        ).register(on: router)
+        )
+        api.sync = sync
+        api.register(on: router)
         return router
     }
 
@@ -56,9 +68,10 @@ public enum PrimaryServer {
         config: ServerConfiguration,
         logger: Logger,
         replication: ReplicationSource? = nil,
+        sync: SyncQuorum? = nil,
         services extra: [any Service] = []
     ) -> some ApplicationProtocol {
-        let parts = makeParts(store: store, config: config, logger: logger, replication: replication, metrics: OJSMetrics())
+        let parts = makeParts(store: store, config: config, logger: logger, replication: replication, metrics: OJSMetrics(), sync: sync)
         return Application(
             router: parts.router,
             server: HTTPServerSettings.server(config),
@@ -76,6 +89,7 @@ public enum PrimaryServer {
         logger: Logger,
         replication: ReplicationSource?,
         metrics: OJSMetrics,
+        sync: SyncQuorum? = nil,
         cluster: ClusterView? = nil
     ) -> (router: Router<OJSRequestContext>, services: [any Service]) {
         // In serverless mode nothing runs between requests: deliveries go out from the tick.
@@ -96,6 +110,7 @@ public enum PrimaryServer {
             replication: replication,
             metrics: metrics,
             push: config.serverless ? push : nil,
+            sync: sync,
             cluster: cluster
         )
         return (router, backgroundServices(store: store, config: config, logger: logger, replication: replication, push: push))

@@ -1,5 +1,6 @@
 import Foundation
 import OJSCore
+import OJSReplication
 
 /// How the HTTP server behaves (storage settings live in `StoreConfiguration`).
 public struct ServerConfiguration: Sendable {
@@ -79,6 +80,9 @@ public struct ServerConfiguration: Sendable {
     /// carries an idempotency key) when the connection breaks; the waits between are 100,
     /// 200 and 400 ms, so a broken connection costs under a second.
     public var forwardAttempts = 4
+    /// Synchronous replicas (`--sync-replicas`, `--sync-timeout-ms`, `--sync-degrade`): off by
+    /// default (0 replicas), which leaves the request path exactly as it is without them.
+    public var sync = SyncPolicy()
 
     /// A replica's port when none is given: one above the primary's, so both run on one host.
     public static let defaultReplicaPort = 8081

@@ -53,6 +53,9 @@ struct Node: AsyncParsableCommand {
     @OptionGroup(title: "Writer (while leading)")
     var writer: WriterOptions
 
+    @OptionGroup(title: "Synchronous replicas (while leading)")
+    var sync: SyncOptions
+
     @OptionGroup(title: "Reads and forwarding (while following)")
     var reads: ReplicaReadOptions
 
@@ -96,6 +99,7 @@ struct Node: AsyncParsableCommand {
         config.testMode = testModeFlag || Env.bool("OJS_TEST_MODE")
         limits.apply(to: &config)
         writer.apply(to: &config)
+        sync.apply(to: &config)
         reads.apply(to: &config)
         config.replicationKeys = ServerConfiguration.parseKeys(Env.string("OJS_REPLICATION_KEY"))
         config.apiKeys = ServerConfiguration.parseKeys(Env.string("OJS_API_KEY"))
@@ -119,7 +123,7 @@ struct Node: AsyncParsableCommand {
         }
         let replicationKey = config.replicationKeys.first
         let name = region
-        let settings = NodeRuntime.Settings(
+        var settings = NodeRuntime.Settings(
             name: name,
             advertiseURL: advertise.hasSuffix("/") ? String(advertise.dropLast()) : advertise,
             directory: directory,
@@ -128,6 +132,7 @@ struct Node: AsyncParsableCommand {
             attachSource: { store, logDirectory in try await ReplicationLogOptions.attach(store: store, directory: logDirectory, logger: logger) },
             tailer: { url in TailerOptions.configuration(primaryURL: url, region: name, replicationKey: replicationKey) }
         )
+        settings.relayLimits = ReplicationLogOptions.relayLimits()
         let coordination = EtcdCoordination(
             endpoints: endpoints,
             cluster: cluster,
@@ -145,7 +150,7 @@ struct Node: AsyncParsableCommand {
             metadata: [
                 "cluster": .string(cluster), "region": .string(region), "advertise": .string(settings.advertiseURL),
                 "etcd": .string(endpoints.joined(separator: ",")), "data_dir": .string(dataDir),
-                "lease_ttl_ms": .stringConvertible(leaseTTLms),
+                "lease_ttl_ms": .stringConvertible(leaseTTLms), "sync_replicas": .stringConvertible(config.sync.replicas),
             ]
         )
         let app = NodeServer.makeApplication(runtime: runtime, config: config, logger: logger, services: exporter.map { [$0] } ?? [])

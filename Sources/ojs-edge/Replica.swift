@@ -27,6 +27,12 @@ struct Replica: AsyncParsableCommand {
     @Option(name: .customLong("data-dir"), help: "Directory for the replica's copy (env OJS_DATA_DIR; default ./data/replica-<region>).")
     var dataDir: String = Env.string("OJS_DATA_DIR") ?? ""
 
+    @Option(
+        name: .customLong("database-name"),
+        help: "The copy's file name in the data directory; a failover node uses ojs.db in both roles (env OJS_DATABASE_NAME)."
+    )
+    var databaseName: String = Env.string("OJS_DATABASE_NAME") ?? ReplicaApplier.defaultDatabaseName
+
     @OptionGroup(title: "Reads and forwarding")
     var reads: ReplicaReadOptions
 
@@ -42,6 +48,7 @@ struct Replica: AsyncParsableCommand {
         guard ReplicaRegistry.isValidRegion(region) else {
             throw ValidationError("--region must be 1-\(ReplicaRegistry.maxRegionLength) ASCII letters, digits, '-', '_' or '.'.")
         }
+        guard !databaseName.isEmpty, !databaseName.contains("/") else { throw ValidationError("--database-name must be a file name.") }
         try LogSetup.validate(logLevel)
     }
 
@@ -64,7 +71,7 @@ struct Replica: AsyncParsableCommand {
         // The replication stream's client; forwarded requests have their own (`forwardClient`).
         let client = HTTPClient.shared
         let tailerConfig = TailerOptions.configuration(primaryURL: primary, region: region, replicationKey: config.replicationKeys.first)
-        let applier = try ReplicaApplier(dataDirectory: directory)
+        let applier = try ReplicaApplier(dataDirectory: directory, databaseName: databaseName, relayLog: ReplicationLogOptions.relayLimits())
         let tailer = ReplicaTailer(configuration: tailerConfig, applier: applier, client: client, logger: logger, clock: Store.systemClock)
         logger.info("replica starting", metadata: ["primary": .string(primary), "region": .string(region), "data_dir": .string(directory.path)])
         try await tailer.prepare()

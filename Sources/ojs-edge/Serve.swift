@@ -40,6 +40,9 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup(title: "Scheduling")
     var scheduling: SchedulingOptions
 
+    @OptionGroup(title: "Synchronous replicas")
+    var sync: SyncOptions
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env OJS_LOG_LEVEL).")
     var logLevel: String = Env.string("OJS_LOG_LEVEL") ?? LogSetup.defaultLevel
 
@@ -66,6 +69,7 @@ struct Serve: AsyncParsableCommand {
         config.port = port
         config.testMode = testMode
         limits.apply(to: &config)
+        sync.apply(to: &config)
         config.replicationKeys = ServerConfiguration.parseKeys(Env.string("OJS_REPLICATION_KEY"))
         config.apiKeys = ServerConfiguration.parseKeys(Env.string("OJS_API_KEY"))
         writer.apply(to: &config)
@@ -134,7 +138,7 @@ struct Serve: AsyncParsableCommand {
             metadata: [
                 "host": .string(host), "port": .stringConvertible(port), "database": .string(storeConfig.path),
                 "synchronous": .string(storeConfig.synchronous.rawValue), "test_mode": .stringConvertible(testMode),
-                "serverless": .stringConvertible(config.serverless),
+                "serverless": .stringConvertible(config.serverless), "sync_replicas": .stringConvertible(config.sync.replicas),
             ]
         )
         if let pushConfig {

@@ -80,9 +80,11 @@ final class SnapshotBootstrapTests: XCTestCase {
         let cluster = try Cluster()
         defer { cluster.stop() }
         try await cluster.start(replicas: [])
+        // The relay log keeps about 2 MiB (1 MiB segments), so the disk's budget is the copy's.
         let replica = try ServerProcess(
             dataDir: mountPoint.appendingPathComponent("data"),
-            command: ["replica", "--primary", cluster.primary.baseURL, "--region", "full"]
+            command: ["replica", "--primary", cluster.primary.baseURL, "--region", "full"],
+            environment: ["OJS_REPLICATION_SEGMENT_KB": "1024", "OJS_REPLICATION_RETENTION_KB": "2048"]
         )
         try await replica.start()
         defer { replica.terminate() }

@@ -41,9 +41,6 @@ extension ReplicationLogTests {
         do {
             let log = try ReplicationLog(directory: directory)
             for record in try F.chain(generation: log.generation, count: 3) { try log.append(record) }
-            XCTAssertThrowsError(try log.reset(generation: log.generation)) {
-                guard case ReplicationLogError.badConfiguration = $0 else { return XCTFail("\($0)") }
-            }
             try log.reset(generation: fresh, lastTxid: 100)
             XCTAssertEqual(
                 log.stats,
@@ -117,5 +114,53 @@ extension ReplicationLogTests {
         XCTAssertThrowsError(try ReplicationLog(directory: directory, segmentBytes: 0)) {
             guard case ReplicationLogError.badConfiguration = $0 else { return XCTFail("\($0)") }
         }
+    }
+
+    /// A relay log restarted at a snapshot's position (G, S, C) in the history it already
+    /// follows: the start survives a reopen, checksum(at: S) is C, and the next record must
+    /// chain from C. Generation files without a start checksum stay readable.
+    func testResetToTheSameGenerationStartsAfterATxidWithAChecksum() throws {
+        let directory = newDirectory()
+        let generation: Generation
+        let tail: [EncodedRecord]
+        do {
+            let log = try ReplicationLog(directory: directory, segmentBytes: 1)
+            generation = log.generation
+            let history = try F.chain(generation: generation, count: 12)
+            for record in history.prefix(4) { try log.append(record) }
+            let start = history[8]
+            try log.reset(generation: generation, lastTxid: start.txid, checksum: start.checksum)
+            XCTAssertEqual(
+                log.stats,
+                .init(generation: generation, firstTxid: 0, lastTxid: 9, lastChecksum: start.checksum, totalBytes: 0, segmentCount: 0)
+            )
+            XCTAssertEqual(try segmentNames(directory), [])
+            tail = Array(history[9...])
+            XCTAssertThrowsError(try log.append(try F.chain(generation: generation, count: 1, first: 10, previous: 0)[0])) {
+                guard case ReplicationLogError.chainBroken = $0 else { return XCTFail("\($0)") }
+            }
+        }
+        let text = try String(contentsOf: directory.appendingPathComponent("generation"), encoding: .utf8)
+        XCTAssertEqual(text, generation.text + "\nstart-after-txid 9\nstart-checksum \(tail[0].previousChecksum)\n")
+        do {
+            let log = try ReplicationLog(directory: directory, segmentBytes: 1)
+            XCTAssertEqual(log.lastTxid, 9)
+            XCTAssertEqual(log.lastChecksum, tail[0].previousChecksum)
+            XCTAssertEqual(try log.checksum(at: 9), tail[0].previousChecksum)
+            for record in tail { try log.append(record) }
+        }
+        let log = try ReplicationLog(directory: directory)
+        XCTAssertEqual(log.firstTxid, 10)
+        XCTAssertEqual(log.lastTxid, 12)
+        XCTAssertEqual(try log.checksum(at: 9), tail[0].previousChecksum, "the start-after point, now from the segment")
+        XCTAssertEqual(try log.records(after: 9, maxBytes: .max), tail)
+
+        // A file written before start checksums existed.
+        let old = newDirectory()
+        try FileManager.default.createDirectory(at: old, withIntermediateDirectories: true)
+        try (generation.text + "\nstart-after-txid 7\n").write(to: old.appendingPathComponent("generation"), atomically: true, encoding: .utf8)
+        let reopened = try ReplicationLog(directory: old)
+        XCTAssertEqual(reopened.lastTxid, 7)
+        XCTAssertEqual(reopened.lastChecksum, 0)
     }
 }

@@ -67,11 +67,15 @@ public struct OJSError: Error, Sendable, Equatable, CustomStringConvertible {
         /// Failover: this node is not (or no longer) the cluster's primary and cannot commit
         /// the write; the cluster's new primary can (`docs/failover.md`).
         case notPrimary = "not_primary"
+        /// Synchronous replication: the write committed on the primary, but the required
+        /// replicas did not confirm it in time, so it may not survive a failover. Replaying it
+        /// with the same idempotency key is safe and waits for them again.
+        case syncTimeout = "x_sync_timeout"
 
         public var retryable: Bool {
             switch self {
             case .queuePaused, .rateLimited, .queueFull, .backendError, .unavailable, .requestTimeout, .storageFull,
-                .storageUnavailable, .outcomeUnknown, .notPrimary:
+                .storageUnavailable, .outcomeUnknown, .syncTimeout, .notPrimary:
                 return true
             default: return false
             }

@@ -18,8 +18,9 @@ struct ReadSpan: Sendable {
 /// Everything `ReplicationLog` guards with its mutex.
 struct LogState: Sendable {
     var generation: Generation
-    /// The txid this history starts after (see `GenerationFile`); its chain value is 0.
+    /// The txid this history starts after (see `GenerationFile`), and the chain value there.
     var startsAfter: UInt64
+    var startChecksum: UInt32
     /// Oldest first; every segment holds at least one record.
     var segments: [LogSegment]
     var recoveredTailBytes: Int
@@ -42,14 +43,22 @@ struct LogState: Sendable {
     /// End of the open transaction's bytes in the newest segment.
     var openEnd: Int?
 
-    init(generation: Generation, startsAfter: UInt64, segments: [LogSegment], recoveredTailBytes: Int, syncIntervalMs: Int64 = 0) {
+    init(
+        generation: Generation,
+        startsAfter: UInt64,
+        startChecksum: UInt32 = 0,
+        segments: [LogSegment],
+        recoveredTailBytes: Int,
+        syncIntervalMs: Int64 = 0
+    ) {
         self.syncIntervalMs = syncIntervalMs
         self.generation = generation
         self.startsAfter = startsAfter
+        self.startChecksum = startChecksum
         self.segments = segments
         self.recoveredTailBytes = recoveredTailBytes
         self.lastTxid = segments.last?.lastTxid ?? startsAfter
-        self.lastChecksum = segments.last?.lastChecksum ?? 0
+        self.lastChecksum = segments.last?.lastChecksum ?? startChecksum
     }
 
     var totalBytes: Int { segments.reduce(0) { $0 + $1.size } }

@@ -37,6 +37,15 @@ public final class ReplicationLog: Sendable {
     private let path: String
     private let generationPath: String
     private let state: Mutex<LogState>
+    /// Descriptor of `<directory>/lock`, holding a POSIX record lock for this instance's life:
+    /// a second process (a server, `ojs-edge promote`) opening the same log fails with
+    /// `.inUse` instead of appending beside it. POSIX locks belong to the process, so a
+    /// process may open its own log twice (tests do), and the kernel drops the lock when the
+    /// process dies, even by kill -9.
+    private let lockDescriptor: Int32
+
+    /// The lock file's name inside the log directory.
+    public static let lockFileName = "lock"
 
     /// Opens (creating if needed) the log in `directory`, recovering from a crash: a torn
     /// record at the end of the newest segment is truncated so appends continue cleanly.
@@ -66,6 +75,7 @@ public final class ReplicationLog: Sendable {
         self.generationPath = path + "/generation"
 
         try SegmentIO.makeDirectories(path)
+        lockDescriptor = try Self.lock(path + "/" + Self.lockFileName)
         let file: GenerationFile
         if SegmentIO.exists(generationPath) {
             file = try GenerationFile.read(at: generationPath)
@@ -77,11 +87,23 @@ public final class ReplicationLog: Sendable {
             file = GenerationFile(generation: .random(), startsAfter: 0)
             try file.write(to: generationPath, directory: path)
         }
-        let recovered = try SegmentRecovery.recover(directory: path, generation: file.generation, startsAfter: file.startsAfter)
+        let recovered: SegmentRecovery.Result
+        do {
+            recovered = try SegmentRecovery.recover(
+                directory: path,
+                generation: file.generation,
+                startsAfter: file.startsAfter,
+                startChecksum: file.startChecksum
+            )
+        } catch {
+            SegmentIO.closeFile(lockDescriptor)
+            throw error
+        }
         state = Mutex(
             LogState(
                 generation: file.generation,
                 startsAfter: file.startsAfter,
+                startChecksum: file.startChecksum,
                 segments: recovered.segments,
                 recoveredTailBytes: recovered.truncatedBytes,
                 syncIntervalMs: syncIntervalMs
@@ -91,6 +113,19 @@ public final class ReplicationLog: Sendable {
 
     deinit {
         state.withLock { $0.closeWriter() }
+        SegmentIO.closeFile(lockDescriptor)
+    }
+
+    /// Takes the directory's lock without waiting (see `lockDescriptor`).
+    private static func lock(_ lockPath: String) throws -> Int32 {
+        let fd = try SegmentIO.openFile(lockPath, O_RDWR | O_CREAT)
+        guard lockf(fd, F_TLOCK, 0) == 0 else {
+            let code = errno
+            SegmentIO.closeFile(fd)
+            if code == EAGAIN || code == EACCES { throw ReplicationLogError.inUse(lock: lockPath) }
+            throw ReplicationLogError.io(operation: "lockf", path: lockPath, errno: code)
+        }
+        return fd
     }
 
     // MARK: - Stats
@@ -168,31 +203,42 @@ public final class ReplicationLog: Sendable {
         try state.withLock { try $0.syncIfDue() }
     }
 
-    /// Starts a new history `generation` whose first transaction will be `lastTxid + 1`,
-    /// chaining from checksum 0 (`lastTxid` 0: a history from txid 1). The generation is
-    /// persisted first, then every segment is deleted; if that is interrupted, reopening
-    /// finishes it (segments of another generation are dropped on open), and until then this
-    /// instance refuses appends. The generation must be new: reusing the current one would
-    /// make an interrupted reset indistinguishable from the history it replaces.
-    public func reset(generation: Generation, lastTxid: TxID = 0) throws {
+    /// Starts a history `generation` whose first transaction will be `lastTxid + 1`, chaining
+    /// from `checksum` (`lastTxid` 0 and checksum 0: a history from txid 1).
+    ///
+    /// A new generation is persisted first, then every segment is deleted; if that is
+    /// interrupted, reopening finishes it (segments of another generation are dropped on open),
+    /// and until then this instance refuses appends. The same generation (a replica's relay log
+    /// restarting at a snapshot's position in the history it already follows) deletes the
+    /// segments first, oldest first, and only then rewrites the start: an interruption leaves a
+    /// retention-trimmed suffix of the old history, which the caller sees does not end where it
+    /// wanted and resets again.
+    public func reset(generation: Generation, lastTxid: TxID = 0, checksum: UInt32 = 0) throws {
         try state.withLock { state in
-            guard generation != state.generation else {
-                throw ReplicationLogError.badConfiguration("reset needs a generation other than the current \(generation)")
-            }
             state.closeWriter()
             state.parts = PartSequence()
             state.openEnd = nil
-            try GenerationFile(generation: generation, startsAfter: lastTxid).write(to: generationPath, directory: path)
-            state.generation = generation
-            state.startsAfter = lastTxid
+            let file = GenerationFile(generation: generation, startsAfter: lastTxid, startChecksum: checksum)
+            let sameGeneration = generation == state.generation
+            if !sameGeneration {
+                try file.write(to: generationPath, directory: path)
+                state.generation = generation
+            }
             state.broken = "reset to \(generation) did not finish deleting old segments"
             while let oldest = state.segments.first {
                 try SegmentIO.removeFile(oldest.path)
                 state.segments.removeFirst()
             }
             try SegmentIO.syncDirectory(path)
+            // Debris of a transaction whose parts were being appended: not in `segments`.
+            for name in try SegmentIO.list(path) where name.hasSuffix(LogSegment.suffix) {
+                try SegmentIO.removeFile(path + "/" + name)
+            }
+            if sameGeneration { try file.write(to: generationPath, directory: path) }
+            state.startsAfter = lastTxid
+            state.startChecksum = checksum
             state.lastTxid = lastTxid
-            state.lastChecksum = 0
+            state.lastChecksum = checksum
             state.broken = nil
         }
     }

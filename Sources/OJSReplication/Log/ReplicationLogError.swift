@@ -24,6 +24,8 @@ public enum ReplicationLogError: Error, Sendable, Equatable, CustomStringConvert
     /// An earlier write or fsync failed in a way that leaves the file's contents uncertain, so
     /// the log refuses further appends until it is reopened (which re-runs tail recovery).
     case unusable(String)
+    /// Another process has this log open (a running server): `lock` names the file it holds.
+    case inUse(lock: String)
 
     public var description: String {
         switch self {
@@ -41,6 +43,7 @@ public enum ReplicationLogError: Error, Sendable, Equatable, CustomStringConvert
         case .badConfiguration(let why): return "bad replication log configuration: \(why)"
         case .io(let op, let path, let errno): return "\(op) \(path) failed: errno \(errno)"
         case .unusable(let why): return "replication log unusable until reopened: \(why)"
+        case .inUse(let lock): return "another process holds \(lock): the data directory is in use"
         }
     }
 }

@@ -20,8 +20,8 @@ enum SegmentRecovery {
     }
 
     /// - Parameter startsAfter: the txid the history starts after; no segment may begin at or
-    ///   before it, and a segment beginning right after it must chain from 0.
-    static func recover(directory: String, generation: Generation, startsAfter: UInt64) throws -> Result {
+    ///   before it, and a segment beginning right after it must chain from `startChecksum`.
+    static func recover(directory: String, generation: Generation, startsAfter: UInt64, startChecksum: UInt32 = 0) throws -> Result {
         let named = try segmentFiles(in: directory)
         var result = Result(segments: [], truncatedBytes: 0)
         var directoryChanged = false
@@ -59,7 +59,7 @@ enum SegmentRecovery {
                     reason: "starts at txid \(oldest.firstTxid), but the history starts after \(startsAfter)"
                 )
             }
-            if oldest.firstTxid == startsAfter &+ 1 { expectedPrevious = 0 }
+            if oldest.firstTxid == startsAfter &+ 1 { expectedPrevious = startChecksum }
         }
         for (index, file) in live.enumerated() {
             let isNewest = index == live.count - 1

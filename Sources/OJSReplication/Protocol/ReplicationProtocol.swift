@@ -23,9 +23,18 @@ public enum ReplicationProtocol {
         /// Where a replica in `region` posts its position.
         public static func position(region: String) -> String { "/ojs/v1/replication/replicas/\(region)/position" }
 
-        /// The stream request for a replica at `after` on `generation`.
-        public static func stream(after: TxID, generation: Generation, region: String) -> String {
-            "\(stream)?\(Query.after)=\(after)&\(Query.generation)=\(generation.text)&\(Query.region)=\(region)"
+        /// Route pattern of the synchronous acknowledgement (`:region` is the replica's region).
+        public static let ackRoute = "/ojs/v1/replication/replicas/:region/ack"
+
+        /// Where a replica in `region` acknowledges what it durably received, when the stream
+        /// asked for acknowledgements (`Header.syncReplicas`).
+        public static func ack(region: String) -> String { "/ojs/v1/replication/replicas/\(region)/ack" }
+
+        /// The stream request for a replica at `after` on `generation`, whose record chain
+        /// there is `checksum` (nil: a replica that does not say, before the divergence check).
+        public static func stream(after: TxID, generation: Generation, region: String, checksum: UInt32? = nil) -> String {
+            let path = "\(stream)?\(Query.after)=\(after)&\(Query.generation)=\(generation.text)&\(Query.region)=\(region)"
+            return checksum.map { path + "&\(Query.checksum)=\($0)" } ?? path
         }
     }
 
@@ -34,6 +43,10 @@ public enum ReplicationProtocol {
         public static let after = "after"
         public static let generation = "generation"
         public static let region = "region"
+        /// The chain checksum after `after` (decimal): lets the primary tell a copy that
+        /// diverged within the same generation (an old primary's unshipped tail, overwritten
+        /// by a promoted replica's own commits) from one that follows it.
+        public static let checksum = "checksum"
     }
 
     /// Content types of the two binary bodies.
@@ -47,6 +60,10 @@ public enum ReplicationProtocol {
         public static let snapshotTxid = "OJS-Snapshot-Txid"
         /// The snapshot's id, which a resumed download names (`?id=…&from_chunk=…`).
         public static let snapshotId = "OJS-Snapshot-Id"
+        /// On a stream response: the primary answers writes only once this many replicas
+        /// acknowledged them. A replica that sees it (any value ≥ 1) applies each record as
+        /// it arrives, without the batching window, and posts `Ack` after every apply.
+        public static let syncReplicas = "OJS-Sync-Replicas"
     }
 
     /// The HTTP statuses of the two refusals that let a replica discard its copy. They are part
@@ -71,7 +88,7 @@ public enum ReplicationProtocol {
     /// `RefusalStatus`).
     public static func errorCode(for refusal: StreamRefusal) -> OJSError.Code {
         switch refusal {
-        case .generationMismatch, .ahead: return .generationMismatch
+        case .generationMismatch, .ahead, .diverged: return .generationMismatch
         case .snapshotRequired: return .snapshotRequired
         }
     }
@@ -126,6 +143,37 @@ public enum ReplicationProtocol {
         public struct ParseFailure: Error, Sendable {
             public let field: String
             public let message: String
+        }
+    }
+}
+
+extension ReplicationProtocol {
+    /// The body of `POST …/replicas/:region/ack`: every transaction up to `durableTxid` of
+    /// `generation` is on the replica's disk (applied, after an fsync), so the primary may
+    /// count it toward the synchronous quorum.
+    public struct Ack: Sendable, Equatable {
+        public var durableTxid: TxID
+        public var generation: String
+
+        public init(durableTxid: TxID, generation: String) {
+            self.durableTxid = durableTxid
+            self.generation = generation
+        }
+
+        /// Acknowledgements are tiny; the route refuses anything larger.
+        public static let maxBodyBytes = 1024
+
+        public var json: JSONValue { ["durable_txid": .int(Int64(clamping: durableTxid)), "generation": .string(generation)] }
+
+        /// Parses an acknowledgement, or says which field is missing or wrong.
+        public static func parse(_ body: JSONValue) -> Result<Ack, PositionReport.ParseFailure> {
+            guard let txid = body["durable_txid"]?.intValue, txid >= 0 else {
+                return .failure(.init(field: "durable_txid", message: "Field 'durable_txid' must be a non-negative integer."))
+            }
+            guard let generation = body["generation"]?.stringValue, !generation.isEmpty else {
+                return .failure(.init(field: "generation", message: "Field 'generation' must name the history the txid belongs to."))
+            }
+            return .success(Ack(durableTxid: TxID(txid), generation: generation))
         }
     }
 }

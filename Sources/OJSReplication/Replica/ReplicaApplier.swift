@@ -3,10 +3,13 @@ import OJSCore
 import Synchronization
 
 /// Owns a replica's copy on disk: installs snapshots, applies batches of records, and keeps
-/// the position. Each batch is first written to a spool file and fsynced, then its pages are
-/// written under the replica lock, then the position is saved and the spool cleared. A crash
-/// at any point is repaired on open by re-applying the spool: page images are idempotent,
-/// so the copy always ends at a whole-batch boundary.
+/// the position and the relay log. Each batch is first appended to the relay log
+/// (`<dataDirectory>/replication`, byte for byte the primary's records) and fsynced, then its
+/// pages are written under the replica lock, then the position is saved. A crash at any point
+/// is repaired on open by re-applying what the relay log holds past the position: page images
+/// are idempotent, so the copy always ends at a whole-batch boundary, and the relay log ends
+/// exactly at the position (`reconcileRelayLog`). The relay log is what lets this copy become
+/// a primary that other replicas follow without a snapshot (`CopyPromotion`).
 ///
 /// Used by one task at a time (the tailer); the lock is what readers share with it, and
 /// `hasCopy` is the one thing request handlers on other threads ask (`docs/concurrency.md`).
@@ -14,6 +17,8 @@ public final class ReplicaApplier: @unchecked Sendable {
     public let dataDirectory: URL
     public let databasePath: String
     public let lock = ReplicaLock()
+    /// The records this copy applied, as the primary logged them (see the type's comment).
+    public let relayLog: ReplicationLog
     /// The tailer's alone: read and written by the task that applies.
     public private(set) var position: ReplicaPosition? {
         didSet { copyReady.store(applier != nil && position != nil, ordering: .releasing) }
@@ -26,10 +31,35 @@ public final class ReplicaApplier: @unchecked Sendable {
     var positionURL: URL { dataDirectory.appendingPathComponent("position.json") }
     var spoolURL: URL { dataDirectory.appendingPathComponent("apply.spool") }
 
-    public init(dataDirectory: URL, databaseName: String = "replica.db") throws {
+    /// The copy's file name when the caller names none; a failover node names `ojs.db` so the
+    /// file keeps its name in both roles.
+    public static let defaultDatabaseName = "replica.db"
+    /// The relay log's directory inside the data directory: where a primary keeps its log, so
+    /// a promoted copy's primary continues it.
+    public static let relayLogDirectoryName = "replication"
+    /// Records are fsynced explicitly before each apply (`apply`), so the log's own batching
+    /// interval only matters for records appended but not yet applied; a minute keeps it from
+    /// adding fsyncs of its own.
+    static let relaySyncIntervalMs: Int64 = 60_000
+    /// Bytes read from the relay log per re-applied batch on recovery: 8 MiB bounds memory
+    /// while keeping the fsyncs of thousands of small transactions to a few.
+    static let recoveryBatchBytes = 8 << 20
+
+    public init(
+        dataDirectory: URL,
+        databaseName: String = defaultDatabaseName,
+        relayLog limits: RelayLogLimits = RelayLogLimits()
+    ) throws {
         self.dataDirectory = dataDirectory
         try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
         self.databasePath = dataDirectory.appendingPathComponent(databaseName).path
+        self.relayLog = try ReplicationLog(
+            directory: dataDirectory.appendingPathComponent(Self.relayLogDirectoryName),
+            segmentBytes: limits.segmentBytes,
+            retentionBytes: limits.retentionBytes,
+            retentionAgeMs: limits.retentionAgeMs,
+            syncIntervalMs: Self.relaySyncIntervalMs
+        )
         guard FileManager.default.fileExists(atPath: databasePath), let saved = ReplicaPosition.load(from: positionURL) else { return }
         applier = try PageApplier(path: databasePath)
         position = saved
@@ -37,6 +67,7 @@ public final class ReplicaApplier: @unchecked Sendable {
         copyReady.store(true, ordering: .releasing)
         PartSpool.removeLeftovers(in: dataDirectory.path)
         try recoverSpool()
+        try reconcileRelayLog()
         // A download left by a bootstrap that was overtaken by this copy is stale; without a
         // copy it is kept, and the next bootstrap resumes it.
         SnapshotDownload.discardFiles(in: dataDirectory.path)
@@ -68,6 +99,9 @@ public final class ReplicaApplier: @unchecked Sendable {
         let next = ReplicaPosition(generation: header.generation, txid: header.txid, checksum: header.checksum)
         try next.save(to: positionURL)
         position = next
+        // A crash before this leaves a relay log that does not end at the position, and the
+        // next open resets it the same way.
+        try relayLog.reset(generation: header.generation, lastTxid: header.txid, checksum: header.checksum)
     }
 
     /// Disk space installing an image of `imageLength` bytes needs besides the download: the
@@ -82,12 +116,19 @@ public final class ReplicaApplier: @unchecked Sendable {
         ((try? FileManager.default.attributesOfItem(atPath: databasePath))?[.size] as? NSNumber)?.uint64Value ?? 0
     }
 
-    /// Applies verified, consecutive transaction records as one batch.
+    /// Applies verified, consecutive transaction records as one batch: relay log first
+    /// (fsynced), then the pages, then the position. Records at or before the position (applied
+    /// from the relay log after an earlier failure) are skipped.
     public func apply(_ records: [StreamedRecord]) throws {
-        guard !records.isEmpty, position != nil else { return }
-        try SegmentIO.writeAtomically(records.flatMap(\.encoded.bytes), to: spoolURL.path, directory: dataDirectory.path)
-        try applyAndAdvance(records)
-        try? FileManager.default.removeItem(at: spoolURL)
+        guard position != nil else { return }
+        try reconcileIfNeeded()
+        guard let current = position else { return }
+        let fresh = records.drop { $0.record.txid <= current.txid }
+        guard let last = fresh.last else { return }
+        for streamed in fresh { try relayLog.append(streamed.encoded) }
+        try relayLog.sync()
+        try applyAndAdvance(Array(fresh))
+        trimRelayLog(now: last.record.commitTime)
     }
 
     /// Writes the pages, then saves the position after the last record.
@@ -106,10 +147,19 @@ public final class ReplicaApplier: @unchecked Sendable {
     /// Memory holds one record, whatever the transaction's size.
     func applySpooled(_ spooled: SpooledTransaction) throws {
         guard position != nil else { return }
+        try reconcileIfNeeded()
+        guard let current = position, spooled.txid > current.txid else {
+            try? SegmentIO.removeFile(spooled.path)
+            return
+        }
+        // Its parts go to the relay log as the primary logged them, one record in memory at a time.
+        try SpoolFile.forEachStreamed(spooled.path, from: current) { try relayLog.append($0.encoded) }
+        try relayLog.sync()
         try SegmentIO.renameFile(spooled.path, spoolURL.path)
         try SegmentIO.syncDirectory(dataDirectory.path)
         try applySpoolFile()
         try? FileManager.default.removeItem(at: spoolURL)
+        trimRelayLog(now: spooled.commitTime)
     }
 
     /// Re-applies a batch that was spooled but maybe not (fully) written before a crash.
@@ -123,7 +173,7 @@ public final class ReplicaApplier: @unchecked Sendable {
     /// one batch, reading it twice: first to verify it and find where its last whole
     /// transaction ends (nothing is written for a spool that does not continue the position,
     /// e.g. one whose position was already saved), then to write the pages.
-    private func applySpoolFile() throws {
+    func applySpoolFile() throws {
         guard let applier, var next = position else { return }
         guard let end = try SpoolFile.scan(spoolURL.path, from: next) else { return }
         try applier.applyStreaming(pageSize: end.pageSize, lock: lock) { sink in

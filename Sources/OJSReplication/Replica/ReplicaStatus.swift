@@ -40,6 +40,12 @@ public struct ReplicaStatus: Sendable, Equatable {
     /// paused because that buffer is full.
     public var pendingBytes = 0
     public var backpressured = false
+    /// Whether the open stream asked for synchronous acknowledgements (the primary runs with
+    /// `--sync-replicas` ≥ 1): records are then applied as they arrive and acknowledged after
+    /// every apply.
+    public var syncAcks = false
+    /// Acknowledgements the primary accepted since start.
+    public var acksSent = 0
 
     /// Why the replica cannot serve as a healthy copy right now, or nil when it can (the lag
     /// threshold is the caller's: it depends on configuration).
@@ -78,6 +84,12 @@ public final class ReplicaStatusBox: Sendable {
 
     /// Percentiles of the last samples (up to 10,000 transactions).
     public var applyLag: LagSamples.Summary { lags.withLock { $0.summary } }
+
+    private let ackTimes = Mutex(LagSamples())
+    /// Records one acknowledgement's round trip to the primary, in microseconds.
+    public func recordAckRoundTrip(micros: Int64) { ackTimes.withLock { $0.add([micros]) } }
+    /// Percentiles of the last acknowledgement round trips (microseconds).
+    public var ackRoundTrip: LagSamples.Summary { ackTimes.withLock { $0.summary } }
 }
 
 /// A ring of recent lag samples.

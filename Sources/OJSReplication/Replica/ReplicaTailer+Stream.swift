@@ -148,7 +148,12 @@ extension ReplicaTailer {
     /// goes silent (heartbeats arrive every second).
     func tail() async throws {
         guard let position = applier.position else { return }
-        let path = ReplicationProtocol.Path.stream(after: position.txid, generation: position.generation, region: configuration.region)
+        let path = ReplicationProtocol.Path.stream(
+            after: position.txid,
+            generation: position.generation,
+            region: configuration.region,
+            checksum: position.checksum
+        )
         let response = try await client.execute(request(path), deadline: .distantFuture)
         guard response.status.code == 200 else {
             let body = try await response.body.collect(upTo: 1 << 16)
@@ -160,7 +165,9 @@ extension ReplicaTailer {
         }
         diverged.withLock { $0 = false }
         clearFault()
+        let syncAcks = (response.headers.first(name: ReplicationProtocol.Header.syncReplicas).flatMap { Int($0) } ?? 0) >= 1
         status.update {
+            $0.syncAcks = syncAcks
             $0.state = .catchingUp
             $0.lastContact = clock()
             $0.lastError = nil
@@ -227,8 +234,10 @@ extension ReplicaTailer {
                         continue
                     }
                     // Under a steady stream, gather a window's worth so readers pause rarely.
+                    // Not when the primary waits for our acknowledgement: every write would
+                    // pay the window. Records that arrive during an apply still form a batch.
                     let since = ContinuousClock.now - lastApply
-                    let window = Duration.milliseconds(self.configuration.batchWindowMs)
+                    let window = Duration.milliseconds(syncAcks ? 0 : self.configuration.batchWindowMs)
                     if since < window { try await Task.sleep(for: window - since) }
                     let batch = pending.takeAll()
                     guard let last = batch.last else { continue }
@@ -254,6 +263,9 @@ extension ReplicaTailer {
                     // OJS-Bookmark) a position at least as new as the one it waited for.
                     self.applied.publish(Int64(appliedTxid))
                 }
+            }
+            if syncAcks {
+                group.addTask { try await self.acknowledgeForever(after: position.txid, generation: position.generation.text) }
             }
             group.addTask {
                 let idle = self.configuration.idleTimeoutMs

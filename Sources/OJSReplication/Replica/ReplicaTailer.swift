@@ -30,6 +30,10 @@ public final class ReplicaTailer: Sendable {
         public var region: String
         /// How often the applied position is reported to the primary.
         public var reportIntervalMs: Int = 1000
+        /// How long one synchronous acknowledgement may take before it is sent again. The
+        /// primary waits 2 s by default (`SyncPolicy.defaultTimeoutMs`) for a write's
+        /// acknowledgements; a lost one retried after 1 s still arrives inside that.
+        public var ackTimeoutMs: Int = 1000
         /// How long a snapshot request waits for the response head: the primary copies its
         /// whole database to a file first (3 GiB in 15 s measured here, see
         /// `docs/benchmarks.md`), so 10 minutes leaves room for a far larger or slower disk.
@@ -76,8 +80,10 @@ public final class ReplicaTailer: Sendable {
         }
     }
 
-    /// Bootstraps if needed; returns once the copy can serve reads.
+    /// Bootstraps if needed; returns once the copy can serve reads. An existing copy is first
+    /// checked against the primary (`verifyCopy`).
     public func prepare() async throws {
+        if applier.hasCopy { await verifyCopy() }
         var attempt = 0
         while !applier.hasCopy {
             do {

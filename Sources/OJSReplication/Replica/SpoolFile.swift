@@ -38,6 +38,11 @@ enum SpoolFile {
         try walk(path, from: position, through: last) { try body($0.record) }
     }
 
+    /// Calls `body` with every record after `position`, as received (for the relay log).
+    static func forEachStreamed(_ path: String, from position: ReplicaPosition, _ body: (StreamedRecord) throws -> Void) throws {
+        try walk(path, from: position, through: nil, body)
+    }
+
     private static func walk(
         _ path: String,
         from position: ReplicaPosition,

@@ -4,6 +4,9 @@ import Foundation
 public enum StreamRefusal: Error, Sendable, Equatable {
     /// The replica follows another history: re-bootstrap.
     case generationMismatch(current: Generation)
+    /// The replica's chain at its position differs from this log's: its copy holds
+    /// transactions this primary never had (same generation, other history). Re-bootstrap.
+    case diverged(at: TxID)
     /// The records after the position were trimmed from the log: re-bootstrap.
     case snapshotRequired(oldestAvailable: TxID)
     /// The position is past the end of this primary's log: re-bootstrap.
@@ -11,13 +14,28 @@ public enum StreamRefusal: Error, Sendable, Equatable {
 }
 
 extension ReplicationSource {
-    /// Checks that a replica at `after` on `generation` can be streamed to.
-    public func checkStart(after: UInt64, generation: Generation?) throws(StreamRefusal) {
+    /// Checks that a replica at `after` on `generation`, whose chain value there is `checksum`
+    /// (when it says), can be streamed to. A replica claiming more than this log holds, or a
+    /// different chain value at `after`, holds transactions this primary lacks.
+    public func checkStart(after: UInt64, generation: Generation?, checksum: UInt32? = nil) throws(StreamRefusal) {
         if let generation, generation != log.generation { throw .generationMismatch(current: log.generation) }
         if after > log.lastTxid { throw .ahead(last: log.lastTxid) }
         let first = log.firstTxid
         if first > 0, after + 1 < first { throw .snapshotRequired(oldestAvailable: first) }
         if first == 0, after < log.lastTxid { throw .snapshotRequired(oldestAvailable: log.lastTxid + 1) }
+        guard let checksum else { return }
+        let ours: UInt32
+        do {
+            ours = try log.checksum(at: after)
+        } catch ReplicationLogError.trimmed(let oldest) {
+            throw .snapshotRequired(oldestAvailable: oldest)
+        } catch ReplicationLogError.ahead(let last) {
+            throw .ahead(last: last)
+        } catch {
+            // An unreadable segment: the replica cannot be streamed to from here either way.
+            throw .snapshotRequired(oldestAvailable: log.lastTxid + 1)
+        }
+        if ours != checksum { throw .diverged(at: after) }
     }
 
     /// The next bytes for a stream positioned at `cursor`: every retained record after it

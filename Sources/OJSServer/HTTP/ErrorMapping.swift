@@ -55,7 +55,7 @@ extension OJSError.Code {
         case .validationError, .queuePaused, .unsupported, .idempotencyKeyMismatch: return 422
         case .rateLimited, .queueFull: return 429
         case .backendError: return 500
-        case .unavailable, .storageUnavailable, .notPrimary: return 503
+        case .unavailable, .storageUnavailable, .syncTimeout, .notPrimary: return 503
         case .outcomeUnknown: return 504
         }
     }
@@ -86,6 +86,8 @@ extension OJSError.Code {
         case .outcomeUnknown:
             return "The request may or may not have run; send it again with the same X-Request-Id (or Idempotency-Key) to get its outcome."
         case .notPrimary: return "Retry shortly: the cluster is electing or has elected another primary, and any node forwards to it."
+        case .syncTimeout:
+            return "The write is committed on the primary; send it again with the same Idempotency-Key to wait for the replicas once more."
         case .idempotencyKeyMismatch: return "Send a new Idempotency-Key for a different request; a key may only repeat the identical request."
         }
     }

@@ -96,7 +96,42 @@ public final class OJSMetrics: Sendable {
         ).record(Double(ms) / 1000)
     }
 
+    /// A write waited for its synchronous replicas, `acknowledged` or not within the timeout.
+    func syncWait(_ duration: Duration, acknowledged: Bool) {
+        registry.makeDurationHistogram(
+            name: "ojs_sync_wait_seconds",
+            labels: [("outcome", acknowledged ? "acknowledged" : "timeout")],
+            buckets: Self.latencyBuckets,
+            help: "Time a write's answer waited for its synchronous replicas' acknowledgements"
+        ).record(duration)
+    }
+
+    /// A write's acknowledgements did not arrive within `--sync-timeout-ms`.
+    func syncTimeout() {
+        registry.makeCounter(name: "ojs_sync_timeouts_total", help: "Writes whose synchronous replicas did not acknowledge in time").increment()
+    }
+
+    /// A write answered without its acknowledgements under `--sync-degrade`.
+    func syncDegradedWrite() {
+        registry.makeCounter(
+            name: "ojs_sync_degraded_writes_total",
+            help: "Writes answered without their synchronous replicas' acknowledgements (--sync-degrade)"
+        ).increment()
+    }
+
     // MARK: scrape-time state
+
+    /// Synchronous replication's state: whether writes are being answered without their
+    /// acknowledgements (the alert), and how many replicas could acknowledge.
+    func refreshSync(_ sync: SyncQuorum.Snapshot) {
+        gauge("ojs_sync_replicas_required", help: "Replicas that must acknowledge a write (--sync-replicas)", Double(sync.required))
+        gauge("ojs_sync_replicas_connected", help: "Replicas with an open stream that can acknowledge writes", Double(sync.connected))
+        gauge(
+            "ojs_sync_degraded",
+            help: "1 while writes answered under --sync-degrade are not yet on the required replicas (a failover may lose them)",
+            sync.degraded ? 1 : 0
+        )
+    }
 
     /// Moves a monotonically growing figure read from elsewhere into a counter.
     func counter(_ name: String, labels: [(String, String)] = [], help: String, total: Double) {

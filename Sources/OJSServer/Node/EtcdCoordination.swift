@@ -92,6 +92,11 @@ public final class EtcdCoordination: ClusterCoordination {
     }
 
     static func nodePosition(_ position: CopyPosition, role: NodeRoleName) -> NodePosition {
-        NodePosition(generation: position.generation ?? "", txid: position.txid, checksum: position.checksum, role: OJSCluster.NodeRole(rawValue: role.rawValue))
+        NodePosition(
+            generation: position.generation ?? "",
+            txid: position.txid,
+            checksum: position.checksum,
+            role: OJSCluster.NodeRole(rawValue: role.rawValue)
+        )
     }
 }

@@ -14,9 +14,9 @@ import OJSStore
 public struct NodeDataDirectory: Sendable {
     public let url: URL
 
-    public static let databaseName = "ojs.db"
+    public static let databaseName = CopyPromotion.primaryDatabaseName
     static let positionName = "position.json"
-    static let logName = "replication"
+    static let logName = ReplicaApplier.relayLogDirectoryName
     static let epochsName = "epochs"
 
     public init(url: URL) { self.url = url }

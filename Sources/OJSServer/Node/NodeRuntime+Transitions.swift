@@ -1,6 +1,6 @@
-import OJSCluster
 import Foundation
 import Logging
+import OJSCluster
 import OJSReplication
 import OJSStore
 
@@ -78,7 +78,9 @@ extension NodeRuntime {
         await term.stop(logger: logger)
         await coordination.resign()
         do {
-            try CopyPromotion.demote(dataDirectory: settings.directory.url, databaseName: NodeDataDirectory.databaseName)
+            if try CopyPromotion.demote(dataDirectory: settings.directory.url, databaseName: NodeDataDirectory.databaseName) == nil {
+                logger.warning("the database holds a commit its log does not: this node will bootstrap from the leader")
+            }
         } catch {
             logger.error("could not turn the database into a replica copy; it will bootstrap", metadata: ["error": .string("\(error)")])
         }
@@ -99,8 +101,9 @@ extension NodeRuntime {
         var unverified = false
         do {
             if directory.shape == .primary {
-                try CopyPromotion.demote(dataDirectory: directory.url, databaseName: NodeDataDirectory.databaseName)
-                unverified = true
+                let demoted = try CopyPromotion.demote(dataDirectory: directory.url, databaseName: NodeDataDirectory.databaseName)
+                // nil: the log did not end at the database's position; the node bootstraps.
+                unverified = demoted != nil
             }
         } catch {
             logger.error("could not turn the database into a replica copy", metadata: ["error": .string("\(error)")])
@@ -109,7 +112,7 @@ extension NodeRuntime {
         }
         let applier: ReplicaApplier
         do {
-            applier = try ReplicaApplier(dataDirectory: directory.url, databaseName: NodeDataDirectory.databaseName)
+            applier = try ReplicaApplier(dataDirectory: directory.url, databaseName: NodeDataDirectory.databaseName, relayLog: settings.relayLimits)
         } catch {
             logger.error("cannot open the replica copy", metadata: ["error": .string("\(error)")])
             view.update { $0.detail = "cannot open the replica copy: \(error)" }

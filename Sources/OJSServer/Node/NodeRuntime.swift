@@ -1,8 +1,8 @@
-import OJSCluster
 import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import Logging
+import OJSCluster
 import OJSReplication
 import OJSStore
 import Synchronization
@@ -34,6 +34,9 @@ public final class NodeRuntime: Sendable {
         public var attachSource: @Sendable (Store, URL) async throws -> ReplicationSource
         /// The tailer settings for following the leader at a URL.
         public var tailer: @Sendable (String) -> ReplicaTailer.Configuration
+        /// The relay log's bounds while following (the primary's retention, so a promoted copy
+        /// serves as much history as its leader did).
+        public var relayLimits = RelayLogLimits()
         /// How often the node publishes its position and reads the leader key: 100 ms lets a
         /// replica notice a vanished leader key within a tenth of the 2 s minimum lease, at
         /// two small etcd requests per tick.

@@ -1,5 +1,6 @@
 import Hummingbird
 import NIOCore
+import OJSReplication
 import OJSStore
 
 extension OJSAPI {
@@ -10,7 +11,9 @@ extension OJSAPI {
             try await metrics.refreshJobs(store: store)
             if let writer = store.writer { metrics.refreshWriter(writer) }
             switch role {
-            case .primary(let source?): metrics.refreshPrimary(source: source, now: now)
+            case .primary(let source?):
+                metrics.refreshPrimary(source: source, now: now)
+                if let sync { metrics.refreshSync(sync.snapshot) }
             case .primary(nil): break
             case .replica(let tailer, let region): metrics.refreshReplica(tailer: tailer, region: region, now: now)
             }

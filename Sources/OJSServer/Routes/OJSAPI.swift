@@ -25,6 +25,10 @@ struct OJSAPI: Sendable {
     var push: PushDispatcher? = nil
     /// A failover node's view of its cluster (`ojs-edge node`); nil for `serve` and `replica`.
     var cluster: ClusterView? = nil
+    /// The primary's synchronous-replication quorum, present only with `--sync-replicas` ≥ 1:
+    /// streams feed it and ask their replicas for acknowledgements, and `SyncMiddleware` waits
+    /// on it.
+    var sync: SyncQuorum? = nil
 
     typealias Context = OJSRequestContext
 

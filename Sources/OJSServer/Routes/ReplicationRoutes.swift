@@ -25,6 +25,7 @@ extension OJSAPI {
         }
         guard case .primary(let source?) = role else { return }
         addPositionReportRoute(router, source: source)
+        addAckRoute(router, source: source)
         router.get(RouterPath(ReplicationProtocol.Path.snapshot)) { request, _ in
             let transfer = try await openSnapshot(request, source: source)
             var headers = HTTPFields()
@@ -65,13 +66,21 @@ extension OJSAPI {
                 }
                 generation = parsed
             }
+            var checksum: UInt32?
+            if let c = request.queryString(ReplicationProtocol.Query.checksum) {
+                guard let parsed = UInt32(c) else {
+                    throw OJSError.invalid("Query parameter 'checksum' must be a decimal 32-bit checksum.", field: "checksum")
+                }
+                checksum = parsed
+            }
             do throws(StreamRefusal) {
-                try source.checkStart(after: after, generation: generation)
+                try source.checkStart(after: after, generation: generation, checksum: checksum)
             } catch {
                 throw Self.refusal(error)
             }
             var headers = HTTPFields()
             headers[.contentType] = ReplicationProtocol.MediaType.records
+            if let sync { headers[HTTPField.Name(ReplicationProtocol.Header.syncReplicas)!] = String(sync.required) }
             let clock = store.clock
             let region = request.queryString(ReplicationProtocol.Query.region) ?? "unnamed"
             guard ReplicaRegistry.isValidRegion(region) else {
@@ -86,7 +95,11 @@ extension OJSAPI {
                 body: ResponseBody { writer in
                     // A stream never ends by itself; graceful shutdown ends it so the server
                     // can stop (the replica reconnects when the primary is back).
-                    defer { source.replicas.streamClosed(region: region, now: clock()) }
+                    sync?.streamOpened(region: region, after: after)
+                    defer {
+                        source.replicas.streamClosed(region: region, now: clock())
+                        sync?.streamClosed(region: region)
+                    }
                     let stopping = Mutex(false)
                     try await withGracefulShutdownHandler {
                         var cursor = StreamCursor(txid: after)
@@ -128,6 +141,7 @@ extension OJSAPI {
                 o["compression_ratio"] =
                     s.recordBytes > 0 ? .double((Double(s.capturedWALBytes) / Double(s.recordBytes) * 100).rounded() / 100) : .null
                 o["last_error"] = s.lastError.map { .string($0) } ?? .null
+                o["sync"] = Self.syncJSON(sync?.snapshot, policy: config.sync)
                 o["replicas"] = .array(
                     source.replicas.entries(lastTxid: s.lastTxid, now: now).map { e in
                         [
@@ -157,6 +171,10 @@ extension OJSAPI {
             o["last_error"] = s.lastError.map { .string($0) } ?? .null
             o["stream_closed_by_primary_at"] = s.closedByPrimaryAt.map { .string(Timestamp.format(millis: $0)) } ?? .null
             o["fault"] = s.fault.map(Self.faultJSON) ?? .null
+            o["sync_acks"] = .bool(s.syncAcks)
+            o["acks_sent"] = .int(Int64(s.acksSent))
+            let ack = tailer.status.ackRoundTrip
+            o["ack_round_trip_us"] = ["samples": .int(Int64(ack.count)), "p50": .int(ack.p50), "p99": .int(ack.p99), "max": .int(ack.max)]
             o["pending_bytes"] = .int(Int64(s.pendingBytes))
             o["backpressured"] = .bool(s.backpressured)
             // Answered here, never forwarded: 503 while the copy cannot serve as a healthy
@@ -236,6 +254,12 @@ extension OJSAPI {
             )
         case .ahead(let last):
             return OJSError(code, "The position is past this primary's last txid \(last).", details: ["last_txid": .int(Int64(last))])
+        case .diverged(let txid):
+            return OJSError(
+                code,
+                "The copy's history differs from this primary's at txid \(txid); bootstrap again from a snapshot.",
+                details: ["txid": .int(Int64(txid))]
+            )
         }
     }
 }

@@ -27,10 +27,8 @@ public final class ReadPool: Sendable {
         for i in 0..<size {
             let handoff = ThreadHandoff(value: try Connection(path: path, options: .init(readOnly: true)))
             let thread = Thread { [queue, done] in
-                let db = handoff.value
-                while let items = queue.takeBatch(max: 1) {
-                    for item in items { item.run(db) }
-                }
+                // The connection is released when `serve` returns, before the signal.
+                Self.serve(queue, handoff.take())
                 done.signal()
             }
             thread.name = "ojs-reader-\(i)"
@@ -56,6 +54,12 @@ public final class ReadPool: Sendable {
                 }
             }
             if !queue.push(item) { continuation.resume(throwing: StoreError.shuttingDown) }
+        }
+    }
+
+    private static func serve(_ queue: WorkQueue<Item>, _ db: Connection) {
+        while let items = queue.takeBatch(max: 1) {
+            for item in items { item.run(db) }
         }
     }
 

@@ -89,6 +89,21 @@ final class WorkQueue<Item: Sendable>: Sendable {
 
 /// Hands a thread-confined value (a connection, the write context) to the one thread that
 /// will own it from then on. Nothing else touches it afterwards.
-struct ThreadHandoff<Value>: @unchecked Sendable {
-    let value: Value
+///
+/// The thread `take`s it, so the handoff (captured by the thread's closure, which lives as
+/// long as the thread object) keeps no reference: the connection closes when the thread is
+/// done with it, before it signals that it stopped. A failover node reopens the same file in
+/// another mode right after `Store.close()` returns, and SQLite refuses to leave WAL mode
+/// while another connection is open.
+final class ThreadHandoff<Value>: @unchecked Sendable {
+    private var value: Value?
+
+    init(value: Value) { self.value = value }
+
+    /// The value, once: the caller owns it from now on.
+    func take() -> Value {
+        guard let taken = value else { preconditionFailure("a thread handoff is taken once") }
+        value = nil
+        return taken
+    }
 }

@@ -89,7 +89,11 @@ public final class Writer: Sendable {
         self.maxBatch = maxBatch
         self.maxBatchBytes = max(1, maxBatchBytes)
         self.clock = clock
-        let thread = Thread { [self] in self.loop(handoff.value) }
+        let thread = Thread { [self] in
+            // The context (and its connection) is released when `loop` returns, before the signal.
+            self.loop(handoff.take())
+            self.finished.signal()
+        }
         thread.name = "ojs-writer"
         thread.stackSize = 4 << 20
         thread.start()
@@ -286,7 +290,6 @@ public final class Writer: Sendable {
             if !pending.isEmpty { run(pending, ctx) }
         }
         try? ctx.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        finished.signal()
     }
 
     private func run(_ batch: [Item], _ ctx: WriteContext) {
