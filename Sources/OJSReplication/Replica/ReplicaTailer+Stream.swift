@@ -148,13 +148,7 @@ extension ReplicaTailer {
     /// goes silent (heartbeats arrive every second).
     func tail() async throws {
         guard let position = applier.position else { return }
-        let path = ReplicationProtocol.Path.stream(
-            after: position.txid,
-            generation: position.generation,
-            region: configuration.region,
-            checksum: position.checksum
-        )
-        let response = try await client.execute(request(path), deadline: .distantFuture)
+        let response = try await client.execute(request(streamPath(from: position)), deadline: .distantFuture)
         guard response.status.code == 200 else {
             let body = try await response.body.collect(upTo: 1 << 16)
             switch ReplicationProtocol.outcome(status: Int(response.status.code)) {

@@ -14,13 +14,9 @@ extension ReplicaTailer {
     /// handles it as before.
     func verifyCopy() async {
         guard let position = applier.position else { return }
-        let path = ReplicationProtocol.Path.stream(
-            after: position.txid,
-            generation: position.generation,
-            region: configuration.region,
-            checksum: position.checksum
-        )
-        guard let response = try? await client.execute(request(path), timeout: .milliseconds(Self.verifyTimeoutMs)) else { return }
+        guard let response = try? await client.execute(request(streamPath(from: position)), timeout: .milliseconds(Self.verifyTimeoutMs)) else {
+            return
+        }
         let outcome = ReplicationProtocol.outcome(status: Int(response.status.code))
         guard outcome == .historyDiverged || outcome == .positionTrimmed else { return }
         logger.warning(
@@ -29,5 +25,15 @@ extension ReplicaTailer {
         )
         if outcome == .historyDiverged { diverged.withLock { $0 = true } }
         applier.discardPosition()
+    }
+
+    /// The stream request from `position`: the copy's generation, txid and chain checksum there.
+    func streamPath(from position: ReplicaPosition) -> String {
+        ReplicationProtocol.Path.stream(
+            after: position.txid,
+            generation: position.generation,
+            region: configuration.region,
+            checksum: position.checksum
+        )
     }
 }

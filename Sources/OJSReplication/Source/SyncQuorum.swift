@@ -1,4 +1,5 @@
 import Logging
+import OJSStore
 import Synchronization
 
 /// The primary's view of synchronous replication: which replicas have an open stream, the
@@ -6,7 +7,8 @@ import Synchronization
 /// the quorum position — the newest txid that `required` distinct replicas hold. Writes wait
 /// here (off the writer thread) until the quorum position reaches their transaction; waiting
 /// never polls: an acknowledgement that raises the position resumes exactly the waiters it
-/// satisfies.
+/// satisfies (`reached`, the highest quorum position so far: once `required` replicas held a
+/// transaction durably, it stays safe even if one of them disconnects later).
 ///
 /// It also keeps the degradation episode of `--sync-degrade`: once a write is answered without
 /// its acknowledgements, the episode lasts until the quorum position reaches every such write
@@ -16,11 +18,8 @@ public final class SyncQuorum: Sendable {
     public let required: Int
     private let state = Mutex(State())
     private let logger: Logger?
-
-    private struct Waiter {
-        let target: TxID
-        let continuation: CheckedContinuation<Bool, Never>
-    }
+    /// The highest quorum position reached: what writes wait on.
+    private let reached = PositionBroadcaster()
 
     private struct Replica {
         var streams = 0
@@ -32,8 +31,6 @@ public final class SyncQuorum: Sendable {
         /// Nil while fewer than `required` replicas are connected.
         var position: TxID?
         var advancedAt: ContinuousClock.Instant?
-        var nextId = 0
-        var waiters: [Int: Waiter] = [:]
         /// Newest txid answered without its acknowledgements in the current episode.
         var degradedThrough: TxID?
         var episodes = 0
@@ -110,31 +107,7 @@ public final class SyncQuorum: Sendable {
     /// True once `required` replicas hold `txid`; false when `timeout` passes first or the
     /// task is cancelled.
     public func wait(for txid: TxID, timeout: Duration) async -> Bool {
-        let id: Int? = state.withLock { s in
-            if let p = s.position, p >= txid { return nil }
-            s.nextId += 1
-            return s.nextId
-        }
-        guard let id else { return true }
-        return await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
-                let satisfied = state.withLock { s -> Bool in
-                    if let p = s.position, p >= txid { return true }
-                    s.waiters[id] = Waiter(target: txid, continuation: continuation)
-                    return false
-                }
-                if satisfied {
-                    continuation.resume(returning: true)
-                    return
-                }
-                Task { [weak self] in
-                    try? await Task.sleep(for: timeout)
-                    self?.expire(id)
-                }
-            }
-        } onCancel: {
-            self.expire(id)
-        }
+        await reached.wait(atLeast: Int64(clamping: txid), timeout: timeout)
     }
 
     /// Whether a write should wait for its acknowledgements. Outside a degradation episode it
@@ -180,31 +153,24 @@ public final class SyncQuorum: Sendable {
         }
     }
 
-    private func expire(_ id: Int) {
-        let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
-        waiter?.continuation.resume(returning: false)
-    }
-
     /// Applies a change, recomputes the quorum position, ends a degradation episode the new
-    /// position covers, and resumes every waiter it satisfies.
+    /// position covers, and wakes every waiter it satisfies.
     private func update(_ change: (inout State) -> Void) {
-        let (ready, recovered) = state.withLock { s -> ([Waiter], TxID?) in
+        let (position, recovered) = state.withLock { s -> (TxID?, TxID?) in
             change(&s)
             let durable = s.replicas.values.map(\.durable).sorted(by: >)
             let position = durable.count >= required ? durable[required - 1] : nil
             if let position, position > (s.position ?? 0) { s.advancedAt = .now }
             s.position = position
-            guard let position else { return ([], nil) }
+            guard let position else { return (nil, nil) }
             var recovered: TxID?
             if let through = s.degradedThrough, position >= through {
                 s.degradedThrough = nil
                 recovered = through
             }
-            let done = s.waiters.filter { $0.value.target <= position }
-            for key in done.keys { s.waiters[key] = nil }
-            return (Array(done.values), recovered)
+            return (position, recovered)
         }
-        for w in ready { w.continuation.resume(returning: true) }
+        if let position { reached.publish(Int64(clamping: position)) }
         if let recovered {
             logger?.notice(
                 "synchronous replicas hold every write again",
