@@ -32,4 +32,31 @@ final class StatusReportTests: XCTestCase {
         XCTAssertTrue(text.contains("email                   12        10        65s       active"), text)
         XCTAssertTrue(text.contains("dead letters: 2"))
     }
+
+    func testAFailoverNodesClusterIsShownAndALeaderlessClusterAlerts() throws {
+        let node: JSONValue = [
+            "role": "replica",
+            "cluster": [
+                "name": "jobs",
+                "leader": ["name": "us", "url": "http://10.0.0.1:8080", "epoch": 7],
+                "nodes": [
+                    ["name": "eu", "role": "replica", "url": "http://10.0.0.2:8080", "txid": 41],
+                    ["name": "us", "role": "primary", "url": "http://10.0.0.1:8080", "txid": 42],
+                ],
+            ],
+        ]
+        let cluster = try XCTUnwrap(ClusterSummary(status: node))
+        XCTAssertEqual(cluster.leader, "us")
+        XCTAssertEqual(cluster.leaderURL, "http://10.0.0.1:8080")
+        XCTAssertEqual(cluster.epoch, 7)
+        var report = StatusReport(primaryTxid: 42, replicas: [], queues: [], deadLetters: 0)
+        report.cluster = cluster
+        let text = report.render()
+        XCTAssertTrue(text.hasPrefix("cluster jobs  leader us  epoch 7"), text)
+        XCTAssertTrue(text.contains("eu            replica    41          http://10.0.0.2:8080"), text)
+        XCTAssertEqual(report.alerts(maxLagMs: nil), [])
+        report.cluster?.leader = nil
+        XCTAssertEqual(report.alerts(maxLagMs: nil), ["cluster jobs has no leader"])
+        XCTAssertNil(ClusterSummary(status: status), "a plain primary's status has no cluster")
+    }
 }
