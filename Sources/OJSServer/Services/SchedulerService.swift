@@ -26,6 +26,10 @@ struct SchedulerService: Service {
                         // A quiet primary still shrinks a WAL that a reader held large.
                         await store.writer?.checkpointIfIdleWALIsLarge()
                     }
+                } catch StoreError.notPrimary {
+                    // A failover node whose lease ended: it is stepping down, and the next
+                    // leader's scheduler takes over.
+                    logger.debug("scheduler tick refused: this node no longer leads")
                 } catch {
                     logger.error("scheduler tick failed", metadata: ["error": .string("\(error)")])
                 }
