@@ -63,7 +63,13 @@ final class NodeRuntimeTests: XCTestCase {
             attachSource: { store, log in try await ReplicationSource.attach(to: store, directory: log, logger: Logger(label: "test")) },
             tailer: { url in ReplicaTailer.Configuration(primaryURL: url, region: name) }
         )
-        return NodeRuntime(settings: settings, cluster: "test", coordination: coordination, forwardClient: HTTPClient.shared, logger: Logger(label: "test"))
+        return NodeRuntime(
+            settings: settings,
+            cluster: "test",
+            coordination: coordination,
+            forwardClient: HTTPClient.shared,
+            logger: Logger(label: "test")
+        )
     }
 
     func testAnEmptyNodeNeverFoundsAClusterThatHasAHistory() async throws {
