@@ -2,8 +2,12 @@ import Foundation
 
 /// Plays a topology's faults at their times: partitions cut links through the proxies, kills
 /// are real `kill -9`s of the node's process, and each fault ends (partition healed, process
-/// restarted) after its duration. Overlapping faults run side by side.
+/// restarted) after its duration. Overlapping faults run side by side. `kill_leader` asks the
+/// cluster who leads when it plays and kills that node.
 struct FaultTimeline {
+    /// The target recorded for a `kill_leader` that found no leader to kill.
+    static let noLeader = "none"
+
     let faults: [Topology.Fault]
     let start: ContinuousClock.Instant
     let links: [String: RegionLinks]
@@ -19,6 +23,8 @@ struct FaultTimeline {
         let kill: @Sendable (String) -> Void
         /// Restarts the node and returns once it answers again.
         let restart: @Sendable (String) async throws -> Void
+        /// The node that leads right now (failover mode); nil when none does.
+        var leader: @Sendable () async -> String? = { nil }
     }
 
     func run(log: @escaping @Sendable (String) -> Void) async -> [FaultEvent] {
@@ -48,17 +54,31 @@ struct FaultTimeline {
             try? await Task.sleep(until: end, clock: .continuous)
             for p in cut { p.setPartitioned(false) }
             return FaultEvent(kind: "partition", target: "\(region)/\(side.rawValue)", startS: began, endS: elapsed())
-        case .killReplica, .killPrimary:
-            let target = fault.kind == .killPrimary ? "primary" : (fault.region ?? "")
-            log("t=\(Int(began))s kill -9 \(target), restart after \(String(format: "%.1f", fault.durationS))s")
+        case .killReplica, .killPrimary, .killLeader:
+            let target: String
+            switch fault.kind {
+            case .killPrimary: target = "primary"
+            case .killLeader:
+                guard let leader = await nodes.leader() else {
+                    log("t=\(Int(began))s kill_leader: no node leads, nothing killed")
+                    return FaultEvent(kind: fault.kind.rawValue, target: Self.noLeader, startS: began, endS: began)
+                }
+                target = leader
+            default: target = fault.region ?? ""
+            }
+            let killedAt = elapsed()
+            let restart = fault.restart ?? true
+            let when = restart ? "restart after \(String(format: "%.1f", fault.durationS))s" : "no restart"
+            log("t=\(Int(killedAt))s kill -9 \(target)\(fault.kind == .killLeader ? " (the leader)" : ""), \(when)")
             nodes.kill(target)
+            guard restart else { return FaultEvent(kind: fault.kind.rawValue, target: target, startS: killedAt, endS: killedAt) }
             try? await Task.sleep(until: end, clock: .continuous)
             do {
                 try await nodes.restart(target)
             } catch {
                 log("restarting \(target) failed: \(error)")
             }
-            return FaultEvent(kind: fault.kind.rawValue, target: target, startS: began, endS: elapsed())
+            return FaultEvent(kind: fault.kind.rawValue, target: target, startS: killedAt, endS: elapsed())
         }
     }
 }

@@ -27,6 +27,13 @@ public struct LagSample: Codable, Sendable, Equatable {
     }
 }
 
+/// When a client was answered 2xx for a write, and the `OJS-Served-By` of the answer
+/// (`primary/<leader>` for a write a node forwarded to its leader).
+struct WriteAnswer: Sendable {
+    var at: ContinuousClock.Instant
+    var servedBy: String
+}
+
 /// A write a region's client made and a later read of its own must reflect.
 struct OwnWrite: Sendable {
     enum Expectation: Sendable { case exists, completed }
@@ -41,6 +48,7 @@ public final class Observations: @unchecked Sendable {
     private var regions: [String: RegionObservations] = [:]
     private var writes: [String: [OwnWrite]] = [:]
     private var pushed: [String] = []
+    private var writeAnswers: [WriteAnswer] = []
     public let claims = ClaimLedger()
 
     public init(regions names: [String]) {
@@ -65,6 +73,14 @@ public final class Observations: @unchecked Sendable {
             for id in ids { remember(region, OwnWrite(jobId: id, expectation: .exists, bookmark: bookmark)) }
         }
     }
+
+    /// A push or batch answered 2xx, with who answered it: the failover time is measured from these.
+    func answeredWrite(servedBy: String?) {
+        let answer = WriteAnswer(at: .now, servedBy: servedBy ?? "")
+        lock.withLock { writeAnswers.append(answer) }
+    }
+
+    func writesAnswered() -> [WriteAnswer] { lock.withLock { writeAnswers } }
 
     func acknowledgedAck(_ region: String, id: String, bookmark: String?) {
         lock.withLock { remember(region, OwnWrite(jobId: id, expectation: .completed, bookmark: bookmark)) }

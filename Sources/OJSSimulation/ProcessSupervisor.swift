@@ -8,6 +8,8 @@ public final class ProcessSupervisor: @unchecked Sendable {
         public let name: String
         public let port: Int
         public let arguments: [String]
+        /// Another program than `ojs-edge` (the simulated etcd); nil runs the supervisor's executable.
+        public var executable: URL? = nil
     }
 
     private let executable: URL
@@ -41,7 +43,7 @@ public final class ProcessSupervisor: @unchecked Sendable {
     /// Starts (or restarts) a node. Its stderr goes to `<logs>/<name>.log`, appended across restarts.
     public func start(_ node: Node) throws(SupervisorError) {
         let p = Process()
-        p.executableURL = executable
+        p.executableURL = node.executable ?? executable
         p.arguments = node.arguments
         p.standardOutput = FileHandle.nullDevice
         p.environment = Self.environment(ProcessInfo.processInfo.environment)

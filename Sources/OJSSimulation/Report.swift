@@ -8,6 +8,12 @@ public struct SimulationReport: Codable, Sendable {
     public var invariants: Invariants
     public var regions: [RegionReport]
     public var faults: [FaultEvent]
+    /// Failover topologies only: leaders, failover times, acknowledged writes lost.
+    public var failover: FailoverReport? = nil
+
+    /// The run passes when every invariant held and every leader kill was followed by writes
+    /// answered by another leader (a cluster that never failed over has not been tested).
+    public var holds: Bool { invariants.hold && (failover?.leaderKills.allSatisfy { $0.newLeader != nil } ?? true) }
 
     public struct Invariants: Codable, Sendable, Equatable {
         public var rywViolationsWithBookmark: Int

@@ -48,6 +48,10 @@ extension SimulationReport {
                 "faults: " + faults.map { "\($0.kind) \($0.target) \(Self.format($0.startS))–\(Self.format($0.endS)) s" }.joined(separator: "; ")
             )
         }
+        if let failover {
+            out.append("")
+            out += failover.lines()
+        }
         let i = invariants
         out.append("")
         out.append("invariants:")
@@ -55,9 +59,10 @@ extension SimulationReport {
         out.append("  lost acknowledged jobs: \(i.lostAcknowledgedJobs) (of \(i.acknowledgedJobsChecked))")
         out.append("  double claims: \(i.doubleClaims) (of \(i.claimsChecked) claims)")
         let positions = i.comparedAtTxid.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" }.joined(separator: ", ")
-        out.append("  replicas identical to the primary: \(i.replicasIdentical ? "yes" : "NO") (\(positions))")
+        let reference = failover.map { "the final leader \($0.finalLeader ?? "?")" } ?? "the primary"
+        out.append("  replicas identical to \(reference): \(i.replicasIdentical ? "yes" : "NO") (\(positions))")
         for d in i.details.prefix(10) { out.append("    " + d) }
-        out.append(i.hold ? "PASS" : "FAIL")
+        out.append(holds ? "PASS" : "FAIL")
         return out.joined(separator: "\n")
     }
 

@@ -31,7 +31,7 @@ public struct Simulation: Sendable {
 
     public let options: Options
     public let supervisor: ProcessSupervisor
-    private let log: @Sendable (String) -> Void
+    let log: @Sendable (String) -> Void
 
     public init(options: Options, log: @escaping @Sendable (String) -> Void) {
         self.options = options
@@ -68,67 +68,16 @@ public struct Simulation: Sendable {
 
     private func runNodes(client: HTTPClient, group: MultiThreadedEventLoopGroup, proxies: inout [LinkProxy]) async throws -> SimulationReport {
         let topology = options.topology
-        let dir = options.workDirectory
         var rng = SplitMix(options.seed)
-        let primaryPort = try PortAllocator.free()
-        let primaryURL = "http://127.0.0.1:\(primaryPort)"
-        try supervisor.start(
-            .init(
-                name: "primary",
-                port: primaryPort,
-                arguments: [
-                    "serve", "--host", "127.0.0.1", "--port", "\(primaryPort)", "--data-dir", dir.appendingPathComponent("primary").path,
-                    "--log-level", "warning",
-                ]
-            )
-        )
-        try await waitUntilAnswering("primary", url: primaryURL, healthy: true, client: client)
-        log("primary on \(primaryURL)")
-
-        var links: [String: FaultTimeline.RegionLinks] = [:]
-        var replicaURLMap: [String: String] = [:]
-        var clientURLs: [String: String] = [:]
-        for region in topology.regions {
-            let toPrimary = try await LinkProxy.start(
-                name: "\(region.name)->primary",
-                link: region.primaryLink,
-                upstreamPort: primaryPort,
-                seed: rng.next(),
-                group: group
-            )
-            proxies.append(toPrimary)
-            let port = try PortAllocator.free()
-            try supervisor.start(
-                .init(
-                    name: region.name,
-                    port: port,
-                    arguments: [
-                        "replica", "--primary", "http://127.0.0.1:\(toPrimary.port)", "--region", region.name, "--host", "127.0.0.1", "--port",
-                        "\(port)",
-                        "--data-dir", dir.appendingPathComponent("replica-\(region.name)").path, "--consistency-wait-ms",
-                        "\(topology.consistencyWaitMs ?? 2000)",
-                        "--log-level", "warning",
-                    ]
-                )
-            )
-            let toClients = try await LinkProxy.start(
-                name: "clients->\(region.name)",
-                link: region.clientLink ?? Topology.Link(latencyMs: 0.5),
-                upstreamPort: port,
-                seed: rng.next(),
-                group: group
-            )
-            proxies.append(toClients)
-            links[region.name] = .init(toPrimary: toPrimary, toClients: toClients)
-            replicaURLMap[region.name] = "http://127.0.0.1:\(port)"
-            clientURLs[region.name] = "http://127.0.0.1:\(toClients.port)"
-        }
-        let replicaURLs = replicaURLMap
-        for region in topology.regions {
-            try await waitUntilAnswering(region.name, url: replicaURLs[region.name] ?? "", healthy: true, client: client)
-            log("replica \(region.name) streaming on \(replicaURLs[region.name] ?? ""), its clients connect through \(clientURLs[region.name] ?? "")")
-        }
-
+        let deployment =
+            topology.isFailover
+            ? try await startFailoverNodes(client: client, group: group, rng: &rng, proxies: &proxies)
+            : try await startPrimaryAndReplicas(client: client, group: group, rng: &rng, proxies: &proxies)
+        let links = deployment.links
+        let clientURLs = deployment.clientURLs
+        let nodeURLs = deployment.nodeURLs
+        let primaryURL = deployment.primaryURL
+        let probe = ClusterProbe(client: client, nodeURLs: nodeURLs)
         let observations = Observations(regions: topology.regions.map(\.name))
         let start = ContinuousClock.now
         let until = start + .milliseconds(Int64(options.durationS * 1000))
@@ -141,15 +90,16 @@ public struct Simulation: Sendable {
                 kill: { [supervisor] name in supervisor.kill9(name) },
                 restart: { [self] name in
                     try supervisor.restart(name)
-                    let url = name == "primary" ? primaryURL : replicaURLs[name] ?? ""
+                    let url = name == "primary" ? primaryURL ?? "" : nodeURLs[name] ?? ""
                     try await waitUntilAnswering(name, url: url, healthy: name == "primary", client: client)
-                }
+                },
+                leader: { [supervisor] in await probe.leader(among: nodeURLs.keys.filter { supervisor.isRunning($0) }.sorted()) }
             )
         )
         log("workload running for \(Int(options.durationS)) s")
         let sampler = LagSampler(
             client: client,
-            replicaURLs: replicaURLs,
+            replicaURLs: nodeURLs,
             start: start,
             until: until,
             intervalMs: options.sampleIntervalMs,
@@ -186,15 +136,25 @@ public struct Simulation: Sendable {
             l.toClients.setPartitioned(false)
         }
         log("workload done; verifying")
+        let reference: (url: String?, leader: String?)
+        if let primaryURL {
+            reference = (primaryURL, nil)
+        } else {
+            let running = nodeURLs.keys.filter { supervisor.isRunning($0) }.sorted()
+            let leader = await probe.awaitSettled(among: running, timeoutS: Self.settleTimeoutS)
+            reference = (leader.flatMap { nodeURLs[$0] }, leader)
+            log("final leader: \(leader ?? "none (the cluster did not settle)")")
+        }
+        let compared = nodeURLs.filter { $0.key != reference.leader && supervisor.isRunning($0.key) }
         let invariants = await verify(
             observations: observations,
             client: client,
-            primaryURL: primaryURL,
-            replicaURLs: replicaURLs,
+            primaryURL: reference.url,
+            replicaURLs: compared,
             visibilityMs: visibility
         )
         let snapshot = observations.snapshot()
-        return SimulationReport(
+        var report = SimulationReport(
             topology: topology.name,
             durationS: options.durationS,
             seed: options.seed,
@@ -202,19 +162,31 @@ public struct Simulation: Sendable {
             regions: topology.regions.map { .init(name: $0.name, observations: snapshot.regions[$0.name] ?? .init(), durationS: options.durationS) },
             faults: faults
         )
+        if topology.isFailover {
+            report.failover = failoverReport(
+                deployment: deployment,
+                finalLeader: reference.leader,
+                faults: faults,
+                observations: observations,
+                invariants: invariants,
+                start: start
+            )
+        }
+        return report
     }
 
     private func verify(
         observations: Observations,
         client: HTTPClient,
-        primaryURL: String,
+        primaryURL: String?,
         replicaURLs: [String: String],
         visibilityMs: Int
     ) async
         -> SimulationReport.Invariants
     {
         let snapshot = observations.snapshot()
-        let check = Verification(client: client, primaryURL: primaryURL, replicaURLs: replicaURLs)
+        // No leader at the end: nothing answers for the jobs, and no copy can be compared.
+        let check = Verification(client: client, primaryURL: primaryURL ?? "http://127.0.0.1:0", replicaURLs: replicaURLs)
         let lost = await check.lostJobs(snapshot.pushed)
         let claims = observations.claims.snapshot()
         let doubles = claims.doubleClaims(visibilityMs: visibilityMs) + claims.claimsAfterAck()

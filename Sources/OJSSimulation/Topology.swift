@@ -13,10 +13,28 @@ public struct Topology: Codable, Sendable, Equatable {
     public var visibilityTimeoutMs: Int?
     /// How long a replica waits for its copy to reach a bookmark before forwarding the read.
     public var consistencyWaitMs: Int?
+    /// What runs in the regions: a fixed primary and `replica`s (the default), or failover
+    /// `node`s around an etcd, one per region, that elect their leader.
+    public var mode: Mode?
+    /// Failover mode: `--sync-replicas` of every node (default 0, asynchronous).
+    public var syncReplicas: Int?
+    /// Failover mode: `--lease-ttl-ms` of every node (default: the node's own, 3000).
+    public var leaseTtlMs: Int?
+
+    public enum Mode: String, Codable, Sendable {
+        case primaryReplicas = "primary_replicas"
+        case failover
+    }
+
+    /// etcd grants leases in whole seconds, at least 2 (the node refuses less).
+    public static let minimumLeaseTTLms = 2000
+
+    public var isFailover: Bool { mode == .failover }
 
     public struct Region: Codable, Sendable, Equatable {
         public var name: String
-        /// The network between this region's replica and the primary.
+        /// The network between this region's replica and the primary. In failover mode, the
+        /// network every other node crosses to reach this region's node.
         public var primaryLink: Link
         /// The network between this region's clients and its replica.
         public var clientLink: Link?
@@ -71,6 +89,8 @@ public struct Topology: Codable, Sendable, Equatable {
             case partition
             case killReplica = "kill_replica"
             case killPrimary = "kill_primary"
+            /// Failover mode: whichever node leads when the fault plays.
+            case killLeader = "kill_leader"
         }
         public enum Side: String, Codable, Sendable { case primary, clients, both }
         /// Seconds after the workload starts.
@@ -82,6 +102,8 @@ public struct Topology: Codable, Sendable, Equatable {
         public var link: Side?
         /// Partition length, or how long a killed process stays down before it is restarted.
         public var durationS: Double
+        /// For kills: false leaves the process down to the end of the run (default true).
+        public var restart: Bool?
     }
 
     public static func decode(_ data: Data) throws(TopologyError) -> Topology {
@@ -112,9 +134,26 @@ public struct Topology: Codable, Sendable, Equatable {
                 else { throw .invalid("region '\(r.name)': link figures must be non-negative and probabilities within 0...1") }
             }
         }
+        if isFailover {
+            guard regions.count >= 2 else { throw .invalid("failover mode needs at least two regions") }
+            guard (0..<regions.count).contains(syncReplicas ?? 0) else {
+                throw .invalid("sync_replicas must be between 0 and \(regions.count - 1) (the other regions' nodes)")
+            }
+            guard (leaseTtlMs ?? Self.minimumLeaseTTLms) >= Self.minimumLeaseTTLms else {
+                throw .invalid("lease_ttl_ms must be at least \(Self.minimumLeaseTTLms) (etcd's minimum lease)")
+            }
+        } else if syncReplicas != nil || leaseTtlMs != nil {
+            throw .invalid("sync_replicas and lease_ttl_ms apply only to \"mode\": \"failover\"")
+        }
         for f in faults ?? [] {
             guard f.atS >= 0, f.durationS >= 0 else { throw .invalid("fault times must be non-negative") }
-            if f.kind != .killPrimary {
+            if f.kind == .killPrimary, isFailover {
+                throw .invalid("kill_primary at \(f.atS)s: a failover topology has no fixed primary; use kill_leader")
+            }
+            if f.kind == .killLeader, !isFailover {
+                throw .invalid("kill_leader at \(f.atS)s needs \"mode\": \"failover\"")
+            }
+            if f.kind != .killPrimary, f.kind != .killLeader {
                 guard let region = f.region, seen.contains(region) else {
                     throw .invalid("\(f.kind.rawValue) at \(f.atS)s names no known region")
                 }

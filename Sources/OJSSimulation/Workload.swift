@@ -110,6 +110,7 @@ struct RegionWorkload: Sendable {
         guard let r = await timed("push", .POST, "/ojs/v1/jobs", json: body, ok: [201]), r.status == 201,
             let id = (r.json["job"] as? [String: Any])?["id"] as? String
         else { return }
+        observations.answeredWrite(servedBy: r.servedBy)
         observations.acknowledgedPush(region, ids: [id], bookmark: r.bookmark)
     }
 
@@ -121,6 +122,7 @@ struct RegionWorkload: Sendable {
             r.status == 200 || r.status == 201
         else { return }
         let ids = (r.json["jobs"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+        observations.answeredWrite(servedBy: r.servedBy)
         observations.acknowledgedPush(region, ids: ids, bookmark: r.bookmark)
     }
 

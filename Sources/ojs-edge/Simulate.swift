@@ -49,6 +49,10 @@ struct Simulate: AsyncParsableCommand {
         } catch {
             throw ValidationError(String(describing: error))
         }
+        if loaded.isFailover, SimulatedEtcd.binary() == nil {
+            FileHandle.standardError.write(Data("ojs-edge simulate: \(SimulationError.etcdMissing)\n".utf8))
+            throw ExitCode(Self.etcdMissingStatus)
+        }
         let work =
             workDir.map { URL(fileURLWithPath: $0) }
             ?? FileManager.default.temporaryDirectory.appendingPathComponent(
@@ -73,8 +77,11 @@ struct Simulate: AsyncParsableCommand {
             try Data(LagChart.render(result).utf8).write(to: URL(fileURLWithPath: chart))
         }
         if keepData { FileHandle.standardError.write(Data("simulate: data and logs kept in \(work.path)\n".utf8)) }
-        if !result.invariants.hold { throw ExitCode(1) }
+        if !result.holds { throw ExitCode(1) }
     }
+
+    /// EX_UNAVAILABLE (sysexits.h): a required service is not there; distinct from 1, a broken invariant.
+    static let etcdMissingStatus: Int32 = 69
 
     /// A path, a name under replica/topologies/, or (nothing given) the default file when run
     /// from the repository, else the built-in default.

@@ -16,6 +16,7 @@ enum TransitionRouter {
         )
         router.add(middleware: CanonicalPathMiddleware())
         router.add(middleware: AuthMiddleware(apiKeys: config.apiKeys, replicationKeys: config.replicationKeys))
+        router.add(middleware: BetweenRolesMiddleware(cluster: cluster))
         let state: @Sendable (Request, OJSRequestContext) async throws -> Response = { _, _ in
             let now = Store.systemClock()
             let view = cluster.current
@@ -27,17 +28,6 @@ enum TransitionRouter {
         }
         router.get("/ojs/v1/health", use: state)
         router.get(RouterPath(ReplicationProtocol.Path.status), use: state)
-        let refuse: @Sendable (Request, OJSRequestContext) async throws -> Response = { _, _ in
-            let view = cluster.current
-            throw OJSError(
-                .notPrimary,
-                "Node \(view.node) is between roles (\(view.detail ?? "electing")); retry shortly.",
-                retryAfterSeconds: 1
-            )
-        }
-        for method in [HTTPRequest.Method.get, .head, .post, .put, .patch, .delete] {
-            router.on("/**", method: method, use: refuse)
-        }
         return router
     }
 }
