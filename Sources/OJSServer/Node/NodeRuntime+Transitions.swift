@@ -102,8 +102,12 @@ extension NodeRuntime {
         do {
             if directory.shape == .primary {
                 let demoted = try CopyPromotion.demote(dataDirectory: directory.url, databaseName: NodeDataDirectory.databaseName)
-                // nil: the log did not end at the database's position; the node bootstraps.
+                // nil: the database holds a commit its log never captured (the process died
+                // between the two), which no other node can have: the node bootstraps.
                 unverified = demoted != nil
+                if demoted == nil {
+                    logger.warning("the database holds a commit its replication log never captured: this node will bootstrap from the leader")
+                }
             }
         } catch {
             logger.error("could not turn the database into a replica copy", metadata: ["error": .string("\(error)")])
