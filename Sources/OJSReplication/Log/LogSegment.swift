@@ -1,23 +1,38 @@
 /// In-memory index of one segment file. Txids inside a segment are contiguous, so record `i`
 /// is txid `firstTxid + i` and its byte range is found without touching the file — which keeps
 /// `records(after:)` and `checksum(at:)` from rescanning headers on every call.
+///
+/// A sealed segment found when the log opens is not indexed yet (`pendingLastTxid`): opening
+/// reads only its first header, and the index is built, and the segment verified, the first
+/// time something needs it (`LogState.index`). Reading every header of 256 MiB of small records
+/// at open was most of a cold start (`docs/benchmarks.md`, "Cold start").
 struct LogSegment: Sendable {
     static let suffix = ".ojsr"
     static let digits = 20
 
     let firstTxid: TxID
     let path: String
-    /// Start offset of each record; never empty for a segment the log holds.
+    /// Start offset of each record; never empty for an indexed segment the log holds, except
+    /// the newest while it holds only the first parts of a transaction. Empty until indexed.
     var offsets: [Int]
     /// Bytes in the file, which always ends on a record boundary.
     var size: Int
     /// Newest commit time in the segment; max rather than last because clocks can step back.
+    /// Meaningless until indexed.
     var newestCommitTime: Int64
     /// What the first record chains from: the chain value at `firstTxid - 1`.
     var firstPreviousChecksum: UInt32
+    /// For a segment not indexed yet: what the next segment's first record chains from, which
+    /// indexing checks this segment ends with.
     var lastChecksum: UInt32
+    /// Set while the segment is not indexed: the last txid it must hold (the next segment's
+    /// first txid minus one), which indexing checks.
+    var pendingLastTxid: TxID?
 
-    var lastTxid: TxID { firstTxid + UInt64(offsets.count) - 1 }
+    var isIndexed: Bool { pendingLastTxid == nil }
+    /// Whether the segment holds at least one whole transaction.
+    var holdsTransactions: Bool { !isIndexed || !offsets.isEmpty }
+    var lastTxid: TxID { pendingLastTxid ?? firstTxid + UInt64(offsets.count) - 1 }
 
     func contains(_ txid: TxID) -> Bool { txid >= firstTxid && txid <= lastTxid }
 

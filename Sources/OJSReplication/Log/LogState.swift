@@ -65,12 +65,21 @@ struct LogState: Sendable {
 
     /// Oldest txid held, 0 when none (a segment holding only the first parts of a
     /// transaction holds no transaction yet).
-    var firstTxid: TxID { segments.first.flatMap { $0.offsets.isEmpty ? nil : $0.firstTxid } ?? 0 }
+    var firstTxid: TxID { segments.first.flatMap { $0.holdsTransactions ? $0.firstTxid : nil } ?? 0 }
+
+    /// Indexes segment `index` if the open left it for later (`LogSegment.pendingLastTxid`).
+    /// Runs under the log's lock, once per sealed segment for the life of the process.
+    mutating func index(_ index: Int) throws {
+        guard !segments[index].isIndexed else { return }
+        segments[index] = try SegmentRecovery.index(segments[index], generation: generation)
+    }
 
     /// Where transaction `txid`'s records are stored, or nil when it is not in the log.
-    func transactionRange(_ txid: TxID) -> (path: String, range: Range<Int>)? {
-        guard txid <= lastTxid, let oldest = segments.first, !oldest.offsets.isEmpty, txid >= oldest.firstTxid else { return nil }
-        let segment = segments[segmentIndex(containing: txid)]
+    mutating func transactionRange(_ txid: TxID) throws -> (path: String, range: Range<Int>)? {
+        guard txid <= lastTxid, let oldest = segments.first, oldest.holdsTransactions, txid >= oldest.firstTxid else { return nil }
+        let found = segmentIndex(containing: txid)
+        try index(found)
+        let segment = segments[found]
         guard segment.contains(txid) else { return nil }
         return (segment.path, segment.range(ofRecord: Int(txid - segment.firstTxid)))
     }
@@ -217,7 +226,7 @@ struct LogState: Sendable {
         }
     }
 
-    func planRead(after txid: TxID, maxBytes: Int) throws -> [ReadSpan] {
+    mutating func planRead(after txid: TxID, maxBytes: Int) throws -> [ReadSpan] {
         guard txid <= lastTxid else { throw ReplicationLogError.ahead(last: lastTxid) }
         guard txid < lastTxid else { return [] }
         // Empty but past txid 0: the history started after `lastTxid`, and anything older
@@ -231,6 +240,7 @@ struct LogState: Sendable {
         var index = segmentIndex(containing: next)
         do {
             scan: while index < segments.count {
+                try self.index(index)
                 let segment = segments[index]
                 // The newest segment may hold only the first parts of a transaction.
                 if segment.offsets.isEmpty { break scan }
@@ -258,16 +268,18 @@ struct LogState: Sendable {
         return spans
     }
 
-    func checksum(at txid: TxID) throws -> UInt32 {
+    mutating func checksum(at txid: TxID) throws -> UInt32 {
         if txid == lastTxid { return lastChecksum }
         guard txid < lastTxid else { throw ReplicationLogError.ahead(last: lastTxid) }
-        guard let oldest = segments.first, !oldest.offsets.isEmpty else { throw ReplicationLogError.trimmed(oldestAvailable: lastTxid + 1) }
+        guard let oldest = segments.first, oldest.holdsTransactions else { throw ReplicationLogError.trimmed(oldestAvailable: lastTxid + 1) }
         if txid == oldest.firstTxid - 1 { return oldest.firstPreviousChecksum }
         guard txid >= oldest.firstTxid else { throw ReplicationLogError.trimmed(oldestAvailable: oldest.firstTxid) }
         // The chain value after `txid` is what the next transaction's first record chains
         // from (a transaction's own first record may be only one of its parts).
         let following = txid + 1
-        let segment = segments[segmentIndex(containing: following)]
+        let found = segmentIndex(containing: following)
+        try index(found)
+        let segment = segments[found]
         let offset = segment.offsets[Int(following - segment.firstTxid)]
         let fd = try SegmentIO.openFile(segment.path, O_RDONLY)
         defer { SegmentIO.closeFile(fd) }

@@ -252,10 +252,21 @@ public final class ReplicationLog: Sendable {
             var removed = 0
             var failure: (any Error)?
             var total = state.totalBytes
-            while state.segments.count > 1, let oldest = state.segments.first {
-                let (age, overflow) = now.subtractingReportingOverflow(oldest.newestCommitTime)
-                let tooOld = overflow ? now > oldest.newestCommitTime : age > retentionAgeMs
-                guard total > retentionBytes || tooOld else { break }
+            while state.segments.count > 1 {
+                if total <= retentionBytes {
+                    // Only an indexed segment knows its commit times; one over the byte bound
+                    // goes without being read.
+                    do {
+                        try state.index(0)
+                    } catch {
+                        failure = error
+                        break
+                    }
+                    let newest = state.segments[0].newestCommitTime
+                    let (age, overflow) = now.subtractingReportingOverflow(newest)
+                    guard overflow ? now > newest : age > retentionAgeMs else { break }
+                }
+                let oldest = state.segments[0]
                 // Readers that already planned a read hold their own descriptors; unlinking
                 // does not pull the bytes out from under them.
                 do {
@@ -302,7 +313,9 @@ public final class ReplicationLog: Sendable {
 
     /// Byte length of transaction `txid` (all its records), or nil when it is not in the log.
     public func transactionLength(_ txid: TxID) -> Int? {
-        state.withLock { $0.transactionRange(txid)?.range.count }
+        // A segment that fails its first indexing reads as absent here; the read that follows
+        // reports the damage.
+        state.withLock { (try? $0.transactionRange(txid))?.range.count }
     }
 
     /// Up to `maxBytes` of transaction `txid`'s stored bytes, starting `offset` bytes into it:
@@ -310,7 +323,7 @@ public final class ReplicationLog: Sendable {
     /// window may end inside a record; the receiver's decoder reassembles and verifies.
     public func transactionBytes(_ txid: TxID, from offset: Int, maxBytes: Int) throws -> (bytes: [UInt8], total: Int) {
         let (fd, path, range) = try state.withLock { state -> (Int32, String, Range<Int>) in
-            guard let found = state.transactionRange(txid) else {
+            guard let found = try state.transactionRange(txid) else {
                 if txid > state.lastTxid { throw ReplicationLogError.ahead(last: state.lastTxid) }
                 throw ReplicationLogError.trimmed(oldestAvailable: state.firstTxid)
             }

@@ -10,8 +10,11 @@ import Darwin
 /// segment: the record being written, or — when fsyncs are batched (`syncIntervalMs`) — any
 /// record written since its last fsync, in any order the kernel wrote pages back. Every record
 /// of the newest segment is therefore checksummed, and the segment is cut at the first damaged
-/// one. Damage anywhere else means the files were changed outside the log, and opening fails
-/// rather than silently dropping transactions.
+/// one. Older segments are only opened: their first header must start where the file name
+/// says, and the rest of each is read and checked when the log first needs its index
+/// (`LogState.index`), so a start reads a few headers rather than every header of the log.
+/// Damage anywhere but the newest segment means the files were changed outside the log:
+/// opening fails when a first header shows it, and otherwise the first read of that segment.
 enum SegmentRecovery {
     struct Result {
         var segments: [LogSegment]
@@ -25,7 +28,7 @@ enum SegmentRecovery {
         let named = try segmentFiles(in: directory)
         var result = Result(segments: [], truncatedBytes: 0)
         var directoryChanged = false
-        var live: [(firstTxid: TxID, path: String)] = []
+        var live: [(firstTxid: TxID, path: String, size: Int, head: RecordHeader?)] = []
 
         // First drop files that hold nothing of this history: empty files (a crash right after
         // creating a segment) and segments of another generation (a reset interrupted after it
@@ -35,22 +38,20 @@ enum SegmentRecovery {
             defer { SegmentIO.closeFile(fd) }
             let size = try SegmentIO.size(fd, path: path)
             var stale = size == 0
+            var head: RecordHeader?
             if !stale, size >= RecordCodec.headerSize {
-                let head = try SegmentIO.read(fd, count: RecordCodec.headerSize, at: 0, path: path)
-                if let header = try? RecordCodec.peekHeader(head[...]), header.generation != generation {
-                    stale = true
-                }
+                let bytes = try SegmentIO.read(fd, count: RecordCodec.headerSize, at: 0, path: path)
+                head = try? RecordCodec.peekHeader(bytes[...])
+                if let head, head.generation != generation { stale = true }
             }
             if stale {
                 try SegmentIO.removeFile(path)
                 directoryChanged = true
             } else {
-                live.append((firstTxid, path))
+                live.append((firstTxid, path, size, head))
             }
         }
 
-        var expectedTxid: TxID?
-        var expectedPrevious: UInt32?
         if let oldest = live.first {
             guard oldest.firstTxid > startsAfter else {
                 throw ReplicationLogError.corruptSegment(
@@ -59,39 +60,101 @@ enum SegmentRecovery {
                     reason: "starts at txid \(oldest.firstTxid), but the history starts after \(startsAfter)"
                 )
             }
-            if oldest.firstTxid == startsAfter &+ 1 { expectedPrevious = startChecksum }
         }
-        for (index, file) in live.enumerated() {
-            let isNewest = index == live.count - 1
-            if let expectedTxid, file.firstTxid != expectedTxid {
-                throw ReplicationLogError.corruptSegment(
-                    file: file.path,
-                    offset: 0,
-                    reason: "starts at txid \(file.firstTxid), expected \(expectedTxid)"
-                )
-            }
+        /// What the segment at `index` must chain from, when the log says (the first of the history).
+        func expectedPrevious(_ index: Int) -> UInt32? {
+            index == 0 && live[index].firstTxid == startsAfter &+ 1 ? startChecksum : nil
+        }
+
+        // The newest segment is scanned whole. When its only record was torn it goes, and the
+        // one before is the newest: sealed, so checked strictly, and indexed for appends.
+        var newest: LogSegment?
+        var isNewestFile = true
+        while newest == nil, let last = live.last {
             let scan = try scanSegment(
-                path: file.path,
-                firstTxid: file.firstTxid,
-                expectedPrevious: expectedPrevious,
+                path: last.path,
+                firstTxid: last.firstTxid,
+                expectedPrevious: expectedPrevious(live.count - 1),
                 generation: generation,
-                isNewest: isNewest
+                isNewest: isNewestFile
             )
+            isNewestFile = false
             if scan.truncatedBytes > 0 {
                 result.truncatedBytes += scan.truncatedBytes
                 directoryChanged = true
             }
+            live.removeLast()
             guard let segment = scan.segment else {
                 // Only the newest segment can come out empty: its one record was torn.
-                try SegmentIO.removeFile(file.path)
+                try SegmentIO.removeFile(last.path)
+                directoryChanged = true
                 continue
             }
-            expectedTxid = segment.lastTxid &+ 1
-            expectedPrevious = segment.lastChecksum
-            result.segments.append(segment)
+            newest = segment
         }
+        guard let newest else {
+            if directoryChanged { try SegmentIO.syncDirectory(directory) }
+            return result
+        }
+
+        // Older segments: the first header only. Each must hold txids up to where the next
+        // begins and end on the chain value the next one starts from.
+        var next = (firstTxid: newest.firstTxid, previous: newest.firstPreviousChecksum)
+        var older: [LogSegment] = []
+        for (index, file) in live.enumerated().reversed() {
+            guard let head = file.head else {
+                throw ReplicationLogError.corruptSegment(file: file.path, offset: 0, reason: "unreadable first record header")
+            }
+            let problem: String?
+            if !head.kind.carriesPages {
+                problem = "holds a \(head.kind) record"
+            } else if head.txid != file.firstTxid || head.part != 0 {
+                problem = "first record is txid \(head.txid) part \(head.part), expected \(file.firstTxid) part 0"
+            } else if let expected = expectedPrevious(index), head.previousChecksum != expected {
+                problem = "first record chains from \(head.previousChecksum), expected \(expected)"
+            } else {
+                problem = nil
+            }
+            if let problem { throw ReplicationLogError.corruptSegment(file: file.path, offset: 0, reason: problem) }
+            older.append(
+                LogSegment(
+                    firstTxid: file.firstTxid,
+                    path: file.path,
+                    offsets: [],
+                    size: file.size,
+                    newestCommitTime: head.commitTime,
+                    firstPreviousChecksum: head.previousChecksum,
+                    lastChecksum: next.previous,
+                    pendingLastTxid: next.firstTxid - 1
+                )
+            )
+            next = (file.firstTxid, head.previousChecksum)
+        }
+        result.segments = older.reversed() + [newest]
         if directoryChanged { try SegmentIO.syncDirectory(directory) }
         return result
+    }
+
+    /// Builds a sealed segment's index (see `LogSegment.pendingLastTxid`), checking every header
+    /// and that the segment ends where the next one begins.
+    static func index(_ segment: LogSegment, generation: Generation) throws -> LogSegment {
+        guard let expectedLast = segment.pendingLastTxid else { return segment }
+        let scan = try scanSegment(
+            path: segment.path,
+            firstTxid: segment.firstTxid,
+            expectedPrevious: segment.firstPreviousChecksum,
+            generation: generation,
+            isNewest: false
+        )
+        guard let indexed = scan.segment, indexed.lastTxid == expectedLast, indexed.lastChecksum == segment.lastChecksum else {
+            throw ReplicationLogError.corruptSegment(
+                file: segment.path,
+                offset: scan.segment?.size ?? 0,
+                reason: "ends at txid \(scan.segment?.lastTxid ?? segment.firstTxid - 1), but the next segment starts after \(expectedLast)"
+                    + " chaining from \(segment.lastChecksum)"
+            )
+        }
+        return indexed
     }
 
     /// Segment files in txid order.

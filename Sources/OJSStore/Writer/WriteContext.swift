@@ -12,7 +12,9 @@ public final class WriteContext {
     public let db: Connection
     /// Unix milliseconds, read once per batch so every request in it agrees on "now".
     public internal(set) var now: Int64 = 0
-    private var lastSeq: Int64 = 0
+    /// The highest FIFO position handed out; the writer stores it with each commit's position
+    /// (`replication_position.last_seq`), so opening reads one row instead of scanning `jobs`.
+    private(set) var lastSeq: Int64 = 0
     private var rng = BufferedSystemRandom()
     /// Work to run once the batch's transaction has committed (never on rollback).
     var afterCommit: [@Sendable () -> Void] = []
@@ -39,7 +41,7 @@ public final class WriteContext {
 
     init(db: Connection) throws {
         self.db = db
-        lastSeq = try db.scalar("SELECT coalesce(max(seq), 0) FROM jobs")
+        lastSeq = try db.first("SELECT last_seq FROM replication_position WHERE id = 1") { $0.int(0) } ?? 0
         // The hook's context pointer is this context's counter, which lives as long as the
         // connection (both belong to the writer thread until shutdown).
         sqlite3_wal_hook(

@@ -336,7 +336,10 @@ public final class Writer: Sendable {
             if sqlite3_total_changes64(db.rawHandle) != changesBefore {
                 let previous = committed.withLock { $0 }
                 let next = Position(txid: previous.txid + 1, committedAt: ctx.now)
-                try db.run("UPDATE replication_position SET txid = ?, committed_at = ? WHERE id = 1", [.int(next.txid), .int(next.committedAt)])
+                try db.run(
+                    "UPDATE replication_position SET txid = ?, committed_at = ?, last_seq = ? WHERE id = 1",
+                    [.int(next.txid), .int(next.committedAt), .int(ctx.lastSeq)]
+                )
                 position = next
             }
             // The statements may have taken a while: a lease that ran out meanwhile rolls back.
