@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import NIOCore
 
 /// The processes of one run as the workload, the fault timeline and the end checks see them,
 /// whichever way they were started (a fixed primary with replicas, or failover nodes).
@@ -14,6 +15,32 @@ struct Deployment: Sendable {
     var primaryURL: String?
     /// Failover mode: the node that led when the workload started.
     var initialLeader: String?
+}
+
+extension Deployment {
+    /// Records a region whose node listens on `nodePort`, reached by other nodes through
+    /// `toPrimary`, and starts its clients' proxy (its `client_link`; 0.5 ms when none), in
+    /// both modes alike.
+    mutating func addRegion(
+        _ region: Topology.Region,
+        nodePort: Int,
+        toPrimary: LinkProxy,
+        seed: UInt64,
+        group: any EventLoopGroup,
+        proxies: inout [LinkProxy]
+    ) async throws {
+        let toClients = try await LinkProxy.start(
+            name: "clients->\(region.name)",
+            link: region.clientLink ?? Topology.Link(latencyMs: 0.5),
+            upstreamPort: nodePort,
+            seed: seed,
+            group: group
+        )
+        proxies.append(toClients)
+        links[region.name] = .init(toPrimary: toPrimary, toClients: toClients)
+        nodeURLs[region.name] = "http://127.0.0.1:\(nodePort)"
+        clientURLs[region.name] = "http://127.0.0.1:\(toClients.port)"
+    }
 }
 
 /// The failover cluster as its nodes report it, asked of each node directly.

@@ -44,17 +44,14 @@ extension Simulation {
             ]
             if let ttl = topology.leaseTtlMs { arguments += ["--lease-ttl-ms", "\(ttl)"] }
             try supervisor.start(.init(name: region.name, port: port, arguments: arguments))
-            let toClients = try await LinkProxy.start(
-                name: "clients->\(region.name)",
-                link: region.clientLink ?? Topology.Link(latencyMs: 0.5),
-                upstreamPort: port,
+            try await deployment.addRegion(
+                region,
+                nodePort: port,
+                toPrimary: inbound,
                 seed: rng.next(),
-                group: group
+                group: group,
+                proxies: &proxies
             )
-            proxies.append(toClients)
-            deployment.links[region.name] = .init(toPrimary: inbound, toClients: toClients)
-            deployment.nodeURLs[region.name] = "http://127.0.0.1:\(port)"
-            deployment.clientURLs[region.name] = "http://127.0.0.1:\(toClients.port)"
         }
         let names = topology.regions.map(\.name)
         let probe = ClusterProbe(client: client, nodeURLs: deployment.nodeURLs)

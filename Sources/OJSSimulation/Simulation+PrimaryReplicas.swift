@@ -53,17 +53,14 @@ extension Simulation {
                     ]
                 )
             )
-            let toClients = try await LinkProxy.start(
-                name: "clients->\(region.name)",
-                link: region.clientLink ?? Topology.Link(latencyMs: 0.5),
-                upstreamPort: port,
+            try await deployment.addRegion(
+                region,
+                nodePort: port,
+                toPrimary: toPrimary,
                 seed: rng.next(),
-                group: group
+                group: group,
+                proxies: &proxies
             )
-            proxies.append(toClients)
-            deployment.links[region.name] = .init(toPrimary: toPrimary, toClients: toClients)
-            deployment.nodeURLs[region.name] = "http://127.0.0.1:\(port)"
-            deployment.clientURLs[region.name] = "http://127.0.0.1:\(toClients.port)"
         }
         for region in topology.regions {
             let url = deployment.nodeURLs[region.name] ?? ""
