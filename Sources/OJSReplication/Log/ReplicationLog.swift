@@ -46,6 +46,14 @@ public final class ReplicationLog: Sendable {
 
     /// The lock file's name inside the log directory.
     public static let lockFileName = "lock"
+    /// The file naming the log's history (`GenerationFile`).
+    static let generationFileName = "generation"
+
+    /// The history the log in `directory` belongs to, read without opening the log (no lock, no
+    /// recovery); nil when there is no readable generation file.
+    public static func storedGeneration(in directory: URL) -> Generation? {
+        try? GenerationFile.read(at: directory.appendingPathComponent(generationFileName).path).generation
+    }
 
     /// Opens (creating if needed) the log in `directory`, recovering from a crash: a torn
     /// record at the end of the newest segment is truncated so appends continue cleanly.
@@ -72,7 +80,7 @@ public final class ReplicationLog: Sendable {
         self.retentionAgeMs = retentionAgeMs
         self.syncIntervalMs = syncIntervalMs
         self.path = path
-        self.generationPath = path + "/generation"
+        self.generationPath = path + "/" + Self.generationFileName
 
         try SegmentIO.makeDirectories(path)
         lockDescriptor = try Self.lock(path + "/" + Self.lockFileName)

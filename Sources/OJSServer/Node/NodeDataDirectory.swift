@@ -57,8 +57,7 @@ public struct NodeDataDirectory: Sendable {
             } catch {
                 return .empty
             }
-            let generation = (try? String(contentsOf: logDirectory.appendingPathComponent("generation"), encoding: .utf8))?
-                .split(whereSeparator: \.isNewline).first.map(String.init)
+            let generation = ReplicationLog.storedGeneration(in: logDirectory)?.text
             return CopyPosition(generation: generation, txid: UInt64(max(0, txid)), checksum: 0)
         }
     }
