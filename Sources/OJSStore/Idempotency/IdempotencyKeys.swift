@@ -79,7 +79,8 @@ extension Store {
         once claim: IdempotencyClaim,
         respond: @escaping @Sendable (EnqueueOutcome) -> RecordedResponse
     ) async throws -> IdempotentOutcome<EnqueueOutcome> {
-        try await writeOnce(claim, bytes: Self.writeBytes(spec), perform: { ctx in try Self.insert(spec, ctx: ctx) }, respond: respond)
+        let job = PreparedJob(spec)
+        return try await writeOnce(claim, bytes: job.writeBytes, perform: { ctx in try Self.insert(job, ctx: ctx) }, respond: respond)
     }
 
     /// `enqueueBatch`, once per idempotency key.
@@ -88,7 +89,13 @@ extension Store {
         once claim: IdempotencyClaim,
         respond: @escaping @Sendable ([JobSnapshot]) -> RecordedResponse
     ) async throws -> IdempotentOutcome<[JobSnapshot]> {
-        try await writeOnce(claim, bytes: Self.writeBytes(specs), perform: { ctx in try Self.insertBatch(specs, ctx: ctx) }, respond: respond)
+        let jobs = specs.map(PreparedJob.init)
+        return try await writeOnce(
+            claim,
+            bytes: PreparedJob.writeBytes(jobs),
+            perform: { ctx in try Self.insertBatch(jobs, ctx: ctx) },
+            respond: respond
+        )
     }
 }
 

@@ -23,34 +23,28 @@ struct JobOrigin {
 
 extension Store {
     public func enqueue(_ spec: JobSpec) async throws -> EnqueueOutcome {
-        try await write(bytes: Self.writeBytes(spec)) { ctx in try Self.insert(spec, ctx: ctx) }
+        let job = PreparedJob(spec)
+        return try await write(bytes: job.writeBytes) { ctx in try Self.insert(job, ctx: ctx) }
     }
-
-    /// Roughly what inserting `spec` writes: its args and meta, plus the row's other columns,
-    /// its index entries and its `job.enqueued` event (about 512 bytes).
-    static func writeBytes(_ spec: JobSpec) -> Int {
-        spec.args.jsonText.utf8.count + (spec.meta.isEmpty ? 0 : JSONValue.object(spec.meta).jsonText.utf8.count) + 512
-    }
-
-    static func writeBytes(_ specs: [JobSpec]) -> Int { specs.reduce(0) { $0 + writeBytes($1) } }
 
     /// All-or-nothing: every job is created, or none is (the first failure names its index).
     public func enqueueBatch(_ specs: [JobSpec]) async throws -> [JobSnapshot] {
-        try await write(bytes: Self.writeBytes(specs)) { ctx in try Self.insertBatch(specs, ctx: ctx) }
+        let jobs = specs.map(PreparedJob.init)
+        return try await write(bytes: PreparedJob.writeBytes(jobs)) { ctx in try Self.insertBatch(jobs, ctx: ctx) }
     }
 
-    static func insertBatch(_ specs: [JobSpec], ctx: WriteContext) throws -> [JobSnapshot] {
+    static func insertBatch(_ prepared: [PreparedJob], ctx: WriteContext) throws -> [JobSnapshot] {
         // Bound check for the whole batch first, so a batch that would overflow creates nothing.
         var perQueue: [String: Int64] = [:]
-        for spec in specs { perQueue[spec.queue, default: 0] += 1 }
+        for job in prepared { perQueue[job.spec.queue, default: 0] += 1 }
         for (queue, adding) in perQueue.sorted(by: { $0.key < $1.key }) {
             try checkBackpressure(queue: queue, adding: adding, ctx: ctx)
         }
         var jobs: [JobSnapshot] = []
-        jobs.reserveCapacity(specs.count)
-        for (index, spec) in specs.enumerated() {
+        jobs.reserveCapacity(prepared.count)
+        for (index, job) in prepared.enumerated() {
             do {
-                jobs.append(try insert(spec, ctx: ctx, checkBound: false).job)
+                jobs.append(try insert(job.spec, ctx: ctx, checkBound: false, document: job.document).job)
             } catch let error as OJSError {
                 throw error.atIndex(index)
             }
@@ -58,13 +52,19 @@ extension Store {
         return jobs
     }
 
+    static func insert(_ job: PreparedJob, ctx: WriteContext) throws -> EnqueueOutcome {
+        try insert(job.spec, ctx: ctx, document: job.document)
+    }
+
     /// Inserts one job inside the writer's transaction: uniqueness, backpressure, queue
-    /// bookkeeping, the row, and its `job.enqueued` event.
+    /// bookkeeping, the row, and its `job.enqueued` event. `document` is the spec's stored
+    /// document when a `PreparedJob` already serialised it.
     static func insert(
         _ spec: JobSpec,
         ctx: WriteContext,
         origin: JobOrigin = JobOrigin(),
-        checkBound: Bool = true
+        checkBound: Bool = true,
+        document: String? = nil
     ) throws -> EnqueueOutcome {
         let db = ctx.db
         let now = ctx.now
@@ -119,7 +119,7 @@ extension Store {
             .int(Int64(spec.retry.maxAttempts)), .int(now), SQLValue(enqueuedAt), SQLValue(runAt),
             SQLValue(spec.expiresAt?.millis), SQLValue(spec.timeoutMs), SQLValue(spec.visibilityTimeoutMs),
             SQLValue(fingerprint), SQLValue(spec.rateLimit?.key), SQLValue(origin.workflowId), SQLValue(origin.workflowStep),
-            SQLValue(origin.parentResults), .text(JSONValue.object(spec.document()).jsonText),
+            SQLValue(origin.parentResults), .text(document ?? JSONValue.object(spec.document()).jsonText),
         ]
         let job: JobSnapshot
         do {

@@ -40,7 +40,13 @@ public final class Connection {
         case rollback(mode: String)
     }
 
+    /// Process-wide SQLite settings, applied once before the first connection opens: without
+    /// memory statistics SQLite's allocator takes no global mutex (2.8 % of a 1,000-job batch
+    /// push's CPU in `pthread_mutex_lock`/`unlock`, perf).
+    private static let configured: Int32 = ojs_sqlite3_disable_memstatus()
+
     public init(path: String, options: Options = Options()) throws(SQLiteError) {
+        _ = Self.configured
         var db: OpaquePointer?
         let flags =
             (options.readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | (options.create ? SQLITE_OPEN_CREATE : 0))) | SQLITE_OPEN_NOMUTEX
