@@ -13,12 +13,28 @@ ROWS = [
     ("status_replica", "GET job status, replica"),
     ("push_half_rate", "single push at half the max rate (open loop)"),
     ("replication_lag", "push at the lag rate with a replica attached"),
+    ("raw_sqlite_batch_1000", "ceiling: raw SQLite insert of the same rows, 1000 per transaction"),
 ]
 PEER_ROWS = [
     ("beanstalk_put_fsync_always", "beanstalkd put (-f0: fsync every write)"),
     ("beanstalk_cycle_fsync_always", "beanstalkd put→reserve→delete (-f0)"),
     ("beanstalk_put_fsync_50ms", "beanstalkd put (default -f50)"),
     ("beanstalk_cycle_fsync_50ms", "beanstalkd put→reserve→delete (default -f50)"),
+]
+# Issue 20: each ojs-edge number over a ceiling or peer measured in the same run. Ratios are
+# taken within each run, then their median. (label, numerator, denominator, metric, goal)
+# where numerator and denominator are (section, row); section "MODE" is the given mode.
+GOALS = [
+    ("[NORMAL] single push / bare Hummingbird route (req/s)",
+     ("NORMAL", "push"), (None, "ceiling_hummingbird"), "requests_per_s", 0.50),
+    ("[FULL] batch push of 1000 / raw SQLite insert, 1000 per transaction (jobs/s)",
+     ("FULL", "batch_1000"), ("FULL", "raw_sqlite_batch_1000"), "jobs_per_s", 0.60),
+    ("[NORMAL] batch push of 1000 / raw SQLite insert, 1000 per transaction (jobs/s)",
+     ("NORMAL", "batch_1000"), ("NORMAL", "raw_sqlite_batch_1000"), "jobs_per_s", 0.60),
+    ("[FULL] cycle, 1 job per request / beanstalkd -f0 put→reserve→delete (jobs/s)",
+     ("FULL", "cycle_1"), ("beanstalkd", "beanstalk_cycle_fsync_always"), "jobs_per_s", 1.0),
+    ("[NORMAL] cycle, 1 job per request / beanstalkd -f50 put→reserve→delete (jobs/s)",
+     ("NORMAL", "cycle_1"), ("beanstalkd", "beanstalk_cycle_fsync_50ms"), "jobs_per_s", 0.35),
 ]
 
 
@@ -27,12 +43,35 @@ def med(values):
     return round(statistics.median(values), 3) if values else None
 
 
+def pick(run, where):
+    section, row = where
+    return (run.get(section) or {}).get(row) if section else run.get(row)
+
+
+def goal_summary(runs):
+    """Issue 20's same-run ratios: one per run, then the median; None where a side is missing."""
+    out = []
+    for label, num, den, metric, goal in GOALS:
+        per_run = []
+        for r in runs:
+            a, b = pick(r, num), pick(r, den)
+            if a and b and b.get(metric):
+                per_run.append(round(a[metric] / b[metric], 3))
+        ratio = med(per_run)
+        out.append({"goal": label, "numerator": num[1], "denominator": den[1], "metric": metric,
+                    "numerator_median": med([pick(r, num)[metric] for r in runs if pick(r, num)]),
+                    "denominator_median": med([pick(r, den)[metric] for r in runs if pick(r, den)]),
+                    "per_run": per_run, "ratio": ratio, "threshold": goal,
+                    "met": None if ratio is None else ratio >= goal})
+    return out
+
+
 def row_summary(runs, pick, ceiling):
     """Medians of one scenario across runs; the ratio is taken within each run first."""
     rs = [pick(r) for r in runs]
     ratio = [x["requests_per_s"] / ceiling(r)["requests_per_s"] for x, r in zip(rs, runs) if x and ceiling(r)]
     return {
-        "connections": rs[0]["connections"],
+        "connections": rs[0].get("connections"),
         "jobs_per_s": med([x["jobs_per_s"] for x in rs]),
         "requests_per_s": med([x["requests_per_s"] for x in rs]),
         "ratio_to_static_ceiling": med(ratio),
@@ -57,19 +96,33 @@ def evaluate(runs, args):
         rows = {}
         for key, _ in ROWS:
             if all(key in r[mode] for r in runs):
-                rows[key] = row_summary(runs, lambda r, k=key: r[mode][k], lambda r: r[mode]["ceiling_static"])
-        rows["push"]["ratio_to_health_ceiling"] = med(
-            [r[mode]["push"]["requests_per_s"] / r[mode]["ceiling_health"]["requests_per_s"] for r in runs])
-        lag = [r[mode]["replication_lag"] for r in runs]
-        rows["replication_lag"]["apply_lag_p50_ms"] = med([x["apply_lag_ms"]["p50"] for x in lag])
-        rows["replication_lag"]["apply_lag_p99_ms"] = med([x["apply_lag_ms"]["p99"] for x in lag])
-        rows["replication_lag"]["apply_lag_max_ms"] = med([x["apply_lag_ms"]["max"] for x in lag])
-        rows["replication_lag"]["transactions_per_s"] = med([x["transactions_per_s"] for x in lag])
+                rows[key] = row_summary(runs, lambda r, k=key: r[mode][k], lambda r: r[mode].get("ceiling_static"))
+        if "push" in rows and "ceiling_health" in rows:
+            rows["push"]["ratio_to_health_ceiling"] = med(
+                [r[mode]["push"]["requests_per_s"] / r[mode]["ceiling_health"]["requests_per_s"] for r in runs])
+        if "replication_lag" in rows:
+            lag = [r[mode]["replication_lag"] for r in runs]
+            rows["replication_lag"]["apply_lag_p50_ms"] = med([x["apply_lag_ms"]["p50"] for x in lag])
+            rows["replication_lag"]["apply_lag_p99_ms"] = med([x["apply_lag_ms"]["p99"] for x in lag])
+            rows["replication_lag"]["apply_lag_max_ms"] = med([x["apply_lag_ms"]["max"] for x in lag])
+            rows["replication_lag"]["transactions_per_s"] = med([x["transactions_per_s"] for x in lag])
+        if "raw_sqlite_batch_1000" in rows:
+            raw = [r[mode]["raw_sqlite_batch_1000"] for r in runs]
+            rows["raw_sqlite_batch_1000"]["wall_jobs_per_s"] = med([x.get("wall_jobs_per_s") for x in raw])
+            rows["raw_sqlite_batch_1000"]["prep_share"] = med([x.get("prep_share") for x in raw])
         out["modes"][mode] = rows
     for key, _ in PEER_ROWS:
-        out["peer"][key] = row_summary(runs, lambda r, k=key: r["beanstalkd"][k], lambda r: r[first]["ceiling_static"])
+        if all(key in r.get("beanstalkd", {}) for r in runs):
+            out["peer"][key] = row_summary(runs, lambda r, k=key: r["beanstalkd"][k],
+                                           lambda r: r[first].get("ceiling_static"))
+    if all("ceiling_hummingbird" in r for r in runs):
+        out["ceiling_hummingbird"] = row_summary(runs, lambda r: r["ceiling_hummingbird"],
+                                                 lambda r: r[first].get("ceiling_static"))
+    out["goals"] = goal_summary(runs)
     probes = [r["fsync"] for r in runs if "fsync" in r]
     out["fsync_ms"] = {k: med([p[k] for p in probes]) for k in ("p50_ms", "p99_ms", "max_ms")} if probes else None
+    if getattr(args, "only", None) == "goals":
+        return out
     out["cold_start_ms"] = med([r["cold_start"]["median_ms"] for r in runs])
     filled = [r["million"] for r in runs if "million" in r]
     out["cold_start_1m_ms"] = med([x["cold_start_with_jobs"]["median_ms"] for x in filled])
@@ -133,38 +186,67 @@ def markdown(report):
                 f"| {fmt(x['writer_busy'], 2)} "
                 f"| {x['errors']} |")
 
+    if s.get("goals"):
+        lines += ["## Goals (issue 20): same-run ratios", "",
+                  "Each ratio is taken within one run, then the median across runs.", "",
+                  "| goal | numerator (median) | denominator (median) | ratio | per run | needed | met |",
+                  "|---|---:|---:|---:|---|---:|---|"]
+        for g in s["goals"]:
+            met = "–" if g["met"] is None else ("met" if g["met"] else "**not met**")
+            lines.append(f"| {g['goal']} | {fmt(g['numerator_median'])} | {fmt(g['denominator_median'])} "
+                         f"| {fmt(g['ratio'], 3)} | {', '.join(fmt(v, 3) for v in g['per_run']) or '–'} "
+                         f"| ≥ {g['threshold']:.2f} | {met} |")
+        lines.append("")
+    if s.get("ceiling_hummingbird"):
+        lines += ["## Ceiling: bare Hummingbird route (`benchmarks/hello`, GET /)", "", head, sep,
+                  row("hello-ceiling GET / (no store, no middleware)", s["ceiling_hummingbird"]), ""]
     for mode, rows in s["modes"].items():
         lines += [f"## ojs-edge, synchronous={mode}", "", head, sep]
         lines += [row(label, rows[key]) for key, label in ROWS if key in rows]
-        lag = rows["replication_lag"]
-        lines += ["", f"Replication: {fmt(lag['transactions_per_s'])} transactions/s on the primary while "
+        raw = rows.get("raw_sqlite_batch_1000")
+        lines += [""]
+        if raw:
+            lines += [f"Raw SQLite (`benchmarks/raw_sqlite_insert.py`, one connection, its own CPU under server "
+                      f"cores): jobs/s and req/s (transactions) count only the time between BEGIN and COMMIT; over the "
+                      f"whole window, with the rows built in Python in between ({fmt(raw['prep_share'], 3)} of it), "
+                      f"{fmt(raw['wall_jobs_per_s'])} jobs/s.", ""]
+        if "replication_lag" in rows:
+            lag = rows["replication_lag"]
+            lines += [f"Replication: {fmt(lag['transactions_per_s'])} transactions/s on the primary while "
                       f"pushing {fmt(lag['jobs_per_s'])} jobs/s; replica apply lag p50 {lag['apply_lag_p50_ms']} ms, "
                       f"p99 {lag['apply_lag_p99_ms']} ms, max {lag['apply_lag_max_ms']} ms. "
-                      f"Single push is {fmt(rows['push']['ratio_to_health_ceiling'], 3)} of the health route.", ""]
-    lines += ["## Peer: beanstalkd 1.12, binlog on", "", head, sep]
-    lines += [row(label, s["peer"][key]) for key, label in PEER_ROWS]
+                      f"Single push is {fmt(rows['push'].get('ratio_to_health_ceiling'), 3)} of the health route.", ""]
+    p = s["peer"]
+    if p:
+        lines += ["## Peer: beanstalkd 1.12, binlog on", "", head, sep]
+        lines += [row(label, p[key]) for key, label in PEER_ROWS if key in p]
     first = next(iter(s["modes"]))
     o = s["modes"][first]
-    p = s["peer"]
 
     def ratio(a, b):
         return fmt(a / b, 2) if a and b else "–"
-    lines += ["", f"ojs-edge ({first}) ÷ beanstalkd (-f0): push {ratio(o['push']['jobs_per_s'], p['beanstalk_put_fsync_always']['jobs_per_s'])}×, "
-                  f"full cycle 1 job/request {ratio(o['cycle_1']['jobs_per_s'], p['beanstalk_cycle_fsync_always']['jobs_per_s'])}×, "
-                  f"cycle with fetch count 10 {ratio(o['cycle_10']['jobs_per_s'], p['beanstalk_cycle_fsync_always']['jobs_per_s'])}×."]
-    if "NORMAL" in s["modes"]:
-        n = s["modes"]["NORMAL"]
-        lines += [f"ojs-edge (NORMAL) ÷ beanstalkd (-f50): push {ratio(n['push']['jobs_per_s'], p['beanstalk_put_fsync_50ms']['jobs_per_s'])}×, "
-                  f"full cycle 1 job/request {ratio(n['cycle_1']['jobs_per_s'], p['beanstalk_cycle_fsync_50ms']['jobs_per_s'])}×."]
-    lines += ["", f"Cold start: {s['cold_start_ms']} ms to the first healthy response (empty data dir); "
-                  f"{s['cold_start_1m_ms']} ms with {s['fill_jobs']:,} jobs stored. With {s['fill_jobs']:,} jobs: "
-                  f"peak RSS {s['rss_1m_hwm_mb']} MB, RSS at the end {s['rss_1m_current_mb']} MB "
-                  f"({s['rss_1m_anon_mb']} MB anonymous, {s['rss_1m_file_mb']} MB file-backed), "
-                  f"database {s['db_1m_mb']} MB (filled once per suite at {fmt(s['fill_jobs_per_s'])} jobs/s).", "", "## Targets", "",
-              "| target | measured | goal | met |", "|---|---:|---|---|"]
-    for t in s["targets"]:
-        met = "–" if t["met"] is None else ("yes" if t["met"] else "**no**")
-        v = t["measured"]
-        lines.append(f"| {t['target']} | {fmt(v, 3) if isinstance(v, float) and v < 10 else fmt(v, 1)} {t['unit']} "
-                     f"| {t['goal']} {t['unit']} | {met} |")
+
+    def jobs(rows, key):
+        return rows[key]["jobs_per_s"] if key in rows else None
+    if "beanstalk_put_fsync_always" in p and "cycle_10" in o:
+        lines += ["", f"ojs-edge ({first}) ÷ beanstalkd (-f0): push {ratio(jobs(o, 'push'), jobs(p, 'beanstalk_put_fsync_always'))}×, "
+                      f"full cycle 1 job/request {ratio(jobs(o, 'cycle_1'), jobs(p, 'beanstalk_cycle_fsync_always'))}×, "
+                      f"cycle with fetch count 10 {ratio(jobs(o, 'cycle_10'), jobs(p, 'beanstalk_cycle_fsync_always'))}×."]
+        if "NORMAL" in s["modes"]:
+            n = s["modes"]["NORMAL"]
+            lines += [f"ojs-edge (NORMAL) ÷ beanstalkd (-f50): push {ratio(jobs(n, 'push'), jobs(p, 'beanstalk_put_fsync_50ms'))}×, "
+                      f"full cycle 1 job/request {ratio(jobs(n, 'cycle_1'), jobs(p, 'beanstalk_cycle_fsync_50ms'))}×."]
+    if "cold_start_ms" in s:
+        lines += ["", f"Cold start: {s['cold_start_ms']} ms to the first healthy response (empty data dir); "
+                      f"{s['cold_start_1m_ms']} ms with {s['fill_jobs']:,} jobs stored. With {s['fill_jobs']:,} jobs: "
+                      f"peak RSS {s['rss_1m_hwm_mb']} MB, RSS at the end {s['rss_1m_current_mb']} MB "
+                      f"({s['rss_1m_anon_mb']} MB anonymous, {s['rss_1m_file_mb']} MB file-backed), "
+                      f"database {s['db_1m_mb']} MB (filled once per suite at {fmt(s['fill_jobs_per_s'])} jobs/s)."]
+    if s["targets"]:
+        lines += ["", "## Targets", "", "| target | measured | goal | met |", "|---|---:|---|---|"]
+        for t in s["targets"]:
+            met = "–" if t["met"] is None else ("yes" if t["met"] else "**no**")
+            v = t["measured"]
+            lines.append(f"| {t['target']} | {fmt(v, 3) if isinstance(v, float) and v < 10 else fmt(v, 1)} {t['unit']} "
+                         f"| {t['goal']} {t['unit']} | {met} |")
     return "\n".join(lines) + "\n"
