@@ -53,7 +53,9 @@ INSERT_JOB = """INSERT INTO jobs (id, type, queue, state, priority, seq, max_att
   expires_at, timeout_ms, visibility_timeout_ms, unique_key, rate_key, workflow_id, workflow_step,
   parent_results, doc)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
-INSERT_EVENT = "INSERT INTO events (id, type, subject, queue, job_type, time, data) VALUES (?, ?, ?, ?, ?, ?, ?)"
+# Since migration 0009 an event has no stored id (it is `evt_<seq>`); before it, a UUIDv7.
+INSERT_EVENT = "INSERT INTO events (type, subject, queue, job_type, time, data) VALUES (?, ?, ?, ?, ?, ?)"
+INSERT_EVENT_WITH_ID = "INSERT INTO events (id, type, subject, queue, job_type, time, data) VALUES (?, ?, ?, ?, ?, ?, ?)"
 UPDATE_POSITION = "UPDATE replication_position SET txid = ?, committed_at = ?, last_seq = ? WHERE id = 1"
 LEDGER = """CREATE TABLE IF NOT EXISTS d1_migrations (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -104,6 +106,8 @@ class Rows:
         self.txid, self.last_seq = db.execute("SELECT txid, last_seq FROM replication_position WHERE id = 1").fetchone()
         self.filler = "x" * PAYLOAD_BYTES
         self.n = 0
+        # Whatever the exported migrations made: the older schema stored an id per event.
+        self.event_ids = any(col[1] == "id" for col in db.execute("PRAGMA table_info(events)"))
 
     def batch(self, count):
         now = int(time.time() * 1000)
@@ -116,7 +120,8 @@ class Rows:
             self.n += 1
             jobs.append((job_id, JOB_TYPE, QUEUE, "available", 0, seq, 3, now, now, None,
                          None, None, None, None, None, None, None, None, doc))
-            events.append(("evt_" + uuid7(now), "job.enqueued", job_id, QUEUE, JOB_TYPE, now,
+            event_id = ("evt_" + uuid7(now),) if self.event_ids else ()
+            events.append(event_id + ("job.enqueued", job_id, QUEUE, JOB_TYPE, now,
                            '{"job_id":"%s","job_type":"%s","queue":"%s","state":"available"}' % (job_id, JOB_TYPE, QUEUE)))
         self.last_seq = seq
         self.txid += 1
@@ -148,7 +153,7 @@ def run(args):
             t1 = time.monotonic()
             db.execute("BEGIN IMMEDIATE")
             db.executemany(INSERT_JOB, job_rows)
-            db.executemany(INSERT_EVENT, event_rows)
+            db.executemany(INSERT_EVENT_WITH_ID if rows.event_ids else INSERT_EVENT, event_rows)
             db.execute(UPDATE_POSITION, position)
             db.execute("COMMIT")
             t2 = time.monotonic()

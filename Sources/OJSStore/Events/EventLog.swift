@@ -17,12 +17,40 @@ enum EventLog {
         data: [(String, JSONValue)]
     ) throws {
         try ctx.db.run(
-            "INSERT INTO events (id, type, subject, queue, job_type, time, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO events (type, subject, queue, job_type, time, data) VALUES (?, ?, ?, ?, ?, ?)",
             [
-                .text("evt_" + ctx.newId()), .text(type), SQLValue(subject), SQLValue(queue), SQLValue(jobType), .int(ctx.now),
+                .text(type), SQLValue(subject), SQLValue(queue), SQLValue(jobType), .int(ctx.now),
                 .text(JSONValue.object(JSONObject(data)).jsonText),
             ]
         )
+    }
+
+    /// Deletes up to `limit` of the oldest events written before `cutoff`, and returns how many.
+    /// Walks from the log's oldest end by `seq` (there is no index on `time`) and stops at the
+    /// first newer event, so a pass reads at most `limit` rows however long the log is; events
+    /// are written in time order, so that is the same set. The newest event always stays: its
+    /// `seq` is the high-water mark the next one counts on.
+    static func purge(before cutoff: Int64, limit: Int, _ ctx: WriteContext) throws -> Int {
+        var through: Int64?
+        var stopped = false
+        try ctx.db.query(
+            "SELECT seq, time FROM events WHERE seq < (SELECT max(seq) FROM events) ORDER BY seq LIMIT ?",
+            [.int(Int64(limit))]
+        ) { row in
+            guard !stopped else { return }
+            if row.int(1) < cutoff { through = row.int(0) } else { stopped = true }
+        }
+        guard let through else { return 0 }
+        return try ctx.db.run("DELETE FROM events WHERE seq <= ?", [.int(through)])
+    }
+
+    /// An event's id: its place in the log (migration 0009 says why there is no stored id).
+    static func id(seq: Int64) -> String { "evt_\(seq)" }
+
+    /// The sequence number an id names, or nil for anything else (an id from before 0009).
+    static func seq(id: String) -> Int64? {
+        guard id.hasPrefix("evt_"), let seq = Int64(id.dropFirst(4)), seq >= 0 else { return nil }
+        return seq
     }
 }
 
@@ -46,11 +74,12 @@ public struct EventPage: Sendable {
 extension Store {
     public func events(_ q: EventQuery) async throws -> EventPage {
         try await read { db in
-            var sql = "SELECT seq, id, type, subject, time, data FROM events WHERE 1=1"
+            var sql = "SELECT seq, type, subject, time, data FROM events WHERE 1=1"
             var values: [SQLValue] = []
             if let after = q.after {
-                sql += " AND seq > coalesce((SELECT seq FROM events WHERE id = ?), 0)"
-                values.append(.text(after))
+                // A cursor that names no event reads from the start, as it always has.
+                sql += " AND seq > ?"
+                values.append(.int(EventLog.seq(id: after) ?? 0))
             }
             func filter(_ column: String, _ items: [String], prefixable: Bool) {
                 guard !items.isEmpty else { return }
@@ -82,16 +111,17 @@ extension Store {
                 var w = JSONWriter()
                 w.beginObject()
                 w.field("specversion", "1.0")
-                w.field("id", row.text(1))
-                w.field("type", row.text(2))
+                let id = EventLog.id(seq: row.int(0))
+                w.field("id", id)
+                w.field("type", row.text(1))
                 w.field("source", "ojs://ojs-edge/api")
-                w.field("time", Timestamp.format(millis: row.int(4)))
-                if let subject = row.optText(3) { w.field("subject", subject) }
+                w.field("time", Timestamp.format(millis: row.int(3)))
+                if let subject = row.optText(2) { w.field("subject", subject) }
                 w.field("datacontenttype", "application/json")
-                w.rawField("data", row.text(5))
+                w.rawField("data", row.text(4))
                 w.endObject()
                 events.append(w.string)
-                lastId = row.text(1)
+                lastId = id
             }
             return EventPage(events: events, cursor: lastId ?? q.after, hasMore: hasMore)
         }

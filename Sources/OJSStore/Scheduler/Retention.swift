@@ -60,10 +60,7 @@ enum Retention {
         if let keep = config.completedRetentionMs {
             report.workflows = try purgeWorkflows(before: ctx.now - keep, batch: batch, ctx)
         }
-        report.events = try ctx.db.run(
-            "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE time < ?1 ORDER BY time LIMIT ?2)",
-            [.int(ctx.now - config.eventRetentionMs), .int(Int64(batch))]
-        )
+        report.events = try EventLog.purge(before: ctx.now - config.eventRetentionMs, limit: batch, ctx)
         report.idempotencyKeys = try IdempotencyKeys.purgeExpired(ctx, limit: batch)
         report.more = [report.completed, report.discarded, report.cancelled, report.workflows, report.events, report.idempotencyKeys]
             .contains { $0 >= batch }
