@@ -8,11 +8,13 @@ import Darwin
 /// makes a `getrandom` call for every 8 bytes, and the writer draws two per job id: under
 /// load that was ~3 % of the writer thread's time in the syscall alone. Ids stay as
 /// unpredictable as before; only the number of kernel calls changes (32 times fewer). One thread only.
-struct BufferedSystemRandom: RandomNumberGenerator {
+public struct BufferedSystemRandom: RandomNumberGenerator, Sendable {
     private var buffer = [UInt64](repeating: 0, count: 512)
     private var index = 512
 
-    mutating func next() -> UInt64 {
+    public init() {}
+
+    public mutating func next() -> UInt64 {
         if index == buffer.count { refill() }
         defer { index += 1 }
         return buffer[index]
