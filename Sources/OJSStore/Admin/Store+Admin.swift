@@ -59,7 +59,7 @@ extension Store {
     public func serverStats() async throws -> ServerStats {
         try await read { db in
             var jobs: [JobState: Int64] = [:]
-            try db.query("SELECT state, count(*) FROM jobs GROUP BY state") {
+            try db.query("SELECT state, sum(jobs) FROM queue_state_counts GROUP BY state") {
                 if let s = JobState(rawValue: $0.text(0)) { jobs[s] = $0.int(1) }
             }
             let since = Store.systemClock() - 60_000

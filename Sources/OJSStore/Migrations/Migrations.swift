@@ -11,7 +11,7 @@ public struct Migration: Sendable {
 /// The SQL lives in the binary (a single-file deploy needs no resource bundle);
 /// `ojs-edge migrations export DIR` writes the `.sql` files for a D1 project.
 public enum Migrations {
-    public static let all: [Migration] = [m0001, m0002, m0003, m0004, m0005, m0006, m0007, m0008, m0009]
+    public static let all: [Migration] = [m0001, m0002, m0003, m0004, m0005, m0006, m0007, m0008, m0009, m0010]
 
     static let ledger = """
         CREATE TABLE IF NOT EXISTS d1_migrations (

@@ -67,7 +67,10 @@ struct QueueRow: Sendable {
     /// Jobs not yet finished: what a depth bound limits.
     static func depth(_ name: String, db: Connection) throws -> Int64 {
         try db.scalar(
-            "SELECT count(*) FROM jobs WHERE queue = ? AND state IN ('scheduled','available','pending','retryable','active')",
+            """
+            SELECT coalesce(sum(jobs), 0) FROM queue_state_counts
+              WHERE queue = ? AND state IN ('scheduled','available','pending','retryable','active')
+            """,
             [.text(name)]
         )
     }

@@ -35,7 +35,7 @@ public struct BackpressureConfig: Sendable, Equatable {
 extension Store {
     static func counts(_ queue: String, db: Connection) throws -> QueueCounts {
         var counts = QueueCounts()
-        try db.query("SELECT state, count(*) FROM jobs WHERE queue = ? GROUP BY state", [.text(queue)]) {
+        try db.query("SELECT state, jobs FROM queue_state_counts WHERE queue = ? AND jobs > 0", [.text(queue)]) {
             if let s = JobState(rawValue: $0.text(0)) { counts.byState[s] = $0.int(1) }
         }
         return counts
@@ -114,7 +114,8 @@ extension Store {
     public func reset() async throws {
         try await write { ctx in
             for table in [
-                "jobs", "events", "queues", "workers", "workflows", "crons", "rate_limits", "job_progress", "idempotency_keys", "push_endpoints",
+                "jobs", "queue_state_counts", "events", "queues", "workers", "workflows", "crons", "rate_limits", "job_progress", "idempotency_keys",
+                "push_endpoints",
                 "push_deliveries",
             ] {
                 try ctx.db.run("DELETE FROM \(table)")

@@ -21,14 +21,17 @@ enum IdleExpiry {
             [.int(cutoff), .int(limit)]
         )
         try ctx.db.run(
-            "UPDATE queues SET idle_since = ?1 WHERE idle_since IS NULL AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.queue = queues.name)",
+            """
+            UPDATE queues SET idle_since = ?1
+              WHERE idle_since IS NULL AND NOT EXISTS (SELECT 1 FROM queue_state_counts c WHERE c.queue = queues.name AND c.jobs > 0)
+            """,
             [.int(ctx.now)]
         )
         report.queues = try ctx.db.run(
             """
             DELETE FROM queues WHERE name IN (
               SELECT name FROM queues WHERE idle_since <= ?1 AND paused = 0 AND max_depth IS NULL
-                AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.queue = queues.name)
+                AND NOT EXISTS (SELECT 1 FROM queue_state_counts c WHERE c.queue = queues.name AND c.jobs > 0)
                 AND NOT EXISTS (SELECT 1 FROM push_endpoints p WHERE p.queue = queues.name)
               LIMIT ?2)
             """,
