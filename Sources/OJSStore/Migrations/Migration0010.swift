@@ -10,7 +10,8 @@ extension Migrations {
     /// Triggers rather than code: every path that creates, moves or deletes a job (a dozen,
     /// admin and retention included) keeps the counts exact without knowing about them, and
     /// D1 runs the same schema. Queue stats, the depth bound and the idle sweep read this
-    /// table; the upgrade counts the existing jobs once.
+    /// table; the upgrade counts the existing jobs once. A rowid table like every other here:
+    /// the content digest (`Store.digest`) reads each table in rowid order.
     static let m0010 = Migration(
         name: "0010_queue_state_counts.sql",
         sql: """
@@ -20,7 +21,7 @@ extension Migrations {
               state TEXT NOT NULL,
               jobs INTEGER NOT NULL DEFAULT 0,
               PRIMARY KEY (queue, state)
-            ) WITHOUT ROWID;
+            );
             INSERT INTO queue_state_counts (queue, state, jobs) SELECT queue, state, count(*) FROM jobs GROUP BY queue, state;
             CREATE TRIGGER jobs_counted_insert AFTER INSERT ON jobs BEGIN
               INSERT INTO queue_state_counts (queue, state, jobs) VALUES (NEW.queue, NEW.state, 1)
