@@ -17,6 +17,15 @@ final class EventLogTests: StoreTestCase {
         }
     }
 
+    /// A fresh store that keeps events for `retentionMs`, with `count` jobs pushed.
+    func reopen(keepingEventsFor retentionMs: Int64, thenPush count: Int) async throws {
+        store.close()
+        var config = StoreConfiguration(path: directory.appendingPathComponent("retention.db").path)
+        config.eventRetentionMs = retentionMs
+        store = try Store(configuration: config, clock: clock.function)
+        for _ in 0..<count { try await push(#"{"type":"t","args":[]}"#) }
+    }
+
     func testIdsAreSequenceNumbersAndCursorsPageThroughWithoutRepeats() async throws {
         for _ in 0..<5 { try await push(#"{"type":"t","args":[]}"#) }
         let all = try await ids()
@@ -36,11 +45,7 @@ final class EventLogTests: StoreTestCase {
     }
 
     func testPurgeKeepsTheNewestEventSoSequenceNumbersAreNeverReused() async throws {
-        store.close()
-        var config = StoreConfiguration(path: directory.appendingPathComponent("purge.db").path)
-        config.eventRetentionMs = 1_000
-        store = try Store(configuration: config, clock: clock.function)
-        for _ in 0..<3 { try await push(#"{"type":"t","args":[]}"#) }
+        try await reopen(keepingEventsFor: 1_000, thenPush: 3)
         let before = try await ids()
         clock.advance(10_000)
         let report = try await store.tick()
@@ -54,11 +59,7 @@ final class EventLogTests: StoreTestCase {
     }
 
     func testPurgeStopsAtTheFirstEventInsideRetention() async throws {
-        store.close()
-        var config = StoreConfiguration(path: directory.appendingPathComponent("window.db").path)
-        config.eventRetentionMs = 5_000
-        store = try Store(configuration: config, clock: clock.function)
-        for _ in 0..<3 { try await push(#"{"type":"t","args":[]}"#) }
+        try await reopen(keepingEventsFor: 5_000, thenPush: 3)
         clock.advance(10_000)
         for _ in 0..<2 { try await push(#"{"type":"t","args":[]}"#) }
         let recent = Array(try await ids().suffix(2))
