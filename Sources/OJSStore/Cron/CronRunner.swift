@@ -27,7 +27,7 @@ enum CronRunner {
                     firedAt: entry.nextRun
                 )
                 do {
-                    let job = try Store.insert(try JobSpec.parse(request, now: ctx.now, limits: .unbounded), ctx: ctx).job
+                    let job = try Store.insert(PreparedJob(try JobSpec.parse(request, now: ctx.now, limits: .unbounded)), ctx: ctx).job
                     jobId = job.id
                     fired = true
                     firedCount += 1

@@ -44,7 +44,7 @@ extension Store {
         jobs.reserveCapacity(prepared.count)
         for (index, job) in prepared.enumerated() {
             do {
-                jobs.append(try insert(job.spec, ctx: ctx, checkBound: false, document: job.document).job)
+                jobs.append(try insert(job, ctx: ctx, checkBound: false).job)
             } catch let error as OJSError {
                 throw error.atIndex(index)
             }
@@ -52,20 +52,15 @@ extension Store {
         return jobs
     }
 
-    static func insert(_ job: PreparedJob, ctx: WriteContext) throws -> EnqueueOutcome {
-        try insert(job.spec, ctx: ctx, document: job.document)
-    }
-
     /// Inserts one job inside the writer's transaction: uniqueness, backpressure, queue
-    /// bookkeeping, the row, and its `job.enqueued` event. `document` is the spec's stored
-    /// document when a `PreparedJob` already serialised it.
+    /// bookkeeping, the row, and its `job.enqueued` event.
     static func insert(
-        _ spec: JobSpec,
+        _ job: PreparedJob,
         ctx: WriteContext,
         origin: JobOrigin = JobOrigin(),
-        checkBound: Bool = true,
-        document: String? = nil
+        checkBound: Bool = true
     ) throws -> EnqueueOutcome {
+        let spec = job.spec
         let db = ctx.db
         let now = ctx.now
         var fingerprint: String?
@@ -119,7 +114,7 @@ extension Store {
             .int(Int64(spec.retry.maxAttempts)), .int(now), SQLValue(enqueuedAt), SQLValue(runAt),
             SQLValue(spec.expiresAt?.millis), SQLValue(spec.timeoutMs), SQLValue(spec.visibilityTimeoutMs),
             SQLValue(fingerprint), SQLValue(spec.rateLimit?.key), SQLValue(origin.workflowId), SQLValue(origin.workflowStep),
-            SQLValue(origin.parentResults), .text(document ?? JSONValue.object(spec.document()).jsonText),
+            SQLValue(origin.parentResults), .text(job.document),
         ]
         let job: JobSnapshot
         do {

@@ -142,7 +142,7 @@ enum Workflows {
         do {
             let spec = try JobSpec.parse(request, now: ctx.now, limits: .unbounded)
             _ = try Store.insert(
-                spec,
+                PreparedJob(spec),
                 ctx: ctx,
                 origin: JobOrigin(workflowId: row.id, workflowStep: index, parentResults: parentResults),
                 checkBound: false
@@ -171,7 +171,7 @@ enum Workflows {
             do {
                 let spec = try JobSpec.parse(request, now: ctx.now, limits: .unbounded)
                 _ = try Store.insert(
-                    spec,
+                    PreparedJob(spec),
                     ctx: ctx,
                     origin: JobOrigin(workflowId: row.id, workflowStep: nil, parentResults: parentResults),
                     checkBound: false
