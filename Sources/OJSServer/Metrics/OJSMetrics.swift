@@ -34,25 +34,26 @@ public final class OJSMetrics: Sendable {
 
     func httpRequest(method: String, route: String, status: Int, duration: Duration) {
         let key = HTTPSeriesKey(method: method, route: route, status: status)
-        let series =
-            httpSeries.withLock { $0[key] }
-            ?? {
-                let made = (
-                    requests: registry.makeCounter(
-                        name: "ojs_http_requests_total",
-                        labels: [("method", method), ("route", route), ("status", String(status))],
-                        help: "HTTP requests by route and status"
-                    ),
-                    latency: registry.makeDurationHistogram(
-                        name: "ojs_http_request_duration_seconds",
-                        labels: [("route", route), ("status", String(status))],
-                        buckets: Self.latencyBuckets,
-                        help: "HTTP request latency"
-                    )
+        // The registry takes only its own lock and never calls back here, so making a series
+        // under this one cannot deadlock.
+        let series = httpSeries.withLock { table in
+            if let known = table[key] { return known }
+            let made = (
+                requests: registry.makeCounter(
+                    name: "ojs_http_requests_total",
+                    labels: [("method", method), ("route", route), ("status", String(status))],
+                    help: "HTTP requests by route and status"
+                ),
+                latency: registry.makeDurationHistogram(
+                    name: "ojs_http_request_duration_seconds",
+                    labels: [("route", route), ("status", String(status))],
+                    buckets: Self.latencyBuckets,
+                    help: "HTTP request latency"
                 )
-                httpSeries.withLock { $0[key] = made }
-                return made
-            }()
+            )
+            table[key] = made
+            return made
+        }
         series.requests.increment()
         series.latency.record(duration)
     }
