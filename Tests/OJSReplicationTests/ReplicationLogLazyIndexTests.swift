@@ -6,22 +6,7 @@ import XCTest
 /// Opening a log reads the newest segment whole and only the first header of each older one;
 /// the older ones are indexed and verified the first time something needs them. Everything a
 /// fully indexed log answers must come out the same, and damage must still be found.
-final class ReplicationLogLazyIndexTests: XCTestCase {
-    typealias F = RecordFixtures
-    private var directories: [URL] = []
-
-    override func tearDown() {
-        for directory in directories { try? FileManager.default.removeItem(at: directory) }
-        directories = []
-        super.tearDown()
-    }
-
-    private func newDirectory() -> URL {
-        let directory = F.temporaryDirectory()
-        directories.append(directory)
-        return directory
-    }
-
+final class ReplicationLogLazyIndexTests: LogDirectoryTestCase {
     /// Two records per segment.
     private func segmentBytes() throws -> Int {
         let probe = try F.chain(generation: .random(), count: 1)[0].bytes.count

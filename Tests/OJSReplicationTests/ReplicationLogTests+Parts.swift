@@ -6,22 +6,7 @@ import XCTest
 
 /// The log with transactions in several records: a transaction is visible only once whole,
 /// never spans segments, is read back and windowed whole, and a torn one disappears on open.
-final class ReplicationLogPartsTests: XCTestCase {
-    typealias F = RecordFixtures
-    private var directories: [URL] = []
-
-    override func tearDown() {
-        for directory in directories { try? FileManager.default.removeItem(at: directory) }
-        directories = []
-        super.tearDown()
-    }
-
-    func newDirectory() -> URL {
-        let directory = F.temporaryDirectory()
-        directories.append(directory)
-        return directory
-    }
-
+final class ReplicationLogPartsTests: LogDirectoryTestCase {
     /// Transaction `txid` of `pages` 512-byte pages in records of at most `perPart` pages.
     func parts(_ log: ReplicationLog, txid: UInt64, pages: Int = 10, perPart: Int = 3) throws -> [EncodedRecord] {
         var rng = F.SplitMix64(seed: txid)

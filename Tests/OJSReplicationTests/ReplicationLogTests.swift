@@ -3,22 +3,7 @@ import XCTest
 
 @testable import OJSReplication
 
-final class ReplicationLogTests: XCTestCase {
-    typealias F = RecordFixtures
-    private var directories: [URL] = []
-
-    override func tearDown() {
-        for directory in directories { try? FileManager.default.removeItem(at: directory) }
-        directories = []
-        super.tearDown()
-    }
-
-    func newDirectory() -> URL {
-        let directory = F.temporaryDirectory()
-        directories.append(directory)
-        return directory
-    }
-
+final class ReplicationLogTests: LogDirectoryTestCase {
     func segmentNames(_ directory: URL) throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { $0.hasSuffix(".ojsr") }.sorted()
     }
