@@ -81,7 +81,9 @@ final class AccessControlTests: XCTestCase {
     /// What the allowlist lets through without a key: exactly these GETs (and HEADs).
     static func isAllowlisted(_ method: HTTPRequest.Method, _ path: String) -> Bool {
         let bare = path.split(separator: "?", maxSplits: 1).first.map(String.init) ?? path
-        return (method == .get || method == .head) && ["/ojs/v1/health", "/ojs/manifest", "/ojs/dashboard"].contains(bare)
+        let open = ["/ojs/v1/health", "/ojs/manifest", "/ojs/dashboard", "/ojs/admin", "/ojs/admin/"].contains(bare)
+        let consoleFile = bare.hasPrefix("/ojs/admin/assets/") && !bare.dropFirst("/ojs/admin/assets/".count).contains("/")
+        return (method == .get || method == .head) && (open || consoleFile)
     }
 
     func testEveryRouteSpellingAndMethodIsRefusedWithoutTheKeyAndNothingIsWritten() async throws {
@@ -226,13 +228,15 @@ final class AccessControlTests: XCTestCase {
     }
 
     func testCanonicalPathRules() {
-        for good in ["/", "/ojs/v1/jobs", "/ojs/v1/workers/w%20one/health", "/ojs/v1/cron/a.b-c", "/ojs/v1/jobs?x=1"] {
+        for good in ["/", "/ojs/v1/jobs", "/ojs/v1/workers/w%20one/health", "/ojs/v1/cron/a.b-c", "/ojs/v1/jobs?x=1", "/ojs/admin/"] {
             XCTAssertNil(CanonicalPath.problem(good.split(separator: "?").first.map(String.init) ?? good), good)
         }
         let bad: [(String, String)] = [
             ("ojs/v1", "start"), ("//ojs", "empty"), ("/ojs//v1", "empty"), ("/ojs/", "empty"), ("/ojs/./v1", "'.'"), ("/ojs/../v1", "'.'"),
             ("/ojs%2fv1", "'/'"), ("/ojs/%2E%2E/v1", "'.'"), ("/ojs%5cv1", "backslash"), ("/ojs\\v1", "backslash"), ("/ojs%252f", "'%'"),
             ("/ojs%00", "control"), ("/ojs%zz", "malformed"), ("/ojs%2", "malformed"),
+            // Only the console's root may end in '/': not its neighbours, not a doubled one.
+            ("/ojs/admin//", "empty"), ("/ojs/admin/assets/", "empty"), ("/ojs/v1/admin/", "empty"), ("//ojs/admin/", "empty"),
         ]
         for (path, why) in bad {
             let problem = CanonicalPath.problem(path)
@@ -241,10 +245,18 @@ final class AccessControlTests: XCTestCase {
         }
     }
 
-    func testAccessPolicyAllowlistIsExactlyHealthManifestAndTheDashboardShell() {
+    func testAccessPolicyAllowlistIsExactlyHealthManifestAndTheConsoleShell() {
         XCTAssertEqual(AccessPolicy.requirement(method: .get, path: "/ojs/v1/health"), .none)
         XCTAssertEqual(AccessPolicy.requirement(method: .head, path: "/ojs/manifest"), .none)
         XCTAssertEqual(AccessPolicy.requirement(method: .get, path: "/ojs/dashboard"), .none)
+        XCTAssertEqual(AccessPolicy.requirement(method: .get, path: "/ojs/admin/"), .none)
+        XCTAssertEqual(AccessPolicy.requirement(method: .get, path: "/ojs/admin/assets/core.js"), .none)
+        // The console's data is not open: only its files are.
+        XCTAssertEqual(AccessPolicy.requirement(method: .get, path: "/ojs/admin/assets/x/y"), .apiKey)
+        XCTAssertEqual(AccessPolicy.requirement(method: .get, path: "/ojs/admin/assets/"), .apiKey)
+        XCTAssertEqual(AccessPolicy.requirement(method: .post, path: "/ojs/admin/"), .apiKey)
+        XCTAssertEqual(AccessPolicy.requirement(method: .get, path: "/ojs/v1/admin/overview"), .apiKey)
+        XCTAssertEqual(AccessPolicy.requirement(method: .get, path: "/ojs/v1/events/stream"), .apiKey)
         XCTAssertEqual(AccessPolicy.requirement(method: .post, path: "/ojs/v1/health"), .apiKey)
         XCTAssertEqual(AccessPolicy.requirement(method: .get, path: "/ojs/v1/healthz"), .apiKey)
         XCTAssertEqual(AccessPolicy.requirement(method: .get, path: "/metrics"), .apiKey)

@@ -22,6 +22,7 @@ extension HTTPField.Name {
     static let idempotentReplayed = HTTPField.Name("Idempotent-Replayed")!
     static let traceparent = HTTPField.Name("traceparent")!
     static let tracestate = HTTPField.Name("tracestate")!
+    static let xContentTypeOptions = HTTPField.Name("X-Content-Type-Options")!
 }
 
 enum MediaTypes {

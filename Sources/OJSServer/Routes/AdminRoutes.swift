@@ -92,17 +92,20 @@ extension OJSAPI {
             )
         }
         addAdminDeadLetterRoutes(router)
+        addAdminJobRoutes(router)
+        addAdminCronRoutes(router)
+        addAdminOverviewRoute(router)
     }
 
     func addAdminDeadLetterRoutes(_ router: Router<Context>) {
         router.get("/ojs/v1/admin/dead-letter") { request, _ in
             let (page, perPage) = try Self.paging(request)
-            let result = try await store.deadLetters(
-                queue: request.queryString("queue"),
-                type: request.queryString("type"),
-                limit: perPage,
-                offset: (page - 1) * perPage
-            )
+            var filter = DeadLetterFilter()
+            filter.queue = request.queryString("queue")
+            filter.type = request.queryString("type")
+            filter.errorCode = request.queryString("error_code")
+            filter.errorType = request.queryString("error_type")
+            let result = try await store.deadLetters(filter, limit: perPage, offset: (page - 1) * perPage)
             return JSONResponse.object { w in
                 JobRendering.list("items", result.jobs, into: &w)
                 w.field("pagination", Self.pagination(result.total, page, perPage))

@@ -27,6 +27,16 @@ extension OJSAPI {
         }
     }
 
+    /// `POST /ojs/v1/admin/cron/{name}/enable|disable`: the console's switch for an entry.
+    func addAdminCronRoutes(_ router: Router<Context>) {
+        for (action, enabled) in [("enable", true), ("disable", false)] {
+            router.post("/ojs/v1/admin/cron/:name/\(action)") { _, context in
+                let cron = try await store.setCronEnabled(name: try Self.parameter(context, "name"), enabled: enabled)
+                return JSONResponse.value(.ok, ["cron": Self.cronJSON(cron)])
+            }
+        }
+    }
+
     static func cronJSON(_ c: CronSnapshot) -> JSONValue {
         var o: JSONObject = [
             "name": .string(c.name), "expression": .string(c.expression), "timezone": .string(c.timezone),

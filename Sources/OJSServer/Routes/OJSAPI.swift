@@ -47,7 +47,7 @@ struct OJSAPI: Sendable {
         addProgressRoutes(router)
         addReplicationRoutes(router)
         addMetricsRoute(router)
-        addDashboardRoute(router)
+        addConsoleRoutes(router)
     }
 
     /// A path parameter that the route pattern guarantees.

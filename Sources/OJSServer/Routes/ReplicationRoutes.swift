@@ -121,8 +121,16 @@ extension OJSAPI {
         }
     }
 
-    /// Where this node stands in the replication history (`docs/operations.md`).
+    /// Where this node stands in the replication history (`docs/operations.md`): 503 on a
+    /// replica that cannot serve as a healthy one, so a load balancer polling it or
+    /// `/ojs/v1/health` sees the same verdict.
     func replicationStatus() -> Response {
+        let (status, healthy) = replicationStatusJSON()
+        return JSONResponse.value(healthy ? .ok : .serviceUnavailable, status)
+    }
+
+    /// The status document, and whether this node is healthy in its role (a primary always is).
+    func replicationStatusJSON() -> (status: JSONValue, healthy: Bool) {
         let now = store.clock()
         switch role {
         case .primary(let source):
@@ -153,7 +161,7 @@ extension OJSAPI {
                 )
             }
             if let cluster { o["cluster"] = cluster.current.json(now: now) }
-            return JSONResponse.value(.ok, .object(o))
+            return (.object(o), true)
         case .replica(let tailer, let region):
             let s = tailer.status.current
             var o: JSONObject = [
@@ -177,13 +185,12 @@ extension OJSAPI {
             o["ack_round_trip_us"] = ["samples": .int(Int64(ack.count)), "p50": .int(ack.p50), "p99": .int(ack.p99), "max": .int(ack.max)]
             o["pending_bytes"] = .int(Int64(s.pendingBytes))
             o["backpressured"] = .bool(s.backpressured)
-            // Answered here, never forwarded: 503 while the copy cannot serve as a healthy
-            // replica, so a load balancer polling either endpoint sees the same verdict.
+            // Answered here, never forwarded.
             let reason = replicaUnhealthyReason(tailer, s, now: now)
             o["status"] = .string(reason == nil ? "ok" : "degraded")
             o["reason"] = reason.map { .string($0) } ?? .null
             if let cluster { o["cluster"] = cluster.current.json(now: now) }
-            return JSONResponse.value(reason == nil ? .ok : .serviceUnavailable, .object(o))
+            return (.object(o), reason == nil)
         }
     }
 

@@ -100,6 +100,13 @@ extension OJSAPI {
         q.types = request.queryList("types") + request.queryList("type")
         q.queues = request.queryList("queues") + request.queryList("queue")
         q.jobTypes = request.queryList("job_types")
+        q.subjects = request.queryList("subject")
+        if let since = request.queryString("since") {
+            guard let ms = Timestamp.parse(since) else {
+                throw OJSError.invalid("Query parameter 'since' must be an RFC 3339 timestamp.", field: "since")
+            }
+            q.since = ms
+        }
         q.after = request.queryString("after") ?? request.queryString("cursor")
         q.limit = try request.queryInt("limit", default: 100, range: 1...1000)
         let page = try await store.events(q)

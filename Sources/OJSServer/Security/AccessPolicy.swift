@@ -10,8 +10,10 @@ import HTTPTypes
 ///   reveals the role, version and whether storage works, nothing about jobs.
 /// - `GET /ojs/manifest`: OJS discovery; SDKs read it before they authenticate. It lists
 ///   capabilities and the version only.
-/// - `GET /ojs/dashboard`: the page shell only (HTML and script, no data). Every number on it
-///   comes from API calls that need the key; the page asks for one after a 401.
+/// - The operator console's files: `GET /ojs/admin/`, `/ojs/admin/assets/*`, and the
+///   redirects `/ojs/admin` and `/ojs/dashboard` (the old dashboard's address). They are the
+///   page shell only (HTML, CSS and script, no data): every number on them comes from API
+///   calls that need the key, and the page asks for one after a 401.
 ///
 /// `HEAD` is treated as `GET`.
 ///
@@ -31,13 +33,15 @@ public enum AccessPolicy {
         case replicationOrAPIKey
     }
 
-    static let openPaths: Set<String> = ["/ojs/v1/health", "/ojs/manifest", "/ojs/dashboard"]
+    static let openPaths: Set<String> = [
+        "/ojs/v1/health", "/ojs/manifest", ConsolePaths.root, ConsolePaths.bare, ConsolePaths.dashboard,
+    ]
     static let replicationPrefix = "/ojs/v1/replication/"
     static let replicationStatus = "/ojs/v1/replication/status"
 
     public static func requirement(method: HTTPRequest.Method, path: String) -> Requirement {
         let reading = method == .get || method == .head
-        if reading && openPaths.contains(path) { return .none }
+        if reading && (openPaths.contains(path) || ConsolePaths.isAsset(path)) { return .none }
         if path == replicationStatus { return .replicationOrAPIKey }
         if path.hasPrefix(replicationPrefix) { return .replicationKey }
         return .apiKey

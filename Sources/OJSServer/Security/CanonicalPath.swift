@@ -10,7 +10,8 @@ import OJSCore
 /// already canonical is answered `400 invalid_request`, so exactly one spelling of each route
 /// exists. Canonical means:
 ///
-/// - it starts with `/` and has no empty segment (`//`, or a trailing `/` after a segment);
+/// - it starts with `/` and has no empty segment (`//`, or a trailing `/` after a segment),
+///   except the console's root `/ojs/admin/`;
 /// - no segment is `.` or `..`;
 /// - no percent-encoding of a character that changes how a path splits or resolves:
 ///   `/` (`%2F`), `.` (`%2E`), `\` (`%5C`), `%` itself (`%25`, double encoding) or a control
@@ -25,6 +26,9 @@ import OJSCore
 public enum CanonicalPath {
     /// Why `path` is not canonical, or nil when it is.
     public static func problem(_ path: String) -> String? {
+        // The console's root is a directory (its pages' relative links resolve under it): the
+        // one path whose canonical spelling ends in '/'.
+        if path == ConsolePaths.root { return nil }
         let bytes = Array(path.utf8)
         guard bytes.first == UInt8(ascii: "/") else { return "a path that does not start with '/'" }
         if bytes.count == 1 { return nil }

@@ -79,3 +79,25 @@ extension Store {
         }
     }
 }
+
+extension Store {
+    /// Enables or disables a cron entry. Disabling clears `next_run_at`, so the scheduler's
+    /// partial index (`crons_next_run`, enabled entries only) no longer sees it; enabling
+    /// computes the next run from now, so a long-disabled entry does not fire for the ticks
+    /// it missed.
+    public func setCronEnabled(name: String, enabled: Bool) async throws -> CronSnapshot {
+        try await write { ctx in
+            guard let current = try ctx.db.first("SELECT \(Self.cronColumns) FROM crons WHERE name = ?", [.text(name)], Self.cronSnapshot)
+            else { throw OJSError.notFound("cron", name) }
+            let next = enabled ? CronRunner.nextRun(current.expression, timezone: current.timezone, after: ctx.now) : nil
+            guard
+                let snapshot = try ctx.db.first(
+                    "UPDATE crons SET enabled = ?, next_run_at = ?, updated_at = ? WHERE name = ? RETURNING \(Self.cronColumns)",
+                    [SQLValue(enabled), SQLValue(next), .int(ctx.now), .text(name)],
+                    Self.cronSnapshot
+                )
+            else { throw OJSError.notFound("cron", name) }
+            return snapshot
+        }
+    }
+}

@@ -22,6 +22,11 @@ extension Store {
         var selection = DeadLetterFilter()
         selection.queue = queue
         selection.type = type
+        return try await deadLetters(selection, limit: limit, offset: offset)
+    }
+
+    /// The dead letters `selection` matches (its `limit` and `confirm` are ignored), newest first.
+    public func deadLetters(_ selection: DeadLetterFilter, limit: Int, offset: Int) async throws -> DeadLetterPage {
         let (filter, values) = Self.deadLetterCondition(selection)
         return try await read { db in
             let total = try db.scalar("SELECT count(*) FROM jobs WHERE \(filter)", values)
@@ -63,13 +68,20 @@ extension Store {
         guard inDLQ, job.state == .discarded else {
             throw OJSError.notFound("dead-letter job", id)
         }
+        return try requeueEnded(job, ctx: ctx)
+    }
+
+    /// Runs an ended job again: `available` now, attempt 0, same id, out of the dead-letter
+    /// queue; the error history (`errors`) is kept so the console still shows why it ended.
+    static func requeueEnded(_ job: JobSnapshot, ctx: WriteContext) throws -> JobSnapshot {
         let retried = try ctx.db.updatedJob(
             """
             UPDATE jobs SET state = 'available', attempt = 0, dead_lettered_at = NULL, completed_at = NULL, discarded_at = NULL,
-              worker_id = NULL, started_at = NULL, next_attempt_at = NULL, retry_delay_ms = NULL, enqueued_at = ?, seq = ?, error = NULL
+              cancelled_at = NULL, worker_id = NULL, started_at = NULL, next_attempt_at = NULL, retry_delay_ms = NULL,
+              enqueued_at = ?, seq = ?, error = NULL
             WHERE id = ? RETURNING \(JobColumns.list)
             """,
-            [.int(ctx.now), .int(ctx.nextSeq()), .text(id)]
+            [.int(ctx.now), .int(ctx.nextSeq()), .text(job.id)]
         )
         try EventLog.record(ctx, type: "job.retried", job: retried, data: [("job_type", .string(job.type)), ("queue", .string(job.queue))])
         return retried
