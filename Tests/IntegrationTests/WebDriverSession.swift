@@ -9,9 +9,10 @@ struct WebDriverSession: Sendable {
     let id: String
     let transport: WebDriverTransport
 
-    /// Headless with the new headless mode (the same renderer as a windowed browser);
-    /// `--no-sandbox` because CI and test containers run as root, where Chromium's sandbox
-    /// refuses to start; 1280×900 is a laptop screen, the size the console is designed for.
+    /// The new headless mode (the same renderer as a windowed browser); `--no-sandbox` because
+    /// CI and test containers run as root, where Chromium will not start sandboxed; no GPU
+    /// there either. A 1280×900 window gives a 1280×757 viewport (measured with Chromium 156:
+    /// headless keeps room for browser chrome), which is what screenshots show.
     static let chromiumArguments = ["--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,900"]
 
     /// How long `waitFor` and `waitUntil` wait by default: the pages poll the API every 1 s,
