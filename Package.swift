@@ -181,6 +181,9 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 // The failover tests cut a node off from etcd through the simulator's link proxy.
                 .product(name: "NIOPosix", package: "swift-nio"),
+                // The WebDriver harness: chromedriver writes header lines without a space after
+                // the colon, which URLSession on Linux (libcurl glue) rejects ("Failed writing header").
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: strict
         ),
