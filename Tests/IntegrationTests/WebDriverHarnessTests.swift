@@ -2,12 +2,13 @@ import Foundation
 import OJSCore
 import XCTest
 
-/// The WebDriver harness (`ChromeDriverProcess`, `WebDriverSession`) against a page that
-/// exists today, the dashboard, so the console's browser tests start from a proven harness.
+/// The WebDriver harness (`ChromeDriverProcess`, `WebDriverSession`) itself, against the
+/// console's queue page: finding, reading, scripts, dialogs, colour schemes, screenshots and
+/// the timeout message, so a console test that fails points at the console, not the harness.
 final class WebDriverHarnessTests: XCTestCase {
     static let queue = "harness"
 
-    func testHarnessDrivesTheDashboardInARealBrowser() async throws {
+    func testHarnessDrivesTheConsoleInARealBrowser() async throws {
         let driver = try await ChromeDriverProcess.start()
         defer { driver.stop() }
         let cluster = try Cluster()
@@ -23,7 +24,7 @@ final class WebDriverHarnessTests: XCTestCase {
         }
 
         let session = try await driver.newSession()
-        let page = cluster.primary.baseURL + "/ojs/dashboard"
+        let page = cluster.primary.baseURL + "/ojs/admin/#/queues"
         try await session.navigate(to: page)
         let currentURL = try await session.currentURL()
         XCTAssertEqual(currentURL, page)
@@ -31,7 +32,7 @@ final class WebDriverHarnessTests: XCTestCase {
         // The queue table is drawn by the page's script after its first fetch.
         let row = try await session.waitFor(css: #"tr[data-queue="\#(Self.queue)"]"#)
         let cells = try await session.findAll(css: #"tr[data-queue="\#(Self.queue)"] td"#)
-        XCTAssertEqual(cells.count, 6, "name, depth, available, active, dead, status")
+        XCTAssertEqual(cells.count, 10, "name, depth, six states, status, the pause button")
         let rowQueue = try await row.attribute("data-queue")
         XCTAssertEqual(rowQueue, Self.queue)
         let missing = try await row.attribute("data-no-such-attribute")
@@ -81,11 +82,11 @@ final class WebDriverHarnessTests: XCTestCase {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ojs-screenshots-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let file = dir.appendingPathComponent("dashboard.png")
+        let file = dir.appendingPathComponent("queues.png")
         try await session.screenshot(to: file)
         let png = try Data(contentsOf: file)
         XCTAssertEqual([UInt8](png.prefix(8)), [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], "PNG signature")
-        // A blank 1280×900 PNG compresses to about 5 KB; the drawn dashboard is several times that.
+        // A blank 1280×900 PNG compresses to about 5 KB; the drawn queue page is several times that.
         XCTAssertGreaterThan(png.count, 20_000)
 
         let variable = WebDriverSession.screenshotsVariable
@@ -96,9 +97,9 @@ final class WebDriverHarnessTests: XCTestCase {
         XCTAssertNil(none)
         let requested = dir.appendingPathComponent("requested")
         setenv(variable, requested.path, 1)
-        let written = try await session.screenshotIfRequested(name: "dashboard-dark")
-        XCTAssertEqual(written?.path, requested.appendingPathComponent("dashboard-dark.png").path)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: requested.appendingPathComponent("dashboard-dark.png").path))
+        let written = try await session.screenshotIfRequested(name: "queues-dark")
+        XCTAssertEqual(written?.path, requested.appendingPathComponent("queues-dark.png").path)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: requested.appendingPathComponent("queues-dark.png").path))
     }
 
     /// A wait that times out says where the browser was and what the page showed.
@@ -108,7 +109,7 @@ final class WebDriverHarnessTests: XCTestCase {
             XCTFail("waited for an element that does not exist")
         } catch let error as WebDriverError {
             XCTAssertEqual(error.code, WebDriverError.timeout)
-            XCTAssertTrue(error.message.contains("/ojs/dashboard"), error.message)
+            XCTAssertTrue(error.message.contains("/ojs/admin/"), error.message)
             XCTAssertTrue(error.message.contains(Self.queue), "the page text is in the message: \(error.message)")
         }
     }
