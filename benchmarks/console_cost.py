@@ -6,6 +6,7 @@ polling, in the same run on the same data (standard library only).
     benchmarks/console_cost.py                                  # 20 queues x 5,000 jobs, 60 s a mode
     benchmarks/console_cost.py --queues 50 --seconds 30 --json
     benchmarks/console_cost.py --browser /usr/bin/chromium      # also the real page in headless Chromium
+    benchmarks/console_cost.py --seconds 10 --queues 10 --max-ratio 1.0   # what CI runs
 
 Each mode refreshes once a second for `--seconds`, against one server holding the same data:
 
@@ -133,6 +134,7 @@ def main():
     ap.add_argument("--seconds", type=int, default=60)
     ap.add_argument("--browser", help="a Chromium binary: also measure the real page")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--max-ratio", type=float, help="exit 1 when the console costs more than this times the dashboard (CI uses 1.0)")
     a = ap.parse_args()
     data = tempfile.mkdtemp(prefix="console-cost-")
     port = free_port()
@@ -165,6 +167,10 @@ def main():
     else:
         for k, v in results.items():
             print(f"{k}: {v}")
+    ratio = results.get("console_over_dashboard")
+    if a.max_ratio is not None and (ratio is None or ratio > a.max_ratio):
+        print(f"console costs {ratio} of the dashboard's polling, over the limit {a.max_ratio}", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":
