@@ -84,7 +84,8 @@ public enum PrimaryServer {
     }
 
     /// The primary's router and the services that run beside it: what `makeApplication`
-    /// serves, and what a failover node starts each time it becomes the leader.
+    /// serves, and what a failover node starts each time it becomes the leader. `events` is
+    /// also among the services; a failover node closes it itself when it steps down.
     public static func makeParts(
         store: Store,
         config: ServerConfiguration,
@@ -93,7 +94,7 @@ public enum PrimaryServer {
         metrics: OJSMetrics,
         sync: SyncQuorum? = nil,
         cluster: ClusterView? = nil
-    ) -> (router: Router<OJSRequestContext>, services: [any Service]) {
+    ) -> (router: Router<OJSRequestContext>, services: [any Service], events: EventFeed?) {
         // In serverless mode nothing runs between requests: deliveries go out from the tick.
         let push =
             config.pushDelivery
@@ -119,7 +120,7 @@ public enum PrimaryServer {
         )
         var services = backgroundServices(store: store, config: config, logger: logger, replication: replication, push: push)
         if let events { services.append(events) }
-        return (router, services)
+        return (router, services, events)
     }
 
     /// The primary's event feed, woken by every commit that wrote something (the writer's

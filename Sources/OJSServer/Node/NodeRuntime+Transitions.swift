@@ -40,7 +40,7 @@ extension NodeRuntime {
                 metrics: metrics,
                 cluster: view
             )
-            let term = PrimaryTerm(leader: won, store: opened, source: source, services: parts.services)
+            let term = PrimaryTerm(leader: won, store: opened, source: source, services: parts.services, events: parts.events)
             responder.switchTo(parts.router.buildResponder())
             view.update {
                 $0.role = .primary
