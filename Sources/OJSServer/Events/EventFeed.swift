@@ -110,11 +110,14 @@ public final class EventFeed: Service, Sendable {
 
     private func follow() async {
         var head: Int64?
+        // A replica that is still bootstrapping has no log to read yet: said once, not every second.
+        var warned = false
         while head == nil, !Task.isCancelled {
             do {
                 head = try await store.lastEventSeq()
             } catch {
-                logger.warning("event feed cannot read the log yet", metadata: ["error": .string("\(error)")])
+                if !warned { logger.notice("event feed waits for a readable log", metadata: ["error": .string("\(error)")]) }
+                warned = true
                 try? await Task.sleep(for: .milliseconds(settings.safetyReadMs))
             }
         }
@@ -125,6 +128,7 @@ public final class EventFeed: Service, Sendable {
         }
         for continuation in woken { continuation.resume(returning: .recheck) }
         var last = start
+        var failing = false
         while !Task.isCancelled {
             let seen = wake.value
             do {
@@ -136,8 +140,11 @@ public final class EventFeed: Service, Sendable {
                         publish(page.map(FeedEvent.init))
                     }
                 } while page.count == settings.readPage && !Task.isCancelled
+                failing = false
             } catch {
-                logger.warning("event feed read failed", metadata: ["error": .string("\(error)")])
+                // Logged when reads start failing, not on every wake while they keep failing.
+                if !failing { logger.warning("event feed read failed", metadata: ["error": .string("\(error)")]) }
+                failing = true
             }
             _ = await wake.wait(atLeast: seen + 1, timeout: .milliseconds(settings.safetyReadMs))
         }
