@@ -78,6 +78,11 @@ final class EventStreamTests: XCTestCase {
         let base = cluster.primary.baseURL
         let replica = try XCTUnwrap(cluster.replicas["eu"])
         try await Self.pushResumeJobs(base, 0..<30)
+        try await cluster.caughtUpDigest("eu")
+        // Restarted, the replica's feed starts at the log's end: these events are in its
+        // database only, so every resume below replays from the log before it goes live.
+        replica.terminate()
+        try await replica.start()
         // From the log's start: a replay from the database, then live.
         let everything = try SSEStream(port: replica.port, path: Self.streamPath + "?channel=queue:resume", headers: ["Last-Event-ID: evt_0"])
         let first = try await everything.waitForEvents(30)
