@@ -15,7 +15,8 @@ public enum PrimaryServer {
         metrics: OJSMetrics = OJSMetrics(),
         push: PushDispatcher? = nil,
         sync givenSync: SyncQuorum? = nil,
-        cluster: ClusterView? = nil
+        cluster: ClusterView? = nil,
+        events: EventFeed? = nil
     ) -> Router<OJSRequestContext> {
         let router = Router(context: OJSRequestContext.self)
         let health = HealthState()
@@ -58,6 +59,7 @@ public enum PrimaryServer {
             cluster: cluster
         )
         api.sync = sync
+        api.events = events
         api.register(on: router)
         return router
     }
@@ -82,7 +84,8 @@ public enum PrimaryServer {
     }
 
     /// The primary's router and the services that run beside it: what `makeApplication`
-    /// serves, and what a failover node starts each time it becomes the leader.
+    /// serves, and what a failover node starts each time it becomes the leader. `events` is
+    /// also among the services; a failover node closes it itself when it steps down.
     public static func makeParts(
         store: Store,
         config: ServerConfiguration,
@@ -91,7 +94,7 @@ public enum PrimaryServer {
         metrics: OJSMetrics,
         sync: SyncQuorum? = nil,
         cluster: ClusterView? = nil
-    ) -> (router: Router<OJSRequestContext>, services: [any Service]) {
+    ) -> (router: Router<OJSRequestContext>, services: [any Service], events: EventFeed?) {
         // In serverless mode nothing runs between requests: deliveries go out from the tick.
         let push =
             config.pushDelivery
@@ -103,6 +106,7 @@ public enum PrimaryServer {
                 version: config.version,
                 targets: config.pushTargets
             ) : nil
+        let events = makeEventFeed(store: store, config: config, logger: logger)
         let router = makeRouter(
             store: store,
             config: config,
@@ -111,9 +115,24 @@ public enum PrimaryServer {
             metrics: metrics,
             push: config.serverless ? push : nil,
             sync: sync,
-            cluster: cluster
+            cluster: cluster,
+            events: events
         )
-        return (router, backgroundServices(store: store, config: config, logger: logger, replication: replication, push: push))
+        var services = backgroundServices(store: store, config: config, logger: logger, replication: replication, push: push)
+        if let events { services.append(events) }
+        return (router, services, events)
+    }
+
+    /// The primary's event feed, woken by every commit that wrote something (the writer's
+    /// commit observer runs after `COMMIT`, so the feed's read sees the batch's events). nil
+    /// in serverless mode, where nothing runs between requests.
+    static func makeEventFeed(store: Store, config: ServerConfiguration, logger: Logger) -> EventFeed? {
+        guard !config.serverless, let writer = store.writer else { return nil }
+        let commits = PositionBroadcaster(writer.position.txid)
+        writer.addObserver { _, _, position in
+            if let position { commits.publish(position.txid) }
+        }
+        return EventFeed(store: store, wake: commits, settings: EventFeed.Settings(config), logger: logger)
     }
 
     /// What runs beside the HTTP server. Serverless mode has no ticker and no push

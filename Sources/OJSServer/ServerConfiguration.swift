@@ -84,6 +84,23 @@ public struct ServerConfiguration: Sendable {
     /// default (0 replicas), which leaves the request path exactly as it is without them.
     public var sync = SyncPolicy()
 
+    /// Event streams (`GET /ojs/v1/events/stream`) open at once on this node; past it 503.
+    public var maxEventStreams = ServerConfiguration.defaultMaxEventStreams
+    /// Half of the default 1,024 connections: each stream holds a connection for as long as
+    /// it lasts, and the other half stays for the workers and producers, whose fetches and
+    /// acks must never wait behind dashboards.
+    public static let defaultMaxEventStreams = 512
+    /// An idle event stream writes a `: heartbeat` comment after this long.
+    public var eventStreamHeartbeatMs = ServerConfiguration.defaultEventStreamHeartbeatMs
+    /// 15 s: proxies and load balancers commonly close connections idle for 30–60 s (nginx's
+    /// `proxy_read_timeout` is 60 s, AWS ALB's idle timeout 60 s, some at 30 s), so two
+    /// heartbeats fit in the shortest of them.
+    public static let defaultEventStreamHeartbeatMs = 15_000
+    /// The `retry:` an event stream announces: how long a browser's `EventSource` waits before
+    /// it reconnects after the stream ends. 2 s is about one failover's election (a lease of
+    /// a few seconds), so a client does not hammer a node between roles, nor wait long.
+    public var eventStreamRetryMs = 2_000
+
     /// A replica's port when none is given: one above the primary's, so both run on one host.
     public static let defaultReplicaPort = 8081
     /// The primary reports degraded health (503) when requests wait and the writer has

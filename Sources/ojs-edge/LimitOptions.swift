@@ -38,12 +38,25 @@ struct LimitOptions: ParsableArguments {
     @Option(name: .customLong("max-fetch-count"), help: "Jobs claimed by one fetch (env OJS_MAX_FETCH_COUNT).")
     var maxFetchCount: Int = Env.int("OJS_MAX_FETCH_COUNT") ?? Defaults.server.limits.maxFetchCount
 
+    @Option(
+        name: .customLong("max-event-streams"),
+        help: "Event streams (GET /ojs/v1/events/stream) open at once; 503 past it (env OJS_MAX_EVENT_STREAMS)."
+    )
+    var maxEventStreams: Int = Env.int("OJS_MAX_EVENT_STREAMS") ?? Defaults.server.maxEventStreams
+
+    @Option(
+        name: .customLong("event-stream-heartbeat-ms"),
+        help: "An idle event stream writes a heartbeat comment after this long (env OJS_EVENT_STREAM_HEARTBEAT_MS)."
+    )
+    var eventStreamHeartbeatMs: Int = Env.int("OJS_EVENT_STREAM_HEARTBEAT_MS") ?? Defaults.server.eventStreamHeartbeatMs
+
     func validate() throws {
         let positive: [(String, Int)] = [
             ("--max-body-bytes", maxBodyBytes), ("--max-header-bytes", maxHeaderBytes), ("--request-timeout-ms", requestTimeoutMs),
             ("--idle-timeout-ms", idleTimeoutMs), ("--max-connections", maxConnections), ("--max-batch-size", maxBatchSize),
             ("--max-args-bytes", maxArgsBytes), ("--max-meta-bytes", maxMetaBytes), ("--max-fetch-queues", maxFetchQueues),
-            ("--max-fetch-count", maxFetchCount),
+            ("--max-fetch-count", maxFetchCount), ("--max-event-streams", maxEventStreams),
+            ("--event-stream-heartbeat-ms", eventStreamHeartbeatMs),
         ]
         for (name, value) in positive where value <= 0 { throw ValidationError("\(name) must be positive.") }
     }
@@ -59,5 +72,7 @@ struct LimitOptions: ParsableArguments {
         config.limits.maxMetaBytes = maxMetaBytes
         config.limits.maxQueuesPerFetch = maxFetchQueues
         config.limits.maxFetchCount = maxFetchCount
+        config.maxEventStreams = maxEventStreams
+        config.eventStreamHeartbeatMs = eventStreamHeartbeatMs
     }
 }

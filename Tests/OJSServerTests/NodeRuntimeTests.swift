@@ -1,5 +1,7 @@
 import AsyncHTTPClient
 import Foundation
+import Hummingbird
+import HummingbirdTesting
 import Logging
 import OJSReplication
 import OJSStore
@@ -114,5 +116,40 @@ final class NodeRuntimeTests: XCTestCase {
         guard case .none = next else { return XCTFail("the node kept a role after its lease ended: \(next)") }
         XCTAssertEqual(runtime.view.current.stepDowns, 1)
         XCTAssertEqual(NodeDataDirectory(url: directory).shape, .replica, "its database is now a replica's copy")
+    }
+}
+
+extension NodeRuntimeTests {
+    /// A failover node's event streams end when its role changes, so their clients reconnect
+    /// to the node that serves now instead of following a store that stopped changing.
+    func testAStepDownEndsTheLeadersEventStreams() async throws {
+        let coordination = FakeCoordination()
+        let runtime = makeRuntime(coordination)
+        let role = await runtime.step(.none)
+        guard case .primary(let term) = role else { return XCTFail("the first node did not lead: \(role)") }
+        let feed = try XCTUnwrap(term.events)
+        var logger = Logger(label: "test")
+        logger.logLevel = .warning
+        let app = Application(responder: runtime.responder, logger: logger)
+        try await app.test(.router) { client in
+            async let streamed = client.execute(uri: "/ojs/v1/events/stream", method: .get) { response in
+                (response.status, String(buffer: response.body))
+            }
+            // Awaited: the stream holds its slot from the moment it is admitted.
+            let deadline = ContinuousClock.now + .seconds(5)
+            while feed.streams == 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+            XCTAssertEqual(feed.streams, 1, "the stream never opened")
+            coordination.state.withLock { $0.leads = false }
+            let next = await runtime.step(role)
+            guard case .none = next else { return XCTFail("the node kept a role after its lease ended: \(next)") }
+            // The stream gives its slot back once its body ended (unawaited, a stream that
+            // never ended would hang the test instead of failing it).
+            let ended = ContinuousClock.now + .seconds(5)
+            while feed.streams > 0, ContinuousClock.now < ended { try await Task.sleep(for: .milliseconds(10)) }
+            guard feed.streams == 0 else { return XCTFail("the step-down left the event stream open") }
+            let (status, body) = try await streamed
+            XCTAssertEqual(status, .ok)
+            XCTAssertTrue(body.hasPrefix("retry: 2000\n: connected\n\n"), body)
+        }
     }
 }

@@ -23,8 +23,13 @@ extension HTTPField.Name {
     static let traceparent = HTTPField.Name("traceparent")!
     static let tracestate = HTTPField.Name("tracestate")!
     static let xContentTypeOptions = HTTPField.Name("X-Content-Type-Options")!
+    /// Sent by a browser's `EventSource` when it reconnects: the last event id it saw.
+    static let lastEventId = HTTPField.Name("Last-Event-ID")!
+    /// Tells nginx not to buffer a response (an event stream).
+    static let accelBuffering = HTTPField.Name("X-Accel-Buffering")!
 }
 
 enum MediaTypes {
     static let ojs = "application/openjobspec+json"
+    static let eventStream = "text/event-stream"
 }

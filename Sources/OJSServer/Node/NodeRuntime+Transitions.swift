@@ -40,7 +40,7 @@ extension NodeRuntime {
                 metrics: metrics,
                 cluster: view
             )
-            let term = PrimaryTerm(leader: won, store: opened, source: source, services: parts.services)
+            let term = PrimaryTerm(leader: won, store: opened, source: source, services: parts.services, events: parts.events)
             responder.switchTo(parts.router.buildResponder())
             view.update {
                 $0.role = .primary
@@ -152,6 +152,7 @@ extension NodeRuntime {
             logger.error("cannot open the replica copy for reads", metadata: ["error": .string("\(error)")])
             return
         }
+        let events = ReplicaServer.makeEventFeed(store: store, tailer: tailer, config: settings.server, logger: logger)
         let router = ReplicaServer.makeRouter(
             store: store,
             tailer: tailer,
@@ -161,7 +162,8 @@ extension NodeRuntime {
             config: settings.server,
             logger: logger,
             metrics: metrics,
-            cluster: view
+            cluster: view,
+            events: events
         )
         let installed = term.activate(store: store) {
             responder.switchTo(router.buildResponder())
@@ -175,6 +177,12 @@ extension NodeRuntime {
             return
         }
         logger.notice("following the leader", metadata: ["leader": .string(leader.name), "url": .string(leader.url)])
-        await tailer.run()
+        // Both end when the term stops (its task is cancelled): the feed then ends its
+        // streams, so their clients reconnect to whichever node serves now.
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await events.run() }
+            await tailer.run()
+            group.cancelAll()
+        }
     }
 }

@@ -10,12 +10,15 @@ final class PrimaryTerm: Sendable {
     let leader: ClusterLeader
     let store: Store
     let source: ReplicationSource
+    /// The term's event streams' feed (also among `services`).
+    let events: EventFeed?
     private let services: Task<Void, Never>
 
-    init(leader: ClusterLeader, store: Store, source: ReplicationSource, services: [any Service]) {
+    init(leader: ClusterLeader, store: Store, source: ReplicationSource, services: [any Service], events: EventFeed? = nil) {
         self.leader = leader
         self.store = store
         self.source = source
+        self.events = events
         self.services = Task {
             await withTaskGroup(of: Void.self) { group in
                 for service in services { group.addTask { try? await service.run() } }
@@ -33,6 +36,8 @@ final class PrimaryTerm: Sendable {
     /// log is synced so the records of every commit are on disk before the copy is demoted.
     func stop(logger: Logger) async {
         store.writer?.gate.close()
+        // Event streams end first: their clients reconnect to whichever node leads next.
+        events?.close()
         services.cancel()
         await services.value
         source.retire()

@@ -20,6 +20,17 @@ struct ReplicaMiddleware: RouterMiddleware {
         // A replica's own state (bootstrapping, a full disk, diverged) is only visible if it
         // answers these itself, whether or not it has a copy to serve.
         if Self.isOwnState(request) { return try await next(request, context) }
+        // A live stream is served from this copy or not at all: a forward would hold a
+        // pooled connection to the primary for the stream's whole life, and bookmarks mean
+        // nothing to a stream that follows the copy as it advances.
+        if Self.isEventStream(request) {
+            guard !tailer.diverged.withLock({ $0 }), tailer.applier.hasCopy else {
+                throw OJSError(.unavailable, "This replica has no copy it can serve events from yet; retry shortly.", retryAfterSeconds: 1)
+            }
+            var response = try await next(request, context)
+            response.headers[.servedBy] = "replica/\(region)"
+            return response
+        }
         guard Self.isReplicaRead(request), await canServe(request) else {
             return try await forwarder.forward(request, requestId: context.requestId)
         }
@@ -38,6 +49,10 @@ struct ReplicaMiddleware: RouterMiddleware {
         guard request.method == .get || request.method == .head else { return false }
         let path = request.uri.path
         return path == "/ojs/v1/health" || path == ReplicationProtocol.Path.status
+    }
+
+    static func isEventStream(_ request: Request) -> Bool {
+        (request.method == .get || request.method == .head) && request.uri.path == EventStreamRequest.path
     }
 
     /// Reads of the job system a replica answers from its copy. Everything else — writes,

@@ -19,7 +19,8 @@ public enum ReplicaServer {
         config: ServerConfiguration,
         logger: Logger,
         metrics: OJSMetrics = OJSMetrics(),
-        cluster: ClusterView? = nil
+        cluster: ClusterView? = nil,
+        events: EventFeed? = nil
     ) -> Router<OJSRequestContext> {
         let router = Router(context: OJSRequestContext.self)
         let health = HealthState()
@@ -43,7 +44,7 @@ public enum ReplicaServer {
         router.add(
             middleware: ReplicaMiddleware(tailer: tailer, forwarder: forwarder, region: region, waitMs: config.consistencyWaitMs, clock: store.clock)
         )
-        OJSAPI(
+        var api = OJSAPI(
             store: store,
             config: config,
             health: health,
@@ -51,7 +52,9 @@ public enum ReplicaServer {
             metrics: metrics,
             tracing: nil,
             cluster: cluster
-        ).register(on: router)
+        )
+        api.events = events
+        api.register(on: router)
         return router
     }
 
@@ -66,6 +69,7 @@ public enum ReplicaServer {
         logger: Logger,
         services: [any Service] = []
     ) -> some ApplicationProtocol {
+        let events = makeEventFeed(store: store, tailer: tailer, config: config, logger: logger)
         let router = makeRouter(
             store: store,
             tailer: tailer,
@@ -73,19 +77,26 @@ public enum ReplicaServer {
             primaryURL: primaryURL,
             forwardClient: forwardClient,
             config: config,
-            logger: logger
+            logger: logger,
+            events: events
         )
         return Application(
             router: router,
             server: HTTPServerSettings.server(config),
             configuration: HTTPServerSettings.application(config, serverName: "ojs-edge-replica", logger: logger),
-            services: services + [TailerService(tailer: tailer)],
+            services: services + [TailerService(tailer: tailer), events],
             logger: logger
         )
     }
 }
 
 extension ReplicaServer {
+    /// The replica's event feed, woken by every batch the tailer applies (published after the
+    /// batch is in the copy, so the feed's read sees its events).
+    public static func makeEventFeed(store: Store, tailer: ReplicaTailer, config: ServerConfiguration, logger: Logger) -> EventFeed {
+        EventFeed(store: store, wake: tailer.applied, settings: EventFeed.Settings(config), logger: logger)
+    }
+
     /// The client a replica forwards through: a pool of `forwardPoolSize` connections to the
     /// primary, apart from the replication stream's. A refused connection fails the forward
     /// at once (503) rather than waiting out the timeout for the primary to come back. The

@@ -29,11 +29,14 @@ struct OJSAPI: Sendable {
     /// streams feed it and ask their replicas for acknowledgements, and `SyncMiddleware` waits
     /// on it.
     var sync: SyncQuorum? = nil
+    /// The node's live event feed behind `GET /ojs/v1/events/stream`; nil, no stream route.
+    var events: EventFeed? = nil
 
     typealias Context = OJSRequestContext
 
     func register(on router: Router<Context>) {
         addSystemRoutes(router)
+        addEventStreamRoute(router)
         addJobRoutes(router)
         addWorkerRoutes(router)
         addDeadLetterRoutes(router)

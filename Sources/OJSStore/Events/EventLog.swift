@@ -3,8 +3,14 @@ import OJSCore
 /// The event log behind `GET /ojs/v1/events`: CloudEvents-shaped records written in the same
 /// transaction as the change they describe, so the log never disagrees with the jobs.
 public enum EventLog {
+    /// A job event also stores `state`, the job's state after it (`job.enqueued` already names
+    /// it): a live stream reports it as `to` without reading the job, and `job.failed` cannot
+    /// be told apart otherwise (it leaves a job `available`, `retryable` or `discarded`). It
+    /// costs about 20 bytes in a row that is already written, and no extra statement.
     static func record(_ ctx: WriteContext, type: String, job: JobSnapshot, data: [(String, JSONValue)]) throws {
-        try record(ctx, type: type, subject: job.id, queue: job.queue, jobType: job.type, data: data)
+        var stored = data
+        if !data.contains(where: { $0.0 == "state" }) { stored.append(("state", .string(job.state.rawValue))) }
+        try record(ctx, type: type, subject: job.id, queue: job.queue, jobType: job.type, data: stored)
         ctx.reportLifecycle(type, job: job, data: data)
     }
 
