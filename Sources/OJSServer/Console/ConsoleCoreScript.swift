@@ -133,6 +133,7 @@ enum ConsoleCoreScript {
 
           function route() {
             if (mounted) mounted.stop();
+            document.getElementById("notice").hidden = true;
             const r = parseRoute();
             const def = pages[r.name] || pages.overview;
             const navName = def.nav || r.name;
@@ -214,6 +215,7 @@ enum ConsoleCoreScript {
           }
           const ago = iso => iso ? duration(Date.now() - Date.parse(iso)) + " ago" : "–";
           const state = s => `<span class="state state-${esc(s)}">${esc(s)}</span>`;
+          const queueStatus = paused => paused ? state("paused") : `<span class="state state-ok">active</span>`;
           const json = v => `<pre>${esc(JSON.stringify(v ?? null, null, 2))}</pre>`;
           const link = (hash, text) => `<a href="#${esc(hash)}">${esc(text)}</a>`;
           function queryString(params) {
@@ -244,7 +246,8 @@ enum ConsoleCoreScript {
             showNode().catch(() => {});
           });
 
-          return { api, request, stream, page, notice, confirmThen, setKey, esc, num, time, duration, ago, state, json, link, queryString,
+          return { api, request, stream, page, notice, confirmThen, setKey, esc, num, time, duration, ago, state, queueStatus, json, link,
+                   queryString,
                    get hasKey() { return apiKey !== ""; } };
         })();
         """#

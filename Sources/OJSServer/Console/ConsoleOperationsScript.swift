@@ -38,7 +38,7 @@ enum ConsoleOperationsScript {
                     + `<td class="num" data-field="depth">${q.depth}</td>`
                     + `<td class="num" data-field="available">${c.available}</td><td class="num">${c.active}</td>`
                     + `<td class="num">${c.scheduled}</td><td class="num">${c.retryable}</td><td class="num">${c.completed}</td>`
-                    + `<td class="num">${c.discarded}</td><td data-field="status">${OJS.state(q.paused ? "paused" : "active")}</td>`
+                    + `<td class="num">${c.discarded}</td><td data-field="status">${OJS.queueStatus(q.paused)}</td>`
                     + `<td><button type="button" data-queue="${OJS.esc(q.name)}" data-action="${action}">`
                     + `${q.paused ? "Resume" : "Pause"}</button></td></tr>`;
                 }).join("") : `<tr><td colspan="10" class="muted">no queues</td></tr>`;

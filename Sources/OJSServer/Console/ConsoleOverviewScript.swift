@@ -65,7 +65,7 @@ enum ConsoleOverviewScript {
               + `<td class="num" data-field="depth">${q.depth}</td><td class="num">${q.available}</td><td class="num">${q.active}</td>`
               + `<td class="num">${q.scheduled + q.retryable}</td>`
               + `<td>${q.oldest_available_at ? OJS.duration(Date.parse(o.time) - Date.parse(q.oldest_available_at)) : "–"}</td>`
-              + `<td>${OJS.state(q.paused ? "paused" : "active")}</td></tr>`).join("")
+              + `<td>${OJS.queueStatus(q.paused)}</td></tr>`).join("")
               : `<tr><td colspan="7" class="muted">no queues</td></tr>`;
             const r = o.replication || {};
             const rows = r.role === "replica"
