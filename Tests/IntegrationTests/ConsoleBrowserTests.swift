@@ -168,11 +168,15 @@ final class ConsoleBrowserTests: XCTestCase {
         let dlq = try await api("GET", base, "/ojs/v1/admin/dead-letter/stats")["total"] as? Int
         XCTAssertEqual(dlq, 3)
         try await waitForText(session, #"[data-stat="total"] .value"#, "3")
-        try await session.waitUntil(description: "three dead letters listed") { try await session.findAll(css: "#dead-letters tr[data-job]").count == 3 }
+        try await session.waitUntil(description: "three dead letters listed") {
+            try await session.findAll(css: "#dead-letters tr[data-job]").count == 3
+        }
         try await session.screenshotIfRequested(name: "dead-letter")
         let retried = failed[0]
         try await clickAndConfirm(session, #"button[data-action="retry"][data-id="\#(retried)"]"#)
-        try await session.waitUntil(description: "the retried job left the list") { try await session.findAll(css: "#dead-letters tr[data-job]").count == 2 }
+        try await session.waitUntil(description: "the retried job left the list") {
+            try await session.findAll(css: "#dead-letters tr[data-job]").count == 2
+        }
         let retriedJob = try await api("GET", base, "/ojs/v1/jobs/\(retried)")["job"] as? [String: Any]
         XCTAssertEqual(retriedJob?["state"] as? String, "available")
 
@@ -216,7 +220,9 @@ final class ConsoleBrowserTests: XCTestCase {
         XCTAssertTrue(updated.hasPrefix("replica eu"), updated)
 
         try await session.navigate(to: replica + "/ojs/admin/#/dead-letter")
-        try await session.waitUntil(description: "two dead letters listed") { try await session.findAll(css: "#dead-letters tr[data-job]").count == 2 }
+        try await session.waitUntil(description: "two dead letters listed") {
+            try await session.findAll(css: "#dead-letters tr[data-job]").count == 2
+        }
         let id = try await session.find(css: "#dead-letters tr[data-job]").attribute("data-job") ?? ""
         try await clickAndConfirm(session, #"button[data-action="retry"][data-id="\#(id)"]"#)
         // The page reloads its list with the write's bookmark, so the replica's answer already
