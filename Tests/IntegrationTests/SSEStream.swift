@@ -24,18 +24,7 @@ final class SSEStream: @unchecked Sendable {
 
     /// Opens `GET path` on a loopback port with `headers` (`Name: value` lines).
     init(port: Int, path: String, headers: [String] = []) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = UInt16(port).bigEndian
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let ok = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard ok == 0 else {
-            Foundation.close(fd)
-            throw TestFailure("connect to \(port) failed")
-        }
+        fd = try Loopback.connect(port: port)
         var request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n"
         for h in headers { request += h + "\r\n" }
         let bytes = Array((request + "\r\n").utf8)

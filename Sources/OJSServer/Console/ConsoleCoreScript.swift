@@ -224,6 +224,37 @@ enum ConsoleCoreScript {
             return q.toString();
           }
 
+          /**
+           * A filtered, paged list from its route (`#/<page>?<field>=…&page=n`): the filter, the
+           * page number, the pager's markup, `bind(formId)` to wire the filter form and the
+           * pager to the route, and `show(text, hasMore)` after each load.
+           */
+          function listing(route, fields) {
+            const q = route.query;
+            const page = Math.max(1, parseInt(q.get("page") || "1", 10) || 1);
+            const filter = Object.fromEntries(fields.map(f => [f, q.get(f) || ""]));
+            const go = (f, p) => { location.hash = `#/${route.name}?` + queryString(Object.assign({}, f, { page: p > 1 ? p : "" })); };
+            return {
+              page, filter,
+              pager: `<div class="pager"><button id="prev" type="button">Previous</button><span id="page-info" class="muted"></span>
+                <button id="next" type="button">Next</button></div>`,
+              bind(formId) {
+                document.getElementById(formId).addEventListener("submit", e => {
+                  e.preventDefault();
+                  const form = new FormData(e.target);
+                  go(Object.fromEntries(fields.map(f => [f, String(form.get(f) || "").trim()])), 1);
+                });
+                document.getElementById("prev").addEventListener("click", () => go(filter, page - 1));
+                document.getElementById("next").addEventListener("click", () => go(filter, page + 1));
+              },
+              show(text, hasMore) {
+                document.getElementById("page-info").textContent = text;
+                document.getElementById("prev").disabled = page <= 1;
+                document.getElementById("next").disabled = !hasMore;
+              },
+            };
+          }
+
           async function showNode() {
             const r = await request("GET", "/ojs/v1/health");
             const b = r.body || {};
@@ -247,7 +278,7 @@ enum ConsoleCoreScript {
           });
 
           return { api, request, stream, page, notice, confirmThen, setKey, esc, num, time, duration, ago, state, queueStatus, json, link,
-                   queryString,
+                   queryString, listing,
                    get hasKey() { return apiKey !== ""; } };
         })();
         """#

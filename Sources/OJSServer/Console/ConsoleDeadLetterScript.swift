@@ -13,9 +13,8 @@ enum ConsoleDeadLetterScript {
           OJS.page("dead-letter", {
             title: "Dead letter",
             mount(main, route, ctx) {
-              const q = route.query;
-              const page = Math.max(1, parseInt(q.get("page") || "1", 10) || 1);
-              const filter = { queue: q.get("queue") || "", type: q.get("type") || "", error_type: q.get("error_type") || "" };
+              const list = OJS.listing(route, ["queue", "type", "error_type"]);
+              const { page, filter } = list;
               main.innerHTML = `<h1>Dead letter</h1>
                 <div class="cards" id="dlq-stats"></div>
                 <form class="filters" id="dlq-filters">
@@ -32,16 +31,8 @@ enum ConsoleDeadLetterScript {
                   <span class="muted" id="dlq-count"></span></div>
                 <table><thead><tr><th><input type="checkbox" id="select-all" aria-label="select all"></th><th>Job</th><th>Type</th><th>Queue</th>
                 <th>Error</th><th class="num">Attempts</th><th>Ended</th><th></th></tr></thead><tbody id="dead-letters"></tbody></table>
-                <div class="pager"><button id="prev" type="button">Previous</button><span id="page-info" class="muted"></span>
-                <button id="next" type="button">Next</button></div></section>`;
-              const go = (f, p) => { location.hash = "#/dead-letter?" + OJS.queryString(Object.assign({}, f, { page: p > 1 ? p : "" })); };
-              document.getElementById("dlq-filters").addEventListener("submit", e => {
-                e.preventDefault();
-                const form = new FormData(e.target);
-                go({ queue: form.get("queue").trim(), type: form.get("type").trim(), error_type: form.get("error_type") }, 1);
-              });
-              document.getElementById("prev").addEventListener("click", () => go(filter, page - 1));
-              document.getElementById("next").addEventListener("click", () => go(filter, page + 1));
+                ${list.pager}</section>`;
+              list.bind("dlq-filters");
               const selected = () => [...document.querySelectorAll("#dead-letters input[type=checkbox]:checked")].map(c => c.dataset.id);
               const updateButtons = () => {
                 const n = selected().length;
@@ -113,9 +104,7 @@ enum ConsoleDeadLetterScript {
                 }).join("") : `<tr><td colspan="8" class="muted">no dead letters match</td></tr>`;
                 const total = list.pagination.total;
                 document.getElementById("dlq-count").textContent = `${OJS.num(total)} matching`;
-                document.getElementById("page-info").textContent = `page ${page}`;
-                document.getElementById("prev").disabled = page <= 1;
-                document.getElementById("next").disabled = page * PER_PAGE >= total;
+                list.show(`page ${page}`, page * PER_PAGE < total);
                 document.getElementById("select-all").checked = false;
                 updateButtons();
               }

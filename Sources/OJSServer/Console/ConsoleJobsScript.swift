@@ -12,9 +12,8 @@ enum ConsoleJobsScript {
           OJS.page("jobs", {
             title: "Jobs",
             mount(main, route, ctx) {
-              const q = route.query;
-              const page = Math.max(1, parseInt(q.get("page") || "1", 10) || 1);
-              const filter = { state: q.get("state") || "", queue: q.get("queue") || "", type: q.get("type") || "" };
+              const list = OJS.listing(route, ["state", "queue", "type"]);
+              const { page, filter } = list;
               main.innerHTML = `<h1>Jobs</h1>
                 <form class="filters" id="job-filters">
                   <label>State <select name="state"><option value="">any</option>${STATES.map(s =>
@@ -25,16 +24,8 @@ enum ConsoleJobsScript {
                 </form>
                 <section><table><thead><tr><th>Job</th><th>Type</th><th>Queue</th><th>State</th><th class="num">Attempt</th>
                 <th>Created</th></tr></thead><tbody id="jobs"><tr><td colspan="6" class="muted">loading…</td></tr></tbody></table>
-                <div class="pager"><button id="prev" type="button">Previous</button><span id="page-info" class="muted"></span>
-                <button id="next" type="button">Next</button></div></section>`;
-              const go = (f, p) => { location.hash = "#/jobs?" + OJS.queryString(Object.assign({}, f, { page: p > 1 ? p : "" })); };
-              document.getElementById("job-filters").addEventListener("submit", e => {
-                e.preventDefault();
-                const form = new FormData(e.target);
-                go({ state: form.get("state"), queue: form.get("queue").trim(), type: form.get("type").trim() }, 1);
-              });
-              document.getElementById("prev").addEventListener("click", () => go(filter, page - 1));
-              document.getElementById("next").addEventListener("click", () => go(filter, page + 1));
+                ${list.pager}</section>`;
+              list.bind("job-filters");
               ctx.every(5000, async () => {
                 const r = await OJS.api("GET", "/ojs/v1/admin/jobs?" + OJS.queryString(Object.assign({}, filter, { page, per_page: PER_PAGE })));
                 if (!ctx.alive) return;
@@ -44,17 +35,17 @@ enum ConsoleJobsScript {
                   + `<td>${OJS.time(j.created_at)}</td></tr>`).join("")
                   : `<tr><td colspan="6" class="muted">no jobs match</td></tr>`;
                 const p = r.pagination;
-                document.getElementById("page-info").textContent = `page ${page}` + (p.total != null ? ` · ${OJS.num(p.total)} jobs` : "");
-                document.getElementById("prev").disabled = page <= 1;
-                document.getElementById("next").disabled = !p.has_more;
+                list.show(`page ${page}` + (p.total != null ? ` · ${OJS.num(p.total)} jobs` : ""), p.has_more);
               });
             },
           });
 
           function eventRow(e) {
+            // The log's events carry their fields under `data`; the stream's carry them at the
+            // top, beside its own: show the same details for both.
             const details = Object.assign({}, e.data || {});
-            delete details.job_type; delete details.queue; delete details.job_id;
-            return `<tr data-event="${OJS.esc(e.id)}"><td>${OJS.time(e.time)}</td><td>${OJS.esc(e.type)}</td>`
+            for (const k of ["id", "type", "time", "job_id", "queue", "job_type", "from", "to"]) delete details[k];
+            return `<tr data-event="${OJS.esc(e.id)}"><td class="time">${OJS.time(e.time)}</td><td>${OJS.esc(e.type)}</td>`
               + `<td><code>${OJS.esc(JSON.stringify(details))}</code></td></tr>`;
           }
 

@@ -87,7 +87,7 @@ enum ConsoleOverviewScript {
             const d = ev.data || {};
             const details = d.data || d;
             const error = details.error || {};
-            const row = `<tr data-event="${OJS.esc(ev.id)}"><td>${OJS.time(d.time)}</td><td>${OJS.esc(ev.type)}</td>`
+            const row = `<tr data-event="${OJS.esc(ev.id)}"><td class="time">${OJS.time(d.time)}</td><td>${OJS.esc(ev.type)}</td>`
               + `<td>${d.job_id ? OJS.link("/job/" + encodeURIComponent(d.job_id), d.job_id) : "–"}</td>`
               + `<td>${OJS.esc(d.queue || details.queue || "")}</td>`
               + `<td>${OJS.esc(error.code || "")} ${OJS.esc(error.message || "")}</td></tr>`;

@@ -35,6 +35,7 @@ enum ConsoleStyle {
         table { border-collapse: collapse; width: 100%; }
         th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--soft); vertical-align: top; }
         th { font-weight: 600; color: var(--muted); font-size: 12px; }
+        td.time { white-space: nowrap; }
         td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
         code, pre { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; }
         pre { background: var(--soft); padding: 10px; border-radius: 6px; overflow: auto; max-height: 320px; margin: 0; }
