@@ -100,7 +100,12 @@ def console_mode(port, seconds):
     response = stream.getresponse()
     if response.status != 200:
         raise SystemExit(f"event stream: {response.status}")
-    reader = threading.Thread(target=lambda: response.read(), daemon=True)
+    def drain():
+        try:
+            response.read()
+        except (OSError, AttributeError, http.client.HTTPException):
+            pass  # the stream is closed under it at the end of the mode
+    reader = threading.Thread(target=drain, daemon=True)
     reader.start()
     cursor = [None]
     def refresh():
