@@ -112,6 +112,34 @@ final class EventStreamTests: XCTestCase {
         XCTAssertTrue((error?["message"] as? String ?? "").contains("Last-Event-ID"))
     }
 
+    /// The primary's feed stops reading the log while no stream is open, so a push costs no
+    /// feed work then; a stream that opens afterwards with an older Last-Event-ID still gets
+    /// every event written while nobody watched, then the live ones, in order and once each.
+    func testAStreamResumedAfterNoStreamWasOpenMissesNothing() async throws {
+        let cluster = try Cluster()
+        defer { cluster.stop() }
+        try await cluster.primary.start()
+        let base = cluster.primary.baseURL
+        let path = Self.streamPath + "?channel=queue:resume"
+        let first = try SSEStream(port: cluster.primary.port, path: path)
+        try await first.waitUntilConnected()
+        try await Self.pushResumeJobs(base, 0..<5)
+        let seen = try await first.waitForEvents(5)
+        first.close()
+        // Written while the only stream is gone: its slot is freed at the first failed write,
+        // and the feed goes idle.
+        try await Self.pushResumeJobs(base, 5..<15)
+        let resumed = try SSEStream(port: cluster.primary.port, path: path, headers: ["Last-Event-ID: \(seen[4].id)"])
+        let replayed = try await resumed.waitForEvents(10)
+        try await Self.pushResumeJobs(base, 15..<20)
+        let all = try await resumed.waitForEvents(15)
+        XCTAssertEqual(Array(all.prefix(10)), replayed)
+        let seqs = all.compactMap { Int($0.id.dropFirst(4)) }
+        XCTAssertEqual(seqs.count, 15)
+        XCTAssertEqual(seqs, Array((seqs.first ?? 0)..<((seqs.first ?? 0) + 15)), "no gap and no repeat: \(seqs)")
+        XCTAssertEqual(seqs.first, (Int(seen[4].id.dropFirst(4)) ?? -1) + 1)
+    }
+
     func testAnIdleStreamGetsHeartbeats() async throws {
         let primary = try ServerProcess(dataDir: Self.directory(), environment: ["OJS_EVENT_STREAM_HEARTBEAT_MS": "200"])
         defer { primary.terminate() }

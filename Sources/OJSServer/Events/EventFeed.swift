@@ -122,24 +122,35 @@ public final class EventFeed: Service, Sendable {
             }
         }
         guard let start = head else { return }
-        let woken = state.withLock { s -> [CheckedContinuation<Wake, Never>] in
-            s.ring = EventRing(capacity: settings.ringCapacity, head: start)
-            return takeParked(&s)
-        }
-        for continuation in woken { continuation.resume(returning: .recheck) }
+        restart(at: start)
         var last = start
         var failing = false
+        var idle = false
         while !Task.isCancelled {
             let seen = wake.value
             do {
-                var page: [EventRecord]
-                repeat {
-                    page = try await store.eventRecords(after: last, limit: settings.readPage)
-                    if let newest = page.last {
-                        last = newest.seq
-                        publish(page.map(FeedEvent.init))
+                if streams == 0 {
+                    // Nobody listens: reading and rendering every event would add a reader query
+                    // and a frame per event to every commit, on the cores the writer needs.
+                    idle = true
+                } else {
+                    if idle {
+                        // A stream opened while the feed was idle: start the ring again at the
+                        // log's end. A stream whose cursor is older than that reads the gap from
+                        // the log (it is below the new ring's floor), so nothing is missed.
+                        last = try await store.lastEventSeq()
+                        restart(at: last)
+                        idle = false
                     }
-                } while page.count == settings.readPage && !Task.isCancelled
+                    var page: [EventRecord]
+                    repeat {
+                        page = try await store.eventRecords(after: last, limit: settings.readPage)
+                        if let newest = page.last {
+                            last = newest.seq
+                            publish(page.map(FeedEvent.init))
+                        }
+                    } while page.count == settings.readPage && !Task.isCancelled
+                }
                 failing = false
             } catch {
                 // Logged when reads start failing, not on every wake while they keep failing.
@@ -148,6 +159,15 @@ public final class EventFeed: Service, Sendable {
             }
             _ = await wake.wait(atLeast: seen + 1, timeout: .milliseconds(settings.safetyReadMs))
         }
+    }
+
+    /// An empty ring at `head`, and every parked stream rechecked against it.
+    private func restart(at head: Int64) {
+        let woken = state.withLock { s -> [CheckedContinuation<Wake, Never>] in
+            s.ring = EventRing(capacity: settings.ringCapacity, head: head)
+            return takeParked(&s)
+        }
+        for continuation in woken { continuation.resume(returning: .recheck) }
     }
 
     private func publish(_ events: [FeedEvent]) {

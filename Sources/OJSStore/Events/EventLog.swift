@@ -50,14 +50,22 @@ public enum EventLog {
         return try ctx.db.run("DELETE FROM events WHERE seq <= ?", [.int(through)])
     }
 
+    /// The newest event's seq (the log's end), or nil for an empty log.
+    static func newestSeq(_ db: Connection) throws -> Int64? {
+        try db.first("SELECT max(seq) FROM events") { $0.optInt(0) } ?? nil
+    }
+
+    /// The oldest event's seq still kept, or nil for an empty log.
+    static func oldestSeq(_ db: Connection) throws -> Int64? {
+        try db.first("SELECT min(seq) FROM events") { $0.optInt(0) } ?? nil
+    }
+
     /// The first event written at or after `time` (Unix ms), found by bisecting `seq` with
     /// point reads, since there is no index on `time`: about 20 reads for a million events,
     /// against a scan of the whole log. Events are appended in commit order with the writer's
     /// clock, so their times do not decrease along `seq`.
     static func firstSeq(atOrAfter time: Int64, db: Connection) throws -> Int64? {
-        guard var lo = try db.first("SELECT min(seq) FROM events", [], { $0.optInt(0) }) ?? nil,
-            var hi = try db.first("SELECT max(seq) FROM events", [], { $0.optInt(0) }) ?? nil
-        else { return nil }
+        guard var lo = try oldestSeq(db), var hi = try newestSeq(db) else { return nil }
         var best: Int64?
         while lo <= hi {
             let mid = lo + (hi - lo) / 2

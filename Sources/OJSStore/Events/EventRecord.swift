@@ -93,11 +93,11 @@ extension Store {
     /// The newest event's sequence number, 0 for an empty log: where a stream without a
     /// resume point starts.
     public func lastEventSeq() async throws -> Int64 {
-        try await read { db in try db.first("SELECT max(seq) FROM events") { $0.optInt(0) } ?? nil } ?? 0
+        try await read { db in try EventLog.newestSeq(db) } ?? 0
     }
 
     /// The oldest retained event's sequence number, or nil for an empty log.
     public func firstEventSeq() async throws -> Int64? {
-        try await read { db in try db.first("SELECT min(seq) FROM events") { $0.optInt(0) } ?? nil }
+        try await read { db in try EventLog.oldestSeq(db) }
     }
 }

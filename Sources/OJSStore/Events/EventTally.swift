@@ -22,7 +22,7 @@ extension Store {
     /// it only reads the cursor, to start from.
     public func tallyEvents(after: Int64?, types: [String]) async throws -> EventTally {
         try await read { db in
-            let newest = try db.first("SELECT max(seq) FROM events", [], { $0.optInt(0) }) ?? nil
+            let newest = try EventLog.newestSeq(db)
             guard let newest, let after, !types.isEmpty else {
                 return EventTally(cursor: newest ?? after ?? 0, counts: [:], truncated: false)
             }
