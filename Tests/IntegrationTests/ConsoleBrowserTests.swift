@@ -66,6 +66,15 @@ final class ConsoleBrowserTests: XCTestCase {
         try await session.waitUntil(description: "\(css) reads \(expected)") { try await text(session, css) == expected }
     }
 
+    /// Fails when the page shows an error notice: a failed call or a script error on the page
+    /// (the console reports both there), which a test looking only at its own element misses.
+    func assertNoErrorNotice(_ session: WebDriverSession, _ page: String) async throws {
+        let shown = try await session.execute(
+            script: "const n = document.querySelector('#notice.error:not([hidden])'); return n ? n.textContent : null"
+        )
+        XCTAssertEqual(shown, .null, "\(page): the page reported an error")
+    }
+
     /// Clicks a button that asks for a confirmation, and confirms.
     func clickAndConfirm(_ session: WebDriverSession, _ css: String) async throws {
         try await session.find(css: css).click()
@@ -115,8 +124,10 @@ final class ConsoleBrowserTests: XCTestCase {
         }
         let failed = try await deadLetter(base, queue: "reports", count: 1)
         try await session.waitFor(css: "#feed tr[data-event] a[href=\"#/job/\(failed[0])\"]")
+        try await assertNoErrorNotice(session, "overview")
         try await session.screenshotIfRequested(name: "overview")
         try await session.setColorScheme(.dark)
+        try await assertNoErrorNotice(session, "overview-dark")
         try await session.screenshotIfRequested(name: "overview-dark")
         try await session.setColorScheme(.light)
 
@@ -127,6 +138,7 @@ final class ConsoleBrowserTests: XCTestCase {
         try await waitForText(session, #"tr[data-queue="email"] td[data-field="status"]"#, "paused")
         let paused = try await api("GET", base, "/ojs/v1/queues/email/stats")["status"] as? String
         XCTAssertEqual(paused, "paused")
+        try await assertNoErrorNotice(session, "queues")
         try await session.screenshotIfRequested(name: "queues")
         try await clickAndConfirm(session, #"button[data-queue="email"][data-action="resume"]"#)
         try await waitForText(session, #"tr[data-queue="email"] td[data-field="status"]"#, "active")
@@ -144,6 +156,7 @@ final class ConsoleBrowserTests: XCTestCase {
         }
         try await session.navigate(to: base + "/ojs/admin/#/jobs")
         try await session.waitFor(css: "#jobs tr[data-job]")
+        try await assertNoErrorNotice(session, "jobs")
         try await session.screenshotIfRequested(name: "jobs")
 
         // A job's page follows its state live, without a reload.
@@ -161,6 +174,7 @@ final class ConsoleBrowserTests: XCTestCase {
         XCTAssertTrue(events.contains("job.enqueued") && events.contains("job.started") && events.contains("job.completed"), events)
         let stayed = try await session.execute(script: "return window.notReloaded === true")
         XCTAssertEqual(stayed, true, "the state changed without a reload")
+        try await assertNoErrorNotice(session, "job")
         try await session.screenshotIfRequested(name: "job")
 
         // Dead letter: retry one from the page; the API shows it available again.
@@ -171,6 +185,7 @@ final class ConsoleBrowserTests: XCTestCase {
         try await session.waitUntil(description: "three dead letters listed") {
             try await session.findAll(css: "#dead-letters tr[data-job]").count == 3
         }
+        try await assertNoErrorNotice(session, "dead-letter")
         try await session.screenshotIfRequested(name: "dead-letter")
         let retried = failed[0]
         try await clickAndConfirm(session, #"button[data-action="retry"][data-id="\#(retried)"]"#)
@@ -183,9 +198,11 @@ final class ConsoleBrowserTests: XCTestCase {
         // Workers, cron (disable from the page) and settings.
         try await session.navigate(to: base + "/ojs/admin/#/workers")
         try await session.waitFor(css: #"tr[data-worker="w-console"]"#)
+        try await assertNoErrorNotice(session, "workers")
         try await session.screenshotIfRequested(name: "workers")
         try await session.navigate(to: base + "/ojs/admin/#/cron")
         try await waitForText(session, #"tr[data-cron="nightly-report"] td[data-field="enabled"]"#, "yes")
+        try await assertNoErrorNotice(session, "cron")
         try await session.screenshotIfRequested(name: "cron")
         try await clickAndConfirm(session, #"button[data-cron="nightly-report"][data-action="disable"]"#)
         try await waitForText(session, #"tr[data-cron="nightly-report"] td[data-field="enabled"]"#, "no")
@@ -193,6 +210,7 @@ final class ConsoleBrowserTests: XCTestCase {
         XCTAssertEqual(crons.first?["enabled"] as? Bool, false)
         try await session.navigate(to: base + "/ojs/admin/#/settings")
         try await waitForText(session, #"#node-fields dd[data-field="role"]"#, "primary")
+        try await assertNoErrorNotice(session, "settings")
         try await session.screenshotIfRequested(name: "settings")
         try await session.close()
     }
@@ -230,6 +248,7 @@ final class ConsoleBrowserTests: XCTestCase {
         try await session.waitUntil(description: "the retried job left the replica's list") {
             try await session.findAll(css: "#dead-letters tr[data-job]").count == 1
         }
+        try await assertNoErrorNotice(session, "the replica's dead letters")
         let onPrimary = try await api("GET", primary, "/ojs/v1/jobs/\(id)")["job"] as? [String: Any]
         XCTAssertEqual(onPrimary?["state"] as? String, "available")
         try await session.close()

@@ -263,6 +263,11 @@ enum ConsoleCoreScript {
               [role, b.region, b.version ? "v" + b.version : ""].filter(Boolean).join(" · ");
           }
 
+          // A script error or a failed promise anywhere shows as an error notice, so nothing
+          // fails silently (and the browser tests, which check for error notices, see it).
+          window.addEventListener("error", e => notice("Script error: " + e.message, true));
+          window.addEventListener("unhandledrejection", e => notice((e.reason && e.reason.message) || String(e.reason), true));
+
           document.addEventListener("DOMContentLoaded", () => {
             takeKeyFromFragment();
             document.getElementById("key-form").addEventListener("submit", e => {

@@ -13,8 +13,8 @@ enum ConsoleDeadLetterScript {
           OJS.page("dead-letter", {
             title: "Dead letter",
             mount(main, route, ctx) {
-              const list = OJS.listing(route, ["queue", "type", "error_type"]);
-              const { page, filter } = list;
+              const view = OJS.listing(route, ["queue", "type", "error_type"]);
+              const { page, filter } = view;
               main.innerHTML = `<h1>Dead letter</h1>
                 <div class="cards" id="dlq-stats"></div>
                 <form class="filters" id="dlq-filters">
@@ -31,8 +31,8 @@ enum ConsoleDeadLetterScript {
                   <span class="muted" id="dlq-count"></span></div>
                 <table><thead><tr><th><input type="checkbox" id="select-all" aria-label="select all"></th><th>Job</th><th>Type</th><th>Queue</th>
                 <th>Error</th><th class="num">Attempts</th><th>Ended</th><th></th></tr></thead><tbody id="dead-letters"></tbody></table>
-                ${list.pager}</section>`;
-              list.bind("dlq-filters");
+                ${view.pager}</section>`;
+              view.bind("dlq-filters");
               const selected = () => [...document.querySelectorAll("#dead-letters input[type=checkbox]:checked")].map(c => c.dataset.id);
               const updateButtons = () => {
                 const n = selected().length;
@@ -104,7 +104,7 @@ enum ConsoleDeadLetterScript {
                 }).join("") : `<tr><td colspan="8" class="muted">no dead letters match</td></tr>`;
                 const total = list.pagination.total;
                 document.getElementById("dlq-count").textContent = `${OJS.num(total)} matching`;
-                list.show(`page ${page}`, page * PER_PAGE < total);
+                view.show(`page ${page}`, page * PER_PAGE < total);
                 document.getElementById("select-all").checked = false;
                 updateButtons();
               }

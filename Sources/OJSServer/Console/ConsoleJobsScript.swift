@@ -12,8 +12,8 @@ enum ConsoleJobsScript {
           OJS.page("jobs", {
             title: "Jobs",
             mount(main, route, ctx) {
-              const list = OJS.listing(route, ["state", "queue", "type"]);
-              const { page, filter } = list;
+              const view = OJS.listing(route, ["state", "queue", "type"]);
+              const { page, filter } = view;
               main.innerHTML = `<h1>Jobs</h1>
                 <form class="filters" id="job-filters">
                   <label>State <select name="state"><option value="">any</option>${STATES.map(s =>
@@ -24,8 +24,8 @@ enum ConsoleJobsScript {
                 </form>
                 <section><table><thead><tr><th>Job</th><th>Type</th><th>Queue</th><th>State</th><th class="num">Attempt</th>
                 <th>Created</th></tr></thead><tbody id="jobs"><tr><td colspan="6" class="muted">loading…</td></tr></tbody></table>
-                ${list.pager}</section>`;
-              list.bind("job-filters");
+                ${view.pager}</section>`;
+              view.bind("job-filters");
               ctx.every(5000, async () => {
                 const r = await OJS.api("GET", "/ojs/v1/admin/jobs?" + OJS.queryString(Object.assign({}, filter, { page, per_page: PER_PAGE })));
                 if (!ctx.alive) return;
@@ -35,7 +35,7 @@ enum ConsoleJobsScript {
                   + `<td>${OJS.time(j.created_at)}</td></tr>`).join("")
                   : `<tr><td colspan="6" class="muted">no jobs match</td></tr>`;
                 const p = r.pagination;
-                list.show(`page ${page}` + (p.total != null ? ` · ${OJS.num(p.total)} jobs` : ""), p.has_more);
+                view.show(`page ${page}` + (p.total != null ? ` · ${OJS.num(p.total)} jobs` : ""), p.has_more);
               });
             },
           });
