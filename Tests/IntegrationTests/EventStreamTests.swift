@@ -167,6 +167,11 @@ final class EventStreamTests: XCTestCase {
         try third.sendRequest("GET", Self.streamPath)
         let refused = try XCTUnwrap(third.readResponse(timeout: 5))
         XCTAssertEqual(refused.status, 503)
+        // The metrics say how close the node is to its bound.
+        let scrape = try await HTTP.session.data(from: try XCTUnwrap(URL(string: primary.baseURL + "/metrics"))).0
+        let metrics = String(decoding: scrape, as: UTF8.self)
+        XCTAssertTrue(metrics.contains("\nojs_event_streams 2"), "two streams open")
+        XCTAssertTrue(metrics.contains("\nojs_event_streams_limit 2"))
         XCTAssertTrue(refused.head.lowercased().contains("retry-after: 1"), refused.head)
         let error = refused.json["error"] as? [String: Any]
         XCTAssertEqual(error?["code"] as? String, "unavailable")

@@ -189,6 +189,13 @@ public final class OJSMetrics: Sendable {
         gauge("ojs_dead_letter_oldest_age_seconds", help: "Age of the oldest dead letter", dlq.oldest.map { Double(max(0, now - $0)) / 1000 } ?? 0)
     }
 
+    /// Event streams open against their bound (`--max-event-streams`): past the bound new
+    /// streams get 503, so an alert on the ratio warns before consoles and subscribers are refused.
+    func refreshEventStreams(open: Int, limit: Int) {
+        gauge("ojs_event_streams", help: "Event streams (GET /ojs/v1/events/stream) open on this node", Double(open))
+        gauge("ojs_event_streams_limit", help: "Event streams this node accepts at once", Double(limit))
+    }
+
     /// The single writer's queue and the WAL: what an operator needs to see a stuck writer or
     /// a WAL that a long reader keeps from shrinking (`docs/ojs-alerts.yml`).
     func refreshWriter(_ writer: Writer) {

@@ -18,6 +18,7 @@ extension OJSAPI {
             case .replica(let tailer, let region): metrics.refreshReplica(tailer: tailer, region: region, now: now)
             }
             if let cluster { metrics.refreshCluster(cluster.current, now: now) }
+            if let events { metrics.refreshEventStreams(open: events.streams, limit: events.settings.maxStreams) }
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.registry.emitToBuffer())))
