@@ -177,6 +177,19 @@ final class ConsoleBrowserTests: XCTestCase {
         try await assertNoErrorNotice(session, "job")
         try await session.screenshotIfRequested(name: "job")
 
+        // Cancel a running job from its page, then retry it: both reach the primary.
+        let running = listedIds[1]
+        try await session.navigate(to: base + "/ojs/admin/#/job/\(running)")
+        try await session.waitFor(css: #"#job-state[data-state="active"]"#)
+        try await clickAndConfirm(session, "#cancel")
+        try await session.waitFor(css: #"#job-state[data-state="cancelled"]"#)
+        try await clickAndConfirm(session, "#retry")
+        try await session.waitFor(css: #"#job-state[data-state="available"]"#)
+        let requeued = try await api("GET", base, "/ojs/v1/jobs/\(running)")["job"] as? [String: Any]
+        XCTAssertEqual(requeued?["state"] as? String, "available")
+        XCTAssertEqual(requeued?["attempt"] as? Int, 0)
+        try await assertNoErrorNotice(session, "job actions")
+
         // Dead letter: retry one from the page; the API shows it available again.
         try await session.navigate(to: base + "/ojs/admin/#/dead-letter")
         let dlq = try await api("GET", base, "/ojs/v1/admin/dead-letter/stats")["total"] as? Int
