@@ -10,6 +10,7 @@ import Synchronization
 /// behind the ring pages through the log itself (`Store.eventRecords`), and a slow client
 /// holds only its own task: the feed never waits for a subscriber, and a subscriber is handed
 /// at most `batchLimit` events at a time, so a stream's memory is bounded whatever its speed.
+/// While no stream is open it sleeps until one opens, so commits cost it nothing.
 ///
 /// It runs as a service of the node's role: when the role's services stop (graceful shutdown,
 /// step-down, a new leader to follow) `run` returns and every stream ends, so clients
@@ -59,6 +60,8 @@ public final class EventFeed: Service, Sendable {
     let settings: Settings
     private let store: Store
     private let wake: PositionBroadcaster
+    /// Rises with every stream opened (to its subscription id): what wakes an idle feed.
+    private let opened = PositionBroadcaster()
     private let logger: Logger
     private let state = Mutex(State())
 
@@ -81,7 +84,9 @@ public final class EventFeed: Service, Sendable {
             s.subscribers[s.nextId] = Subscriber()
             return s.nextId
         }
-        return id.map { EventSubscription(id: $0, feed: self) }
+        guard let id else { return nil }
+        opened.publish(Int64(id))
+        return EventSubscription(id: id, feed: self)
     }
 
     /// Follows the log until graceful shutdown or cancellation, then ends every stream.
@@ -109,48 +114,39 @@ public final class EventFeed: Service, Sendable {
     // MARK: Following the log
 
     private func follow() async {
-        var head: Int64?
-        // A replica that is still bootstrapping has no log to read yet: said once, not every second.
-        var warned = false
-        while head == nil, !Task.isCancelled {
-            do {
-                head = try await store.lastEventSeq()
-            } catch {
-                if !warned { logger.notice("event feed waits for a readable log", metadata: ["error": .string("\(error)")]) }
-                warned = true
-                try? await Task.sleep(for: .milliseconds(settings.safetyReadMs))
-            }
-        }
-        guard let start = head else { return }
-        restart(at: start)
-        var last = start
+        // The feed starts idle: it reads nothing until a stream opens, neither at start-up (a
+        // replica may still be bootstrapping, with no log to read) nor while no stream listens.
+        var last: Int64 = 0
+        var idle = true
         var failing = false
-        var idle = false
         while !Task.isCancelled {
+            let opensSeen = opened.value
+            if streams == 0 {
+                // Nobody listens: sleep until a stream opens rather than wake on every commit,
+                // so a commit costs the feed nothing (a wake, a read and a rendered frame per
+                // event would take CPU the writer needs).
+                idle = true
+                _ = await opened.wait(atLeast: opensSeen + 1, timeout: Self.idleRecheck)
+                continue
+            }
             let seen = wake.value
             do {
-                if streams == 0 {
-                    // Nobody listens: reading and rendering every event would add a reader query
-                    // and a frame per event to every commit, on the cores the writer needs.
-                    idle = true
-                } else {
-                    if idle {
-                        // A stream opened while the feed was idle: start the ring again at the
-                        // log's end. A stream whose cursor is older than that reads the gap from
-                        // the log (it is below the new ring's floor), so nothing is missed.
-                        last = try await store.lastEventSeq()
-                        restart(at: last)
-                        idle = false
-                    }
-                    var page: [EventRecord]
-                    repeat {
-                        page = try await store.eventRecords(after: last, limit: settings.readPage)
-                        if let newest = page.last {
-                            last = newest.seq
-                            publish(page.map(FeedEvent.init))
-                        }
-                    } while page.count == settings.readPage && !Task.isCancelled
+                if idle {
+                    // A stream opened while the feed was idle: start the ring at the log's end.
+                    // A stream whose cursor is older than that reads the gap from the log (it is
+                    // below the ring's floor), so nothing is missed.
+                    last = try await store.lastEventSeq()
+                    restart(at: last)
+                    idle = false
                 }
+                var page: [EventRecord]
+                repeat {
+                    page = try await store.eventRecords(after: last, limit: settings.readPage)
+                    if let newest = page.last {
+                        last = newest.seq
+                        publish(page.map(FeedEvent.init))
+                    }
+                } while page.count == settings.readPage && !Task.isCancelled
                 failing = false
             } catch {
                 // Logged when reads start failing, not on every wake while they keep failing.
@@ -160,6 +156,10 @@ public final class EventFeed: Service, Sendable {
             _ = await wake.wait(atLeast: seen + 1, timeout: .milliseconds(settings.safetyReadMs))
         }
     }
+
+    /// How long an idle feed sleeps before it looks again without being told a stream opened:
+    /// a backstop only (`subscribe` wakes it at once), so a minute costs nothing.
+    static let idleRecheck: Duration = .seconds(60)
 
     /// An empty ring at `head`, and every parked stream rechecked against it.
     private func restart(at head: Int64) {
