@@ -90,4 +90,25 @@ final class EventLogTests: StoreTestCase {
         try db.run("INSERT INTO events (type, time, data) VALUES ('job.enqueued', 4, '{}')")
         XCTAssertEqual(try db.first("SELECT max(seq) FROM events") { $0.int(0) }, 4)
     }
+
+    /// `GET /ojs/v1/events` and the live stream select types by one rule: exact names, and
+    /// `x.*` prefixes compared exactly (case matters; `_` is not a wildcard).
+    func testTypePrefixesAreExactAndTheSameForThePollingAPIAndTheStream() async throws {
+        try await push(#"{"type":"t","args":[],"options":{"queue":"q"}}"#)
+        _ = try await store.setPaused("q", paused: true)
+        for (types, expected) in [
+            (["job.*"], ["job.enqueued"]), (["JOB.*"], []), (["queue.*", "job.enqueued"], ["job.enqueued", "queue.paused"]),
+            (["job_*"], []), (["queue.paused"], ["queue.paused"]), ([], ["job.enqueued", "queue.paused"]),
+        ] {
+            var query = EventQuery()
+            query.types = types
+            let polled = try await store.events(query).events.map { event -> String in
+                guard case .object(let object) = try JSONParser.parse(event), case .string(let type)? = object["type"] else { return "" }
+                return type
+            }
+            XCTAssertEqual(polled, expected, "GET /ojs/v1/events, types \(types)")
+            let streamed = try await store.eventRecords(after: 0, matching: EventFilter(types: types), limit: 100).map(\.type)
+            XCTAssertEqual(streamed, expected, "the stream's log reads, types \(types)")
+        }
+    }
 }

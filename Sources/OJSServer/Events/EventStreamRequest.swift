@@ -7,7 +7,7 @@ import OJSStore
 struct EventStreamRequest: Sendable {
     /// The route's one definition, also read by the replica's middleware.
     static let path = "/ojs/v1/events/stream"
-    /// `Last-Event-ID` (`HTTPField.Name.lastEventId`) as a query parameter, as a query parameter, for clients that cannot set headers.
+    /// `Last-Event-ID` (`HTTPField.Name.lastEventId`) as a query parameter, for clients that cannot set headers.
     static let lastEventIdQuery = "last_event_id"
 
     var filter: EventFilter
@@ -37,7 +37,7 @@ struct EventStreamRequest: Sendable {
         }
         var after: Int64?
         if let text = request.headers[.lastEventId] ?? request.queryString(lastEventIdQuery), !text.isEmpty {
-            guard let seq = EventRecord.seq(id: text) else {
+            guard let seq = EventLog.seq(id: text) else {
                 throw OJSError.invalid(
                     "Last-Event-ID '\(text.prefix(64))' is not an event id of this server (evt_<n>); reconnect without it to stream from now.",
                     field: "Last-Event-ID"

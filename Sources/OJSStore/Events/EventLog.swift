@@ -50,6 +50,27 @@ public enum EventLog {
         return try ctx.db.run("DELETE FROM events WHERE seq <= ?", [.int(through)])
     }
 
+    /// The SQL condition for event types, exact (`job.completed`) or prefixes written
+    /// `job.*`, with its values; nil for no types (all events). A prefix is compared exactly,
+    /// as `EventFilter.matches` does in memory: LIKE would ignore case and read `_` as a
+    /// wildcard. One definition for the polling API (`GET /ojs/v1/events`) and the stream.
+    static func typeCondition(_ types: [String]) -> (sql: String, values: [SQLValue])? {
+        guard !types.isEmpty else { return nil }
+        var terms: [String] = []
+        var values: [SQLValue] = []
+        for type in types {
+            if type.hasSuffix(".*") {
+                let prefix = String(type.dropLast())
+                terms.append("substr(type, 1, ?) = ?")
+                values += [.int(Int64(prefix.count)), .text(prefix)]
+            } else {
+                terms.append("type = ?")
+                values.append(.text(type))
+            }
+        }
+        return ("(" + terms.joined(separator: " OR ") + ")", values)
+    }
+
     /// The newest event's seq (the log's end), or nil for an empty log.
     static func newestSeq(_ db: Connection) throws -> Int64? {
         try db.first("SELECT max(seq) FROM events") { $0.optInt(0) } ?? nil
@@ -133,24 +154,18 @@ extension Store {
                 sql += " AND seq >= ?"
                 values.append(.int(try EventLog.firstSeq(atOrAfter: since, db: db) ?? Int64.max))
             }
-            func filter(_ column: String, _ items: [String], prefixable: Bool) {
-                guard !items.isEmpty else { return }
-                var terms: [String] = []
-                for item in items {
-                    if prefixable, item.hasSuffix(".*") {
-                        terms.append("\(column) LIKE ?")
-                        values.append(.text(String(item.dropLast()) + "%"))
-                    } else {
-                        terms.append("\(column) = ?")
-                        values.append(.text(item))
-                    }
-                }
-                sql += " AND (" + terms.joined(separator: " OR ") + ")"
+            if let types = EventLog.typeCondition(q.types) {
+                sql += " AND " + types.sql
+                values += types.values
             }
-            filter("type", q.types, prefixable: true)
-            filter("queue", q.queues, prefixable: false)
-            filter("job_type", q.jobTypes, prefixable: false)
-            filter("subject", q.subjects, prefixable: false)
+            func filter(_ column: String, _ items: [String]) {
+                guard !items.isEmpty else { return }
+                sql += " AND \(column) IN (" + Array(repeating: "?", count: items.count).joined(separator: ", ") + ")"
+                values += items.map { .text($0) }
+            }
+            filter("queue", q.queues)
+            filter("job_type", q.jobTypes)
+            filter("subject", q.subjects)
             sql += " ORDER BY seq LIMIT ?"
             values.append(.int(Int64(q.limit + 1)))
             var events: [String] = []

@@ -26,9 +26,6 @@ public struct EventRecord: Sendable, Equatable {
 
     /// The event's id (`evt_<seq>`).
     public var id: String { EventLog.id(seq: seq) }
-
-    /// The sequence number an event id names, or nil for anything else.
-    public static func seq(id: String) -> Int64? { EventLog.seq(id: id) }
 }
 
 extension Store {
@@ -47,20 +44,9 @@ extension Store {
         try await read { db in
             var sql = "SELECT seq, type, subject, queue, job_type, time, data FROM events WHERE seq > ? AND seq <= ?"
             var values: [SQLValue] = [.int(after), .int(through)]
-            if !filter.types.isEmpty {
-                var terms: [String] = []
-                for type in filter.types {
-                    if type.hasSuffix(".*") {
-                        // Exactly `hasPrefix` (LIKE would ignore case and read `_` as a wildcard).
-                        let prefix = String(type.dropLast())
-                        terms.append("substr(type, 1, ?) = ?")
-                        values += [.int(Int64(prefix.count)), .text(prefix)]
-                    } else {
-                        terms.append("type = ?")
-                        values.append(.text(type))
-                    }
-                }
-                sql += " AND (" + terms.joined(separator: " OR ") + ")"
+            if let types = EventLog.typeCondition(filter.types) {
+                sql += " AND " + types.sql
+                values += types.values
             }
             if let queue = filter.queue {
                 sql += " AND queue = ?"
@@ -94,10 +80,5 @@ extension Store {
     /// resume point starts.
     public func lastEventSeq() async throws -> Int64 {
         try await read { db in try EventLog.newestSeq(db) } ?? 0
-    }
-
-    /// The oldest retained event's sequence number, or nil for an empty log.
-    public func firstEventSeq() async throws -> Int64? {
-        try await read { db in try EventLog.oldestSeq(db) }
     }
 }
