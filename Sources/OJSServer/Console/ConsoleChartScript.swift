@@ -42,9 +42,8 @@ enum ConsoleChartScript {
             const text = v >= 1e6 ? (v / 1e6).toFixed(1) + "M" : v >= 1e4 ? (v / 1e3).toFixed(0) + "k" : (Math.round(v * 100) / 100).toString();
             return unit ? text + " " + unit : text;
           }
-          const pad = n => String(n).padStart(2, "0");
-          const clock = t => { const d = new Date(t); return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`; };
-          const esc = s => String(s).replace(/[&<>"']/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;" }[c]));
+          // core.js loads first: one escape and one clock format for every page.
+          const { esc, clock } = OJS;
 
           function draw(svg, series, opts) {
             const now = (opts && opts.now) || Date.now();

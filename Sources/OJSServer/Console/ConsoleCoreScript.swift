@@ -199,12 +199,16 @@ enum ConsoleCoreScript {
           const esc = s => String(s ?? "").replace(/[&<>"']/g, c => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;" }[c]));
           const num = n => (n ?? 0).toLocaleString("en-US");
           const pad = n => String(n).padStart(2, "0");
+          /** The local time of day, `HH:MM:SS`, of a Date or Unix milliseconds. */
+          function clock(t) {
+            const d = new Date(t);
+            return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+          }
           function time(iso) {
             if (!iso) return "–";
             const d = new Date(iso);
             if (isNaN(d)) return esc(iso);
-            return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} `
-              + `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+            return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${clock(d)}`;
           }
           function duration(ms) {
             if (ms == null) return "–";
@@ -282,7 +286,7 @@ enum ConsoleCoreScript {
             showNode().catch(() => {});
           });
 
-          return { api, request, stream, page, notice, confirmThen, setKey, esc, num, time, duration, ago, state, queueStatus, json, link,
+          return { api, request, stream, page, notice, confirmThen, setKey, esc, num, clock, time, duration, ago, state, queueStatus, json, link,
                    queryString, listing,
                    get hasKey() { return apiKey !== ""; } };
         })();
